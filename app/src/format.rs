@@ -1,0 +1,48 @@
+//! Small formatting helpers for people: durations and sizes.
+
+/// "45 s", "3 min 5 s", "1 h 2 min".
+pub fn duration(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => {
+            let (m, s) = (s / 60, s % 60);
+            if s == 0 {
+                format!("{m} min")
+            } else {
+                format!("{m} min {s} s")
+            }
+        }
+        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// "1.8 GB", "512 MB", "900 kB" (decimal units, as registries report sizes).
+pub fn bytes(n: u64) -> String {
+    const UNITS: [(&str, f64); 3] = [("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
+    for (unit, scale) in UNITS {
+        if n as f64 >= scale {
+            return format!("{:.1} {unit}", n as f64 / scale);
+        }
+    }
+    format!("{n} B")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(45), "45 s");
+        assert_eq!(duration(120), "2 min");
+        assert_eq!(duration(963), "16 min 3 s");
+        assert_eq!(duration(3720), "1 h 2 min");
+    }
+
+    #[test]
+    fn sizes_use_decimal_units() {
+        assert_eq!(bytes(1_843_201_234), "1.8 GB");
+        assert_eq!(bytes(512_000_000), "512.0 MB");
+        assert_eq!(bytes(999), "999 B");
+    }
+}

@@ -1,0 +1,502 @@
+//! The status contract: the one canonical document behind `GET /api/status`, the UI and the CLI.
+//!
+//! Plain serde types, camelCase on the wire, the PRD's field names and values kept as they are and
+//! only ever extended. No I/O and no Kubernetes types here: this module compiles to wasm.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Bumped when a field changes meaning or disappears (adding fields does not bump it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole status of one appliance at one moment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusDocument {
+    /// Version of this contract; see [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The appliance's site identifier, e.g. `appliance-single-node`.
+    pub site_id: String,
+    /// The moment the document describes (the assessment's `now`).
+    pub timestamp: Timestamp,
+    /// What release the appliance is installing or running.
+    pub release: Release,
+    /// Where the status UI and the Alga login live.
+    pub urls: Urls,
+    /// The one-line answer for the admin.
+    pub rollup: Rollup,
+    /// Tiered readiness, each tier with its checks.
+    pub tiers: Tiers,
+    /// Every blocker, ranked: login-blocking first, then tier, severity, depth, age.
+    pub top_blockers: Vec<Blocker>,
+    /// One row per catalog component.
+    pub components: Vec<ComponentStatus>,
+    /// Things that take time and are not failures: image pulls, reconciliations, jobs.
+    pub active_operations: Vec<Operation>,
+    /// Recent Kubernetes events: warnings first, each group newest first.
+    pub recent_events: Vec<EventSummary>,
+    /// Where the data came from and whether it is current.
+    pub source: Source,
+}
+
+/// Release information, from the Flux source and the release selection ConfigMap.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Release {
+    pub selected_release_version: Option<String>,
+    pub app_version: Option<String>,
+    pub channel: Option<String>,
+    /// The Flux source revision, e.g. `release/1.0-rc5@sha1:979e2079...`.
+    pub git_revision: Option<String>,
+}
+
+/// The status UI and Alga login URLs (the login URL once known).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Urls {
+    pub status_url: Option<String>,
+    pub login_url: Option<String>,
+}
+
+/// The user-facing rollup states, exactly as the PRD names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollupState {
+    Installing,
+    ReadyToLogIn,
+    ReadyWithBackgroundIssues,
+    FullyHealthy,
+    FailedActionRequired,
+}
+
+impl RollupState {
+    /// The words the admin reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            RollupState::Installing => "Installing",
+            RollupState::ReadyToLogIn => "Ready to log in",
+            RollupState::ReadyWithBackgroundIssues => "Ready with background issues",
+            RollupState::FullyHealthy => "Fully healthy",
+            RollupState::FailedActionRequired => "Failed / action required",
+        }
+    }
+}
+
+/// The rollup: state, a sentence, and what to do next.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollup {
+    pub state: RollupState,
+    pub message: String,
+    pub next_action: String,
+}
+
+/// The readiness tiers, in the order they build on each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    Platform,
+    Core,
+    Bootstrap,
+    Login,
+    Background,
+    FullHealth,
+}
+
+impl Tier {
+    /// All tiers in order.
+    pub const ALL: [Tier; 6] = [
+        Tier::Platform,
+        Tier::Core,
+        Tier::Bootstrap,
+        Tier::Login,
+        Tier::Background,
+        Tier::FullHealth,
+    ];
+
+    /// The PRD's name, e.g. `LOGIN_READY`.
+    pub fn readiness_name(self) -> &'static str {
+        match self {
+            Tier::Platform => "PLATFORM_READY",
+            Tier::Core => "CORE_READY",
+            Tier::Bootstrap => "BOOTSTRAP_READY",
+            Tier::Login => "LOGIN_READY",
+            Tier::Background => "BACKGROUND_READY",
+            Tier::FullHealth => "FULLY_HEALTHY",
+        }
+    }
+
+    /// A short human label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tier::Platform => "Platform",
+            Tier::Core => "Core services",
+            Tier::Bootstrap => "Database bootstrap",
+            Tier::Login => "Login",
+            Tier::Background => "Background services",
+            Tier::FullHealth => "Full health",
+        }
+    }
+}
+
+/// The six tiers as the PRD's document shows them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tiers {
+    pub platform: TierStatus,
+    pub core: TierStatus,
+    pub bootstrap: TierStatus,
+    pub login: TierStatus,
+    pub background: TierStatus,
+    pub full_health: TierStatus,
+}
+
+impl Tiers {
+    /// The status of one tier.
+    pub fn get(&self, tier: Tier) -> &TierStatus {
+        match tier {
+            Tier::Platform => &self.platform,
+            Tier::Core => &self.core,
+            Tier::Bootstrap => &self.bootstrap,
+            Tier::Login => &self.login,
+            Tier::Background => &self.background,
+            Tier::FullHealth => &self.full_health,
+        }
+    }
+}
+
+/// How a tier is doing, in one word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TierHealth {
+    /// Every check passes.
+    Healthy,
+    /// Checks are pending; nothing has failed.
+    Progressing,
+    /// Something failed that does not stop the appliance from being used.
+    Degraded,
+    /// Something failed that blocks this tier.
+    Failed,
+}
+
+/// One tier's readiness and the checks behind it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TierStatus {
+    pub ready: bool,
+    pub status: TierHealth,
+    pub checks: Vec<Check>,
+}
+
+/// One requirement of a tier, as the PRD lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    /// Stable identifier, e.g. `core.postgres-ready`.
+    pub name: String,
+    /// The requirement in words, e.g. "Postgres ready".
+    pub description: String,
+    pub state: CheckState,
+    /// What was seen, e.g. "db 0/1 ready".
+    pub detail: Option<String>,
+}
+
+/// The outcome of one check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckState {
+    Ok,
+    Pending,
+    Failed,
+    NotApplicable,
+}
+
+/// How much a blocker matters. The PRD's example uses `background`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Prevents login (or the install that leads to it) until someone acts.
+    Critical,
+    /// A background or platform service failed; login is not affected.
+    Background,
+    /// Slow or stuck for longer than expected; may still resolve by itself.
+    Warning,
+}
+
+/// The layer of the stack a blocker's cause sits in, lowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    Api,
+    Node,
+    Dns,
+    Network,
+    Storage,
+    Image,
+    Config,
+    Log,
+    Pod,
+    Job,
+    Workload,
+    Probe,
+    Flux,
+    Helm,
+}
+
+/// How long a blocker has been holding, by age thresholds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Escalation {
+    /// Seen, within its expected time.
+    Info,
+    /// Past the warning threshold (or failed and not yet past the error threshold).
+    Warning,
+    /// Past the error threshold, or failed for good.
+    Error,
+}
+
+/// One thing that stops a tier from being ready, with its lowest known cause.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Blocker {
+    /// Stable across assessments while the cause persists, e.g. `storage/msp/db/subpath`.
+    pub id: String,
+    pub severity: Severity,
+    /// The catalog component affected, e.g. `db`.
+    pub component: String,
+    pub layer: Layer,
+    /// What is wrong, in plain words.
+    pub reason: String,
+    /// What a customer can do about it.
+    pub next_action: String,
+    /// True when this blocker keeps Alga from being usable.
+    pub login_blocking: bool,
+    /// The tier of the affected component.
+    pub tier: Tier,
+    /// When the condition was first seen.
+    pub since: Timestamp,
+    pub escalation: Escalation,
+    /// The objects and exact messages that led to this blocker, lowest first.
+    pub evidence: Vec<Evidence>,
+}
+
+/// An object and the exact message it carried.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    /// `Pod`, `Event`, `HelmRelease`, `log`, `probe`, ...
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    /// A machine reason where there is one (`CreateContainerConfigError`, `InstallFailed`).
+    pub reason: Option<String>,
+    pub message: String,
+    pub timestamp: Option<Timestamp>,
+}
+
+/// The state of one catalog component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentState {
+    Ready,
+    Progressing,
+    Failed,
+    /// Not installed (yet).
+    Missing,
+}
+
+/// One row of the component table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentStatus {
+    pub name: String,
+    pub tier: Tier,
+    pub kind: String,
+    pub namespace: Option<String>,
+    /// The workload names, e.g. `alga-core-sebastian`.
+    pub workload: Option<String>,
+    pub ready: u32,
+    pub desired: u32,
+    pub restarts: u32,
+    pub images: Vec<String>,
+    pub status: ComponentState,
+    pub message: String,
+}
+
+/// What kind of long-running thing an operation is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationKind {
+    ImagePull,
+    Reconciliation,
+    Job,
+}
+
+/// Something in progress that is not (yet) a failure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    pub kind: OperationKind,
+    /// The component it serves, when known.
+    pub component: Option<String>,
+    /// The image, or `HelmRelease/alga-system/alga-core`, or the Job.
+    pub target: String,
+    pub started: Timestamp,
+    pub elapsed_seconds: u64,
+    /// Expected size of an image, when known.
+    pub size_bytes: Option<u64>,
+    pub message: String,
+}
+
+/// One Kubernetes event, newest occurrence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventSummary {
+    /// `Warning` or `Normal`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub reason: String,
+    /// `Kind/namespace/name` of the object the event is about.
+    pub object: String,
+    pub message: String,
+    pub count: u32,
+    pub last_seen: Option<Timestamp>,
+}
+
+/// Whether the document comes from a cluster or a scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceMode {
+    Live,
+    Scenario,
+}
+
+/// Where the data came from and how current it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    pub mode: SourceMode,
+    /// The scenario's name, or the cluster's API server.
+    pub name: Option<String>,
+    /// When the data was last known to be complete and current.
+    pub last_sync: Option<Timestamp>,
+    /// True when the Kubernetes API cannot be reached and the data is old.
+    pub stale: bool,
+    pub message: Option<String>,
+}
+
+impl StatusDocument {
+    /// The blockers that keep Alga from being usable.
+    pub fn login_blockers(&self) -> impl Iterator<Item = &Blocker> {
+        self.top_blockers.iter().filter(|b| b.login_blocking)
+    }
+
+    /// Components outside the login path that need attention.
+    pub fn background_issue_count(&self) -> usize {
+        self.components
+            .iter()
+            .filter(|c| c.tier == Tier::Background && c.status == ComponentState::Failed)
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The PRD's representative document still parses (extra fields aside) and keeps its names.
+    #[test]
+    fn prd_field_names_and_values_round_trip() {
+        let doc = StatusDocument {
+            schema_version: SCHEMA_VERSION,
+            site_id: "appliance-single-node".into(),
+            timestamp: "2026-04-30T02:08:10Z".parse().unwrap(),
+            release: Release {
+                selected_release_version: Some("1.0-rc5".into()),
+                app_version: Some("1.0-rc5".into()),
+                channel: Some("candidate".into()),
+                git_revision: Some("release/1.0-rc5@sha1:979e2079".into()),
+            },
+            urls: Urls {
+                status_url: Some("http://192.168.64.8:8080".into()),
+                login_url: Some("http://192.168.64.8:3000".into()),
+            },
+            rollup: Rollup {
+                state: RollupState::ReadyWithBackgroundIssues,
+                message: "m".into(),
+                next_action: "n".into(),
+            },
+            tiers: Tiers {
+                platform: tier(true),
+                core: tier(true),
+                bootstrap: tier(true),
+                login: tier(true),
+                background: tier(false),
+                full_health: tier(false),
+            },
+            top_blockers: vec![],
+            components: vec![],
+            active_operations: vec![],
+            recent_events: vec![],
+            source: Source {
+                mode: SourceMode::Scenario,
+                name: None,
+                last_sync: None,
+                stale: false,
+                message: None,
+            },
+        };
+        let json = serde_json::to_value(&doc).unwrap();
+        assert_eq!(json["siteId"], "appliance-single-node");
+        assert_eq!(json["timestamp"], "2026-04-30T02:08:10Z");
+        assert_eq!(json["release"]["selectedReleaseVersion"], "1.0-rc5");
+        assert_eq!(
+            json["release"]["gitRevision"],
+            "release/1.0-rc5@sha1:979e2079"
+        );
+        assert_eq!(json["urls"]["statusUrl"], "http://192.168.64.8:8080");
+        assert_eq!(json["urls"]["loginUrl"], "http://192.168.64.8:3000");
+        assert_eq!(json["rollup"]["state"], "ready_with_background_issues");
+        assert_eq!(json["rollup"]["nextAction"], "n");
+        assert_eq!(json["tiers"]["fullHealth"]["ready"], false);
+        assert_eq!(json["tiers"]["background"]["status"], "degraded");
+        assert!(json["topBlockers"].is_array());
+        let back: StatusDocument = serde_json::from_value(json).unwrap();
+        assert_eq!(back, doc);
+    }
+
+    #[test]
+    fn prd_blocker_shape() {
+        let blocker = Blocker {
+            id: "image/msp/workflow-worker/tag-missing".into(),
+            severity: Severity::Background,
+            component: "workflow-worker".into(),
+            layer: Layer::Image,
+            reason: "Image tag not found: ghcr.io/nine-minds/workflow-worker:61e4a00e".into(),
+            next_action: "Publish the missing image tag or update the appliance release manifest."
+                .into(),
+            login_blocking: false,
+            tier: Tier::Background,
+            since: "2026-04-30T02:00:00Z".parse().unwrap(),
+            escalation: Escalation::Error,
+            evidence: vec![],
+        };
+        let json = serde_json::to_value(&blocker).unwrap();
+        assert_eq!(json["severity"], "background");
+        assert_eq!(json["layer"], "image");
+        assert_eq!(json["loginBlocking"], false);
+        assert_eq!(json["nextAction"], blocker.next_action);
+    }
+
+    fn tier(ready: bool) -> TierStatus {
+        TierStatus {
+            ready,
+            status: if ready {
+                TierHealth::Healthy
+            } else {
+                TierHealth::Degraded
+            },
+            checks: vec![],
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! The status page: an overview in plain words for the admin, and a diagnostics tab for support.
+//!
+//! The page polls the `get_status` server function every two seconds (gloo-timers in the browser)
+//! and re-renders the open tab from the new document; the tab itself lives in the URL
+//! (`?tab=diagnostics`) so support can share it.
+
+use crate::api::get_status;
+use crate::format;
+use crate::status::*;
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_query_map};
+
+/// How often the browser asks for the latest document.
+pub const POLL_INTERVAL_MS: u32 = 2_000;
+
+/// Milliseconds since the epoch in the browser; `None` on the server.
+fn browser_now_ms() -> Option<f64> {
+    #[cfg(feature = "hydrate")]
+    {
+        Some(js_sys::Date::now())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}
+
+/// The one page: header, tabs, and the open tab's content.
+#[component]
+pub fn StatusPage() -> impl IntoView {
+    let poll = RwSignal::new(0u64);
+    let status = Resource::new(move || poll.get(), |_| get_status());
+    // When the last document arrived, and the browser clock, for "updated N s ago".
+    let received_at = RwSignal::new(None::<f64>);
+    let clock = RwSignal::new(None::<f64>);
+    let last_good = RwSignal::new(None::<StatusDocument>);
+
+    Effect::new(move |_| {
+        if let Some(Ok(doc)) = status.get() {
+            received_at.set(browser_now_ms());
+            last_good.set(Some(doc));
+        }
+    });
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        // Runs once, in the browser: the page lives as long as the tab, so the timers do too.
+        gloo_timers::callback::Interval::new(POLL_INTERVAL_MS, move || poll.update(|n| *n += 1))
+            .forget();
+        gloo_timers::callback::Interval::new(1_000, move || clock.set(browser_now_ms())).forget();
+        clock.set(browser_now_ms());
+    });
+
+    let query = use_query_map();
+    let diagnostics = move || query.read().get("tab").as_deref() == Some("diagnostics");
+    let event_filter = RwSignal::new(String::new());
+
+    let updated = move || match (received_at.get(), clock.get()) {
+        (Some(at), Some(now)) => {
+            format!(
+                "updated {} ago",
+                format::duration(((now - at) / 1000.0).max(0.0) as u64)
+            )
+        }
+        _ => String::from("live"),
+    };
+
+    view! {
+        <header class="masthead">
+            <h1>"Appliance status"</h1>
+            <p class="updated" data-testid="updated">{updated}</p>
+        </header>
+        <nav class="tabs" role="tablist" aria-label="Views">
+            <A href="?" attr:role="tab" attr:aria-selected=move || (!diagnostics()).to_string()
+               attr:class=move || if diagnostics() { "tab" } else { "tab active" }
+               attr:data-testid="tab-overview">"Overview"</A>
+            <A href="?tab=diagnostics" attr:role="tab"
+               attr:aria-selected=move || diagnostics().to_string()
+               attr:class=move || if diagnostics() { "tab active" } else { "tab" }
+               attr:data-testid="tab-diagnostics">"Advanced diagnostics"</A>
+        </nav>
+        <main class="page" role="tabpanel">
+            <Transition fallback=|| view! { <p class="loading">"Loading status…"</p> }>
+                {move || Suspend::new(async move {
+                    match status.await {
+                        Ok(doc) => view! { <Document doc diagnostics event_filter/> }.into_any(),
+                        Err(err) => view! {
+                            <div class="banner error" role="alert">
+                                "Cannot reach the status service, retrying. (" {err.to_string()} ")"
+                            </div>
+                            {move || last_good.get().map(|doc| view! {
+                                <Document doc diagnostics event_filter/>
+                            })}
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+/// The open tab for one document.
+#[component]
+fn Document(
+    doc: StatusDocument,
+    diagnostics: impl Fn() -> bool + Send + Sync + Copy + 'static,
+    event_filter: RwSignal<String>,
+) -> impl IntoView {
+    let stale = doc.source.stale.then(|| {
+        let message = doc
+            .source
+            .message
+            .clone()
+            .unwrap_or_else(|| "The data is not current.".into());
+        view! { <div class="banner stale" role="alert" data-testid="stale-banner">"⚠ " {message}</div> }
+    });
+    let doc_for_diag = doc.clone();
+    view! {
+        {stale}
+        <Show when=diagnostics fallback=move || view! { <Overview doc=doc.clone()/> }>
+            <Diagnostics doc=doc_for_diag.clone() event_filter/>
+        </Show>
+    }
+}
+
+fn rollup_icon(state: RollupState) -> &'static str {
+    match state {
+        RollupState::Installing => "⏳",
+        RollupState::ReadyToLogIn => "✔",
+        RollupState::ReadyWithBackgroundIssues => "⚠",
+        RollupState::FullyHealthy => "✔",
+        RollupState::FailedActionRequired => "✖",
+    }
+}
+
+fn rollup_class(state: RollupState) -> &'static str {
+    match state {
+        RollupState::Installing => "rollup installing",
+        RollupState::ReadyToLogIn => "rollup ready",
+        RollupState::ReadyWithBackgroundIssues => "rollup degraded",
+        RollupState::FullyHealthy => "rollup healthy",
+        RollupState::FailedActionRequired => "rollup failed",
+    }
+}
+
+fn tier_icon(tier: &TierStatus) -> (&'static str, &'static str) {
+    match (tier.ready, tier.status) {
+        (true, _) => ("✔", "done"),
+        (false, TierHealth::Failed) => ("✖", "failed"),
+        (false, TierHealth::Degraded) => ("⚠", "degraded"),
+        (false, _) => ("…", "waiting"),
+    }
+}
+
+/// The admin's view: can I log in, and if not, what is the one thing to do.
+#[component]
+fn Overview(doc: StatusDocument) -> impl IntoView {
+    let state = doc.rollup.state;
+    let login_ready = doc.tiers.login.ready;
+    let login_url = doc.urls.login_url.clone().filter(|_| login_ready);
+    let background = doc.background_issue_count();
+    let top = doc.top_blockers.first().cloned();
+    let tiers = Tier::ALL.map(|t| (t, doc.tiers.get(t).clone()));
+    let pulls: Vec<Operation> = doc.active_operations.clone();
+    let copied = RwSignal::new(false);
+
+    view! {
+        <section class=rollup_class(state) aria-live="polite" data-testid="rollup">
+            <p class="rollup-state">
+                <span class="icon" aria-hidden="true">{rollup_icon(state)}</span>
+                " " <span data-testid="rollup-state">{state.label()}</span>
+            </p>
+            <p class="rollup-message">{doc.rollup.message.clone()}</p>
+            <p class="rollup-next"><strong>"Next: "</strong>{doc.rollup.next_action.clone()}</p>
+        </section>
+        {login_url.map(|url| {
+            let copy_url = url.clone();
+            view! {
+                <section class="card login" data-testid="login-url">
+                    <h2>"Log in to Alga"</h2>
+                    <p>
+                        <a href=url.clone() rel="noopener">{url.clone()}</a>
+                        " "
+                        <button type="button" data-testid="copy-login-url" on:click=move |_| {
+                            copy_to_clipboard(&copy_url);
+                            copied.set(true);
+                        }>{move || if copied.get() { "Copied ✔" } else { "Copy" }}</button>
+                    </p>
+                </section>
+            }
+        })}
+        <section class="card">
+            <h2>"Progress"</h2>
+            <ol class="tier-progress" data-testid="tier-progress">
+                {tiers.into_iter().map(|(tier, status)| {
+                    let (icon, class) = tier_icon(&status);
+                    view! {
+                        <li class=class data-tier=tier.readiness_name()>
+                            <span class="icon" aria-hidden="true">{icon}</span>
+                            " " {tier.label()} " "
+                            <span class="visually-hidden">{if status.ready { "(ready)" } else { "(not ready)" }}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+            {(background > 0).then(|| view! {
+                <p class="background-count" data-testid="background-count">
+                    "⚠ " {background} {if background == 1 { " background service needs" } else { " background services need" }} " attention"
+                </p>
+            })}
+        </section>
+        {top.map(|b| view! {
+            <section class="card top-issue" data-testid="top-issue">
+                <h2>"Top issue"</h2>
+                <p class="reason"><strong>{b.component.clone()}</strong>": " {b.reason.clone()}</p>
+                <p><strong>"What to do: "</strong>{b.next_action.clone()}</p>
+                <p class="muted">{if b.login_blocking { "Blocks login." } else { "Does not block login." }}</p>
+            </section>
+        })}
+        {(!pulls.is_empty()).then(|| view! {
+            <section class="card" data-testid="active-operations">
+                <h2>"In progress"</h2>
+                <ul>{pulls.into_iter().map(|op| view! { <li><OperationLine op/></li> }).collect_view()}</ul>
+            </section>
+        })}
+    }
+}
+
+#[component]
+fn OperationLine(op: Operation) -> impl IntoView {
+    let what = match op.kind {
+        OperationKind::ImagePull => "Downloading image",
+        OperationKind::Reconciliation => "Installing",
+        OperationKind::Job => "Running",
+    };
+    let size = op
+        .size_bytes
+        .map(|s| format!(" (about {})", format::bytes(s)));
+    view! {
+        {what} " " <code>{op.target.clone()}</code> {size}
+        " for " {format::duration(op.elapsed_seconds)}
+        <span class="muted">" — " {op.message.clone()}</span>
+    }
+}
+
+fn copy_to_clipboard(text: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.navigator().clipboard().write_text(text);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
+}
+
+fn check_icon(state: CheckState) -> &'static str {
+    match state {
+        CheckState::Ok => "✔",
+        CheckState::Pending => "…",
+        CheckState::Failed => "✖",
+        CheckState::NotApplicable => "–",
+    }
+}
+
+/// Support's view: every check, blocker, component and event.
+#[component]
+fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl IntoView {
+    let tiers = Tier::ALL.map(|t| (t, doc.tiers.get(t).clone()));
+    let blockers = doc.top_blockers.clone();
+    let components = doc.components.clone();
+    let events = doc.recent_events.clone();
+    let operations = doc.active_operations.clone();
+    let release = doc.release.clone();
+    let json = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let download = format!(
+        "data:application/json;charset=utf-8,{}",
+        percent_encode(&json)
+    );
+    let source = format!(
+        "{} {}",
+        match doc.source.mode {
+            SourceMode::Live => "Live cluster",
+            SourceMode::Scenario => "Scenario",
+        },
+        doc.source.name.clone().unwrap_or_default()
+    );
+
+    view! {
+        <section class="card" data-testid="release">
+            <h2>"Release"</h2>
+            <dl class="facts">
+                <dt>"Release"</dt><dd>{release.selected_release_version.unwrap_or_else(|| "unknown".into())}</dd>
+                <dt>"App version"</dt><dd>{release.app_version.unwrap_or_else(|| "unknown".into())}</dd>
+                <dt>"Channel"</dt><dd>{release.channel.unwrap_or_else(|| "unknown".into())}</dd>
+                <dt>"Git revision"</dt><dd><code>{release.git_revision.unwrap_or_else(|| "unknown".into())}</code></dd>
+                <dt>"Source"</dt><dd>{source}</dd>
+                <dt>"Document time"</dt><dd><code>{doc.timestamp.to_string()}</code></dd>
+            </dl>
+            <a class="button" download="appliance-status.json" href=download data-testid="download-json">"Download status JSON"</a>
+        </section>
+        <section class="card" data-testid="tiers">
+            <h2>"Readiness tiers"</h2>
+            {tiers.into_iter().map(|(tier, status)| {
+                let (icon, class) = tier_icon(&status);
+                view! {
+                    <details class=format!("tier {class}") open=!status.ready>
+                        <summary><span aria-hidden="true">{icon}</span> " " <code>{tier.readiness_name()}</code>
+                            " " {if status.ready { "ready" } else { "not ready" }}</summary>
+                        <ul class="checks">
+                            {status.checks.into_iter().map(|c| view! {
+                                <li class=format!("check {:?}", c.state).to_lowercase()>
+                                    <span aria-hidden="true">{check_icon(c.state)}</span> " "
+                                    {c.description} " "
+                                    <span class="visually-hidden">{format!("({:?})", c.state)}</span>
+                                    {c.detail.map(|d| view! { <span class="muted">" — " {d}</span> })}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    </details>
+                }
+            }).collect_view()}
+        </section>
+        <section class="card" data-testid="blockers">
+            <h2>"Blockers (" {blockers.len()} ")"</h2>
+            {blockers.is_empty().then(|| view! { <p>"No blockers."</p> })}
+            <ol class="blockers">
+                {blockers.into_iter().map(|b| view! {
+                    <li class="blocker" data-component=b.component.clone()>
+                        <p><strong>{b.component.clone()}</strong> " · " {format!("{:?}", b.layer).to_lowercase()}
+                           " · " {format!("{:?}", b.severity).to_lowercase()}
+                           " · " {if b.login_blocking { "blocks login" } else { "does not block login" }}
+                           " · since " <code>{b.since.to_string()}</code></p>
+                        <p>{b.reason.clone()}</p>
+                        <p><strong>"Next action: "</strong>{b.next_action.clone()}</p>
+                        <details><summary>"Evidence (" {b.evidence.len()} ")"</summary>
+                            <ul>{b.evidence.into_iter().map(|e| view! {
+                                <li><code>{e.kind} "/" {e.namespace.unwrap_or_default()} "/" {e.name}</code>
+                                    " " {e.reason.unwrap_or_default()} ": " <q>{e.message}</q></li>
+                            }).collect_view()}</ul>
+                        </details>
+                    </li>
+                }).collect_view()}
+            </ol>
+        </section>
+        <section class="card" data-testid="components">
+            <h2>"Components"</h2>
+            <div class="table-wrap"><table>
+                <thead><tr><th>"Component"</th><th>"Tier"</th><th>"Status"</th><th>"Ready"</th><th>"Restarts"</th><th>"Images"</th><th>"Message"</th></tr></thead>
+                <tbody>{components.into_iter().map(|c| {
+                    let row_name = c.name.clone();
+                    view! {
+                    <tr data-component=row_name>
+                        <td>{c.name}</td><td>{format!("{:?}", c.tier).to_lowercase()}</td>
+                        <td>{format!("{:?}", c.status).to_lowercase()}</td>
+                        <td>{c.ready} "/" {c.desired}</td><td>{c.restarts}</td>
+                        <td>{c.images.join(", ")}</td><td>{c.message}</td>
+                    </tr>
+                }}).collect_view()}</tbody>
+            </table></div>
+        </section>
+        <section class="card" data-testid="operations">
+            <h2>"Image pulls and reconciliations"</h2>
+            {operations.is_empty().then(|| view! { <p>"Nothing in progress."</p> })}
+            <ul>{operations.into_iter().map(|op| view! { <li><OperationLine op/></li> }).collect_view()}</ul>
+        </section>
+        <section class="card" data-testid="events">
+            <h2>"Recent events"</h2>
+            <label>"Filter " <input type="search" prop:value=move || event_filter.get()
+                on:input=move |ev| event_filter.set(event_target_value(&ev))
+                data-testid="event-filter"/></label>
+            <div class="table-wrap"><table>
+                <thead><tr><th>"Type"</th><th>"Reason"</th><th>"Object"</th><th>"Message"</th><th>"Count"</th></tr></thead>
+                <tbody>{events.into_iter().map(|e| {
+                    let haystack = format!("{} {} {} {}", e.event_type, e.reason, e.object, e.message).to_lowercase();
+                    let visible = move || {
+                        let needle = event_filter.get().to_lowercase();
+                        needle.is_empty() || haystack.contains(&needle)
+                    };
+                    let row_class = e.event_type.to_lowercase();
+                    view! {
+                        <tr class:hidden=move || !visible() class=row_class>
+                            <td>{e.event_type}</td><td>{e.reason}</td><td><code>{e.object}</code></td>
+                            <td>{e.message}</td><td>{e.count}</td>
+                        </tr>
+                    }
+                }).collect_view()}</tbody>
+            </table></div>
+        </section>
+    }
+}
+
+/// Percent-encodes everything but unreserved characters, for a `data:` URL.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3 / 2);
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

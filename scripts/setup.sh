@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need, idempotently, from the registries this machine
+# reaches (crates.io, rustup, npm, Debian). Tools are cached under ~/.cache/appliance-status/ keyed by
+# version, so a warm machine finishes in seconds. Source scripts/env.sh afterwards for PATH and caches.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/env.sh
+source "$here/env.sh"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# --- Rust: wasm target -------------------------------------------------------------------------
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding rustup target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# --- cargo tools, each in its own versioned root -----------------------------------------------
+# install_cargo_tool CRATE VERSION BINARY [extra cargo install args...]
+install_cargo_tool() {
+  local crate=$1 version=$2 binary=$3; shift 3
+  local root="$AS_CACHE/tools/$crate-$version"
+  if [ -x "$root/bin/$binary" ]; then
+    return 0
+  fi
+  log "installing $crate $version into $root (cold: this takes minutes)"
+  cargo install "$crate" --version "$version" --root "$root" "$@"
+}
+# cargo-leptos 0.3.11 needs a newer rustc than the machine has.
+install_cargo_tool cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-leptos --locked
+# Must equal the wasm-bindgen crate pinned in Cargo.toml: cargo-leptos runs whatever is on PATH.
+# Without --locked: its lock file pins crates that no longer build with this toolchain.
+install_cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
+
+# --- Debian packages ----------------------------------------------------------------------------
+need_apt=()
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v brotli >/dev/null || need_apt+=(brotli)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# --- npm: Playwright (no browser download) and binaryen's wasm-opt ------------------------------
+# node_modules lives in the cache, keyed by the lock file, and is linked into end2end/.
+lock_hash=$(sha256sum "$AS_ROOT/end2end/package-lock.json" | cut -c1-16)
+modules="$AS_CACHE/node_modules-$lock_hash"
+if [ ! -d "$modules/node_modules" ]; then
+  log "npm ci (end2end) into $modules"
+  rm -rf "$modules.tmp" && mkdir -p "$modules.tmp"
+  cp "$AS_ROOT/end2end/package.json" "$AS_ROOT/end2end/package-lock.json" "$modules.tmp/"
+  (cd "$modules.tmp" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  mv "$modules.tmp" "$modules"
+fi
+ln -sfn "$modules/node_modules" "$AS_ROOT/end2end/node_modules"
+
+log "tools ready: $(cargo leptos --version 2>/dev/null), $(wasm-bindgen --version), $(wasm-opt --version)"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The README's test command (and CI's): installs what is needed, then runs every check:
+# fmt, clippy for the ssr and the hydrate feature sets (built separately, never together),
+# the Rust tests, the release build, and the Playwright suite in Debian's chromium.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$AS_ROOT"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup"
+bash scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy (ssr: server, app with ssr)"
+cargo clippy -p server --all-targets --locked -- -D warnings
+step "clippy (hydrate: frontend, app with hydrate, wasm32)"
+cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown --locked -- -D warnings
+
+step "cargo test"
+cargo test -p app --locked
+cargo test -p server --locked
+
+step "release build (cargo leptos, wasm-opt)"
+bash scripts/build.sh
+
+step "Playwright (Debian chromium, release build)"
+export APPLIANCE_STATUS_BIN="$CARGO_TARGET_DIR/release/appliance-status"
+cd end2end
+npx playwright test

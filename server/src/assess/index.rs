@@ -1,0 +1,466 @@
+//! Lookups built once per assessment: each catalog component with its objects, and events by the
+//! object they are about (newest first, one per reason).
+
+use super::{Finding, Progress};
+use crate::catalog::{Catalog, Component, ComponentKind, WorkloadRef};
+use crate::snapshot::{FluxKind, FluxObject, Objects, Snapshot};
+use app::status::{ComponentState, ComponentStatus, EventSummary, Release};
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
+use std::collections::HashMap;
+
+/// A catalog component and the objects that belong to it.
+pub struct ComponentView<'a> {
+    pub component: &'a Component,
+    pub namespace: &'a str,
+    pub deployments: Vec<&'a Deployment>,
+    pub stateful_sets: Vec<&'a StatefulSet>,
+    pub daemon_sets: Vec<&'a DaemonSet>,
+    pub jobs: Vec<&'a Job>,
+    pub pods: Vec<&'a Pod>,
+    /// Each PVC the catalog names, found or not.
+    pub pvcs: Vec<(&'a str, Option<&'a PersistentVolumeClaim>)>,
+    /// Each Flux object the catalog names (GitRepository, Kustomization components).
+    pub flux: Vec<(&'a WorkloadRef, Option<&'a FluxObject>)>,
+    /// The HelmRelease that installs the component.
+    pub helm_release: Option<&'a FluxObject>,
+    /// When a Job of this component was last seen complete, even if it is gone now.
+    pub job_completed_at: Option<Timestamp>,
+    /// Node components: how many nodes are registered.
+    pub nodes: usize,
+}
+
+impl ComponentView<'_> {
+    /// Whether anything of the component exists in the cluster.
+    pub fn present(&self) -> bool {
+        !(self.deployments.is_empty()
+            && self.stateful_sets.is_empty()
+            && self.daemon_sets.is_empty()
+            && self.jobs.is_empty()
+            && self.pods.is_empty()
+            && self.flux.iter().all(|(_, f)| f.is_none()))
+            || self.job_completed_at.is_some()
+            || self.nodes > 0
+    }
+
+    /// (ready, desired) replicas over the component's workloads.
+    pub fn replicas(&self) -> (u32, u32) {
+        let mut ready = 0i32;
+        let mut desired = 0i32;
+        for d in &self.deployments {
+            desired += d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+            ready += d
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0);
+        }
+        for s in &self.stateful_sets {
+            desired += s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+            ready += s
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0);
+        }
+        for d in &self.daemon_sets {
+            let st = d.status.as_ref();
+            desired += st.map(|s| s.desired_number_scheduled).unwrap_or(0);
+            ready += st.map(|s| s.number_ready).unwrap_or(0);
+        }
+        (ready.max(0) as u32, desired.max(0) as u32)
+    }
+
+    /// Whether every workload has its desired replicas ready.
+    pub fn workloads_ready(&self) -> bool {
+        let (ready, desired) = self.replicas();
+        let has_workload = !(self.deployments.is_empty()
+            && self.stateful_sets.is_empty()
+            && self.daemon_sets.is_empty());
+        has_workload && ready >= desired.max(1)
+    }
+}
+
+/// Everything the rules look up.
+pub struct Index<'a> {
+    pub snapshot: &'a Snapshot,
+    pub catalog: &'a Catalog,
+    pub components: Vec<ComponentView<'a>>,
+    /// Events by the name of the object they are about, newest first.
+    events: HashMap<&'a str, Vec<&'a Event>>,
+    pub login_url: Option<String>,
+    pub status_url: Option<String>,
+}
+
+/// When an event last happened.
+pub fn event_last_time(e: &Event) -> Option<Timestamp> {
+    e.series
+        .as_ref()
+        .and_then(|s| s.last_observed_time.as_ref().map(|t| t.0))
+        .or(e.last_timestamp.as_ref().map(|t| t.0))
+        .or(e.event_time.as_ref().map(|t| t.0))
+        .or(e.metadata.creation_timestamp.as_ref().map(|t| t.0))
+}
+
+/// When an event first happened.
+pub fn event_first_time(e: &Event) -> Option<Timestamp> {
+    e.first_timestamp
+        .as_ref()
+        .map(|t| t.0)
+        .or(e.event_time.as_ref().map(|t| t.0))
+        .or_else(|| event_last_time(e))
+}
+
+fn in_namespace<'a, T>(objects: &'a Objects<T>, ns: &str) -> impl Iterator<Item = &'a T> + 'a {
+    let ns = ns.to_string();
+    objects
+        .range((ns.clone(), String::new())..)
+        .take_while(move |((n, _), _)| *n == ns)
+        .map(|(_, v)| v)
+}
+
+fn labels_match(pod: &Pod, selector: &std::collections::BTreeMap<String, String>) -> bool {
+    let labels = pod.metadata.labels.as_ref();
+    selector
+        .iter()
+        .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+}
+
+fn pod_belongs(pod: &Pod, c: &Component) -> bool {
+    let name = pod.metadata.name.as_deref().unwrap_or("");
+    match c.kind {
+        ComponentKind::Job => {
+            let job = pod.metadata.labels.as_ref().and_then(|l| l.get("job-name"));
+            job.is_some_and(|j| c.owns_workload(j))
+                || c.workload_prefix
+                    .as_deref()
+                    .is_some_and(|p| name.starts_with(p))
+        }
+        _ if !c.selector.is_empty() => labels_match(pod, &c.selector),
+        _ => c.workloads.iter().any(|w| {
+            name.strip_prefix(w.name.as_str())
+                .is_some_and(|rest| rest.starts_with('-'))
+        }),
+    }
+}
+
+impl<'a> Index<'a> {
+    /// Indexes the snapshot for one assessment.
+    pub fn build(snapshot: &'a Snapshot, catalog: &'a Catalog) -> Index<'a> {
+        let site = &catalog.site;
+        let components = catalog
+            .components
+            .iter()
+            .map(|c| {
+                let ns = c.namespace(site);
+                let owned = |name: Option<&String>| name.is_some_and(|n| c.owns_workload(n));
+                let mut view = ComponentView {
+                    component: c,
+                    namespace: ns,
+                    deployments: Vec::new(),
+                    stateful_sets: Vec::new(),
+                    daemon_sets: Vec::new(),
+                    jobs: Vec::new(),
+                    pods: Vec::new(),
+                    pvcs: Vec::new(),
+                    flux: Vec::new(),
+                    helm_release: None,
+                    job_completed_at: None,
+                    nodes: 0,
+                };
+                match c.kind {
+                    ComponentKind::Node => view.nodes = snapshot.nodes.len(),
+                    ComponentKind::Deployment => {
+                        view.deployments = in_namespace(&snapshot.deployments, ns)
+                            .filter(|d| owned(d.metadata.name.as_ref()))
+                            .collect()
+                    }
+                    ComponentKind::StatefulSet => {
+                        view.stateful_sets = in_namespace(&snapshot.stateful_sets, ns)
+                            .filter(|d| owned(d.metadata.name.as_ref()))
+                            .collect()
+                    }
+                    ComponentKind::DaemonSet => {
+                        view.daemon_sets = in_namespace(&snapshot.daemon_sets, ns)
+                            .filter(|d| owned(d.metadata.name.as_ref()))
+                            .collect()
+                    }
+                    ComponentKind::Job => {
+                        view.jobs = in_namespace(&snapshot.jobs, ns)
+                            .filter(|d| owned(d.metadata.name.as_ref()))
+                            .collect();
+                        view.job_completed_at = snapshot
+                            .memory
+                            .completed_jobs
+                            .iter()
+                            .filter(|((n, name), _)| n == ns && c.owns_workload(name))
+                            .map(|(_, t)| *t)
+                            .max();
+                    }
+                    ComponentKind::GitRepository
+                    | ComponentKind::OCIRepository
+                    | ComponentKind::Kustomization => {
+                        view.flux = c
+                            .workloads
+                            .iter()
+                            .map(|w| {
+                                let found = FluxKind::from_kind(c.kind.as_str())
+                                    .and_then(|k| snapshot.flux_object(k, ns, &w.name));
+                                (w, found)
+                            })
+                            .collect();
+                    }
+                }
+                if c.kind != ComponentKind::Node {
+                    view.pods = in_namespace(&snapshot.pods, ns)
+                        .filter(|p| pod_belongs(p, c))
+                        .collect();
+                }
+                view.pvcs = c
+                    .pvcs
+                    .iter()
+                    .map(|name| {
+                        (
+                            name.as_str(),
+                            snapshot.pvcs.get(&(ns.to_string(), name.clone())),
+                        )
+                    })
+                    .collect();
+                view.helm_release = c.helm_release.as_ref().and_then(|hr| {
+                    snapshot.flux_object(FluxKind::HelmRelease, &site.helm_release_namespace, hr)
+                });
+                view
+            })
+            .collect();
+
+        let mut events: HashMap<&str, Vec<&Event>> = HashMap::new();
+        for e in snapshot.events.values() {
+            events
+                .entry(e.involved_object.name.as_deref().unwrap_or(""))
+                .or_default()
+                .push(e);
+        }
+        for list in events.values_mut() {
+            list.sort_by_key(|e| std::cmp::Reverse(event_last_time(e)));
+        }
+
+        let node_ip = snapshot.nodes.values().find_map(|n| {
+            n.status
+                .as_ref()?
+                .addresses
+                .as_ref()?
+                .iter()
+                .find(|a| a.type_ == "InternalIP")
+                .map(|a| a.address.clone())
+        });
+        let login_url = catalog.url_for(&catalog.site.login_url, node_ip.as_deref());
+        let status_url = catalog.url_for(&catalog.site.status_url, node_ip.as_deref());
+        Index {
+            snapshot,
+            catalog,
+            components,
+            events,
+            login_url,
+            status_url,
+        }
+    }
+
+    /// Events about one object, newest first, one per reason (signals §2: never the oldest).
+    pub fn events_for(&self, kind: &str, namespace: &str, name: &str) -> Vec<&'a Event> {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut out = Vec::new();
+        for e in self.events.get(name).map(Vec::as_slice).unwrap_or(&[]) {
+            let o = &e.involved_object;
+            if o.kind.as_deref() != Some(kind) || o.namespace.as_deref().unwrap_or("") != namespace
+            {
+                continue;
+            }
+            let reason = e.reason.as_deref().unwrap_or("");
+            if !seen.contains(&reason) {
+                seen.push(reason);
+                out.push(*e);
+            }
+        }
+        out
+    }
+
+    /// The view of a component by name.
+    pub fn view(&self, name: &str) -> Option<&ComponentView<'a>> {
+        self.components.iter().find(|v| v.component.name == name)
+    }
+
+    /// Release information from the Flux source and the release selection ConfigMap.
+    pub fn release(&self) -> Release {
+        let sources = &self.catalog.release;
+        let mut release = Release::default();
+        if let Some(r) = &sources.git_repository {
+            release.git_revision = [FluxKind::GitRepository, FluxKind::OCIRepository]
+                .into_iter()
+                .find_map(|k| self.snapshot.flux_object(k, &r.namespace, &r.name))
+                .and_then(|g| g.revision.clone());
+        }
+        if let Some(r) = &sources.selection {
+            if let Some(data) = self
+                .snapshot
+                .config_maps
+                .get(&(r.namespace.clone(), r.name.clone()))
+                .and_then(|cm| cm.data.as_ref())
+            {
+                release.selected_release_version = data.get("releaseVersion").cloned();
+                release.app_version = data.get("appVersion").cloned();
+                release.channel = data.get("channel").cloned();
+            }
+        }
+        release
+    }
+
+    /// The newest events, warnings first, each group newest first.
+    pub fn recent_events(&self, limit: usize) -> Vec<EventSummary> {
+        let mut all: Vec<(bool, Option<Timestamp>, &Event)> = self
+            .snapshot
+            .events
+            .values()
+            .map(|e| (e.type_.as_deref() != Some("Warning"), event_last_time(e), e))
+            .collect();
+        let order = |a: &(bool, Option<Timestamp>, &Event),
+                     b: &(bool, Option<Timestamp>, &Event)| {
+            a.0.cmp(&b.0).then(b.1.cmp(&a.1))
+        };
+        if all.len() > limit {
+            all.select_nth_unstable_by(limit, order);
+            all.truncate(limit);
+        }
+        all.sort_by(order);
+        all.into_iter()
+            .map(|(_, last, e)| {
+                let o = &e.involved_object;
+                EventSummary {
+                    event_type: e.type_.clone().unwrap_or_else(|| "Normal".into()),
+                    reason: e.reason.clone().unwrap_or_default(),
+                    object: format!(
+                        "{}/{}/{}",
+                        o.kind.as_deref().unwrap_or("?"),
+                        o.namespace.as_deref().unwrap_or(""),
+                        o.name.as_deref().unwrap_or("?")
+                    ),
+                    message: e.message.clone().unwrap_or_default(),
+                    count: e.count.unwrap_or(1).max(1) as u32,
+                    last_seen: last,
+                }
+            })
+            .collect()
+    }
+
+    /// One row per catalog component.
+    pub fn component_statuses(&self, findings: &[Finding]) -> Vec<ComponentStatus> {
+        self.components
+            .iter()
+            .map(|v| {
+                let c = v.component;
+                let (ready, desired) = v.replicas();
+                let restarts = v
+                    .pods
+                    .iter()
+                    .flat_map(|p| {
+                        p.status
+                            .as_ref()
+                            .and_then(|s| s.container_statuses.as_ref())
+                    })
+                    .flatten()
+                    .map(|cs| cs.restart_count.max(0) as u32)
+                    .sum();
+                let mut images: Vec<String> = v
+                    .pods
+                    .iter()
+                    .flat_map(|p| {
+                        p.spec
+                            .as_ref()
+                            .map(|s| s.containers.as_slice())
+                            .unwrap_or(&[])
+                    })
+                    .filter_map(|c| c.image.clone())
+                    .collect();
+                images.sort();
+                images.dedup();
+                let own: Vec<&Finding> =
+                    findings.iter().filter(|f| f.component == c.name).collect();
+                let failed = own.iter().find(|f| f.progress == Progress::Failed);
+                let (status, message) = if let Some(f) = failed {
+                    (ComponentState::Failed, f.reason.clone())
+                } else if !v.present() {
+                    (ComponentState::Missing, "Not installed yet".to_string())
+                } else if component_ready(self, v) {
+                    (ComponentState::Ready, "Ready".to_string())
+                } else if let Some(f) = own.first() {
+                    (ComponentState::Progressing, f.reason.clone())
+                } else {
+                    (ComponentState::Progressing, progress_message(v))
+                };
+                let workload = match c.kind {
+                    ComponentKind::Job => v
+                        .jobs
+                        .first()
+                        .and_then(|j| j.metadata.name.clone())
+                        .or(c.workload_prefix.clone()),
+                    _ => (!c.workloads.is_empty()).then(|| {
+                        c.workloads
+                            .iter()
+                            .map(|w| w.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }),
+                };
+                ComponentStatus {
+                    name: c.name.clone(),
+                    tier: c.tier,
+                    kind: c.kind.as_str().to_string(),
+                    namespace: (!v.namespace.is_empty()).then(|| v.namespace.to_string()),
+                    workload,
+                    ready,
+                    desired,
+                    restarts,
+                    images,
+                    status,
+                    message,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Whether a component is ready, by its kind.
+pub fn component_ready(index: &Index<'_>, v: &ComponentView<'_>) -> bool {
+    match v.component.kind {
+        ComponentKind::Node => {
+            !index.snapshot.nodes.is_empty()
+                && index
+                    .snapshot
+                    .nodes
+                    .values()
+                    .all(super::platform::node_ready)
+        }
+        ComponentKind::Job => v.job_completed_at.is_some(),
+        ComponentKind::GitRepository
+        | ComponentKind::OCIRepository
+        | ComponentKind::Kustomization => {
+            !v.flux.is_empty()
+                && v.flux
+                    .iter()
+                    .all(|(_, f)| f.is_some_and(|f| super::flux::is_ready(f)))
+        }
+        _ => v.workloads_ready(),
+    }
+}
+
+fn progress_message(v: &ComponentView<'_>) -> String {
+    let (ready, desired) = v.replicas();
+    match v.component.kind {
+        ComponentKind::Job => "Running".to_string(),
+        ComponentKind::GitRepository
+        | ComponentKind::OCIRepository
+        | ComponentKind::Kustomization => "Reconciling".to_string(),
+        _ => format!("{ready}/{desired} ready"),
+    }
+}

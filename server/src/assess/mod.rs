@@ -1,0 +1,281 @@
+//! The assessment engine: a pure function from (snapshot, catalog, probes, time) to the document.
+//!
+//! No clock, no I/O, no randomness. The rules live one module per layer and produce
+//! [`Finding`]s; [`rank`] turns findings into blockers (root cause over symptom, escalation by age,
+//! hysteresis, ranking) and [`tiers`] decides readiness from the PRD's checks.
+
+mod dns;
+mod flux;
+mod image;
+mod index;
+mod logs;
+mod platform;
+mod pod;
+mod rank;
+mod tiers;
+mod workload;
+
+pub use dns::{dns_failure, DnsFailure};
+pub use image::{classify_pull, PullClass};
+
+use crate::catalog::Catalog;
+use crate::probes::Probes;
+use crate::snapshot::{RememberedCause, Snapshot};
+use app::status::*;
+use jiff::{SignedDuration, Timestamp};
+use std::collections::BTreeMap;
+
+/// Age thresholds for slow-but-progressing states (signals §8).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Thresholds {
+    /// A progressing state becomes a warning blocker after this long.
+    pub warn_after: SignedDuration,
+    /// ... and an error after this long.
+    pub error_after: SignedDuration,
+    /// A blocker must hold this long before it is shown.
+    pub hysteresis: SignedDuration,
+    /// Assumed pull throughput, to scale the thresholds of large image pulls.
+    pub pull_bytes_per_second: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            warn_after: SignedDuration::from_mins(5),
+            error_after: SignedDuration::from_mins(20),
+            hysteresis: SignedDuration::from_secs(30),
+            pull_bytes_per_second: 2_000_000,
+        }
+    }
+}
+
+/// Where the snapshot came from, for the document's `source`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceInfo {
+    pub mode: SourceMode,
+    pub name: Option<String>,
+}
+
+/// Everything `assess` reads besides time.
+pub struct Inputs<'a> {
+    pub snapshot: &'a Snapshot,
+    pub catalog: &'a Catalog,
+    pub probes: &'a Probes,
+    pub thresholds: &'a Thresholds,
+    pub source: &'a SourceInfo,
+}
+
+/// The document plus what the caller should remember for the next assessment.
+#[derive(Clone, Debug)]
+pub struct Assessment {
+    pub document: StatusDocument,
+    /// Every blocker candidate (shown or still within hysteresis) and when it was first seen:
+    /// store these in [`crate::snapshot::Memory::first_seen`].
+    pub first_seen: BTreeMap<String, Timestamp>,
+    /// Diagnoses to keep for blockers whose evidence may expire: store these in
+    /// [`crate::snapshot::Memory::causes`].
+    pub causes: BTreeMap<String, RememberedCause>,
+}
+
+/// Whether a finding is a failure or something still moving.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    Failed,
+    Progressing,
+}
+
+/// One cause the rules found, before ranking turns it into a [`Blocker`].
+#[derive(Clone, Debug)]
+pub struct Finding {
+    /// Stable id: `layer/namespace/component/slug`.
+    pub id: String,
+    pub component: String,
+    pub tier: Tier,
+    pub layer: Layer,
+    pub progress: Progress,
+    pub reason: String,
+    pub next_action: String,
+    /// From the objects (event first timestamp, condition transition), when they say.
+    pub since: Option<Timestamp>,
+    pub evidence: Vec<Evidence>,
+    /// For slow operations with a known expected duration (large pulls): scales the thresholds.
+    pub expected: Option<SignedDuration>,
+    /// For Flux findings (symptoms): the Flux objects (`HelmRelease/ns/name`) whose workloads
+    /// this one waits on. A lower-level finding installed by one of them absorbs this one.
+    pub waits_on: Vec<String>,
+    /// The HelmRelease (`HelmRelease/ns/name`) that installs the affected component.
+    pub installed_by: Option<String>,
+    /// Remember this diagnosis: the evidence for it may expire while the state persists.
+    pub remember_cause: bool,
+    /// A plain wait (workload not ready) that earlier tiers on the login path explain while they
+    /// are not ready.
+    pub waits_for_earlier_tiers: bool,
+    /// The rule's short name, e.g. `tag-missing`, `subpath`, `secret-missing`.
+    pub slug: String,
+}
+
+impl Finding {
+    /// A finding with the common fields; evidence and times are added by the rule.
+    pub fn new(
+        component: &str,
+        tier: Tier,
+        layer: Layer,
+        progress: Progress,
+        slug: &str,
+        namespace: &str,
+        reason: String,
+        next_action: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            id: format!("{}/{}/{}/{}", layer_slug(layer), namespace, component, slug),
+            component: component.to_string(),
+            tier,
+            layer,
+            progress,
+            reason,
+            next_action: next_action.into(),
+            since: None,
+            evidence: Vec::new(),
+            expected: None,
+            waits_on: Vec::new(),
+            installed_by: None,
+            remember_cause: false,
+            waits_for_earlier_tiers: false,
+            slug: slug.to_string(),
+        }
+    }
+
+    /// Keeps the earliest known start.
+    pub fn seen_at(mut self, at: Option<Timestamp>) -> Finding {
+        self.since = match (self.since, at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self
+    }
+
+    /// Adds one piece of evidence.
+    pub fn with(mut self, evidence: Evidence) -> Finding {
+        self.evidence.push(evidence);
+        self
+    }
+}
+
+/// The lowercase name of a layer, as in the JSON.
+pub fn layer_slug(layer: Layer) -> String {
+    serde_json::to_value(layer)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Builds evidence from an object and its message.
+pub fn evidence(
+    kind: &str,
+    namespace: Option<&str>,
+    name: &str,
+    reason: Option<&str>,
+    message: &str,
+    timestamp: Option<Timestamp>,
+) -> Evidence {
+    Evidence {
+        kind: kind.to_string(),
+        namespace: namespace.filter(|n| !n.is_empty()).map(str::to_string),
+        name: name.to_string(),
+        reason: reason.filter(|r| !r.is_empty()).map(str::to_string),
+        message: message.to_string(),
+        timestamp,
+    }
+}
+
+/// Turns a snapshot into the status document. Pure: same inputs, same document.
+pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
+    let index = index::Index::build(inputs.snapshot, inputs.catalog);
+    let mut findings = Vec::new();
+    let mut operations = Vec::new();
+
+    platform::findings(inputs, &index, now, &mut findings);
+    for view in &index.components {
+        pod::findings(inputs, &index, view, now, &mut findings, &mut operations);
+        workload::findings(inputs, &index, view, &mut findings, &mut operations);
+    }
+    flux::findings(inputs, &index, now, &mut findings, &mut operations);
+    for op in &mut operations {
+        op.elapsed_seconds = now.duration_since(op.started).as_secs().max(0) as u64;
+    }
+
+    let findings = rank::merge_and_link(findings);
+    let causes = findings
+        .iter()
+        .filter_map(|f| {
+            let cause = if f.remember_cause {
+                RememberedCause {
+                    slug: f.slug.clone(),
+                    layer: f.layer,
+                    reason: f.reason.clone(),
+                    next_action: f.next_action.clone(),
+                }
+            } else {
+                inputs.snapshot.memory.causes.get(&f.id)?.clone()
+            };
+            Some((f.id.clone(), cause))
+        })
+        .collect();
+    let components = index.component_statuses(&findings);
+    let tiers = tiers::evaluate(inputs, &index, &findings, &components, now);
+    let (blockers, first_seen) = rank::blockers(
+        findings,
+        &inputs.snapshot.memory,
+        inputs.thresholds,
+        &tiers,
+        now,
+    );
+    let tiers = tiers::finish(tiers, &blockers);
+    let rollup = rank::rollup(&tiers, &blockers, &operations, &index.login_url);
+
+    operations.sort_by(|a, b| b.elapsed_seconds.cmp(&a.elapsed_seconds));
+    let document = StatusDocument {
+        schema_version: SCHEMA_VERSION,
+        site_id: inputs.catalog.site.site_id.clone(),
+        timestamp: now,
+        release: index.release(),
+        urls: Urls {
+            status_url: index.status_url.clone(),
+            login_url: index.login_url.clone(),
+        },
+        rollup,
+        tiers,
+        top_blockers: blockers,
+        components,
+        active_operations: operations,
+        recent_events: index.recent_events(50),
+        source: source(inputs, now),
+    };
+    Assessment {
+        document,
+        first_seen,
+        causes,
+    }
+}
+
+fn source(inputs: &Inputs<'_>, now: Timestamp) -> Source {
+    let api = &inputs.snapshot.api;
+    let stale = api.unreachable_since.is_some();
+    let message = api.unreachable_since.map(|since| {
+        let age = now.duration_since(since).as_secs().max(0) as u64;
+        format!(
+            "The Kubernetes API has been unreachable since {since} ({}); showing the last known state.",
+            app::format::duration(age)
+        )
+    });
+    Source {
+        mode: inputs.source.mode,
+        name: inputs.source.name.clone(),
+        last_sync: api.last_sync,
+        stale,
+        message,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,208 @@
+//! Platform rules (signals §4 nodes, §7): the API, nodes, DNS and outbound probes, storage smoke.
+
+use super::dns::dns_failure;
+use super::index::{event_first_time, event_last_time, Index};
+use super::{evidence, Finding, Inputs, Progress};
+use app::status::{Layer, Tier};
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Node;
+
+const PRESSURES: [&str; 4] = [
+    "MemoryPressure",
+    "DiskPressure",
+    "PIDPressure",
+    "NetworkUnavailable",
+];
+
+/// `Ready=True` and schedulable.
+pub fn node_ready(n: &Node) -> bool {
+    let ready = n
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    let unschedulable = n
+        .spec
+        .as_ref()
+        .and_then(|s| s.unschedulable)
+        .unwrap_or(false);
+    ready && !unschedulable
+}
+
+fn platform(
+    component: &str,
+    layer: Layer,
+    progress: Progress,
+    slug: &str,
+    reason: String,
+    next: &str,
+) -> Finding {
+    Finding::new(
+        component,
+        Tier::Platform,
+        layer,
+        progress,
+        slug,
+        "",
+        reason,
+        next,
+    )
+}
+
+/// Platform findings.
+pub fn findings(inputs: &Inputs<'_>, _index: &Index<'_>, _now: Timestamp, out: &mut Vec<Finding>) {
+    let snap = inputs.snapshot;
+    if let Some(since) = snap.api.unreachable_since {
+        let err = snap.api.last_error.clone().unwrap_or_default();
+        out.push(
+            platform("kubernetes-api", Layer::Api, Progress::Failed, "unreachable",
+                format!("Kubernetes API unreachable since {since}"),
+                "Check that the node is running and the API server is up (Talos: `talosctl health`); this page shows the last known state meanwhile.")
+                .seen_at(Some(since))
+                .with(evidence("api", None, "kube-apiserver", None, &err, Some(since))),
+        );
+    }
+
+    for n in snap.nodes.values() {
+        let name = n.metadata.name.as_deref().unwrap_or("");
+        let conds = n
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_deref())
+            .unwrap_or(&[]);
+        for c in conds {
+            let bad = (c.type_ == "Ready" && c.status != "True")
+                || (PRESSURES.contains(&c.type_.as_str()) && c.status == "True");
+            if !bad {
+                continue;
+            }
+            let msg = c.message.clone().unwrap_or_default();
+            let reason = if c.type_ == "Ready" {
+                format!(
+                    "Node {name} is not ready ({}: {msg})",
+                    c.reason.as_deref().unwrap_or(&c.status)
+                )
+            } else {
+                format!("Node {name} reports {}: {msg}", c.type_)
+            };
+            out.push(
+                platform("node", Layer::Node, Progress::Failed, &format!("{}-{}", name, c.type_.to_ascii_lowercase()), reason,
+                    "Check the node's console (Talos dashboard) for kubelet, disk and memory problems.")
+                    .seen_at(c.last_transition_time.as_ref().map(|t| t.0))
+                    .with(evidence("Node", None, name, Some(&c.type_), &msg, None)),
+            );
+        }
+        if n.spec
+            .as_ref()
+            .and_then(|s| s.unschedulable)
+            .unwrap_or(false)
+        {
+            out.push(
+                platform(
+                    "node",
+                    Layer::Node,
+                    Progress::Failed,
+                    &format!("{name}-cordoned"),
+                    format!("Node {name} is cordoned (unschedulable)"),
+                    "Uncordon the node (`kubectl uncordon`) once maintenance is done.",
+                )
+                .with(evidence(
+                    "Node",
+                    None,
+                    name,
+                    Some("Unschedulable"),
+                    "spec.unschedulable: true",
+                    None,
+                )),
+            );
+        }
+    }
+
+    for (host, outcome) in inputs.probes.hosts("dns:") {
+        if let Err(e) = outcome {
+            let what = dns_failure(&e)
+                .map(|d| d.describe())
+                .unwrap_or_else(|| format!("lookup {host} failed: {e}"));
+            out.push(
+                platform("dns", Layer::Dns, Progress::Failed, &format!("probe-{host}"),
+                    format!("DNS resolver failure: {what}"),
+                    "Configure explicit DNS servers for the appliance (bootstrap --dns-servers) and retry.")
+                    .with(evidence("probe", None, &format!("dns:{host}"), None, &e, None)),
+            );
+        }
+    }
+    for (host, outcome) in inputs.probes.hosts("https:") {
+        if let Err(e) = outcome {
+            out.push(
+                platform(
+                    "network",
+                    Layer::Network,
+                    Progress::Failed,
+                    &format!("https-{host}"),
+                    format!("Outbound HTTPS to {host} fails: {e}"),
+                    "Allow outbound HTTPS (port 443) from the appliance, or configure the proxy.",
+                )
+                .with(evidence(
+                    "probe",
+                    None,
+                    &format!("https:{host}"),
+                    None,
+                    &e,
+                    None,
+                )),
+            );
+        }
+    }
+    if let Some(Err(e)) = inputs.probes.storage_smoke() {
+        out.push(
+            platform(
+                "local-path-provisioner",
+                Layer::Storage,
+                Progress::Failed,
+                "smoke",
+                format!("Storage smoke test failed: {e}"),
+                "Check the local-path provisioner pod and the node's disk.",
+            )
+            .with(evidence("probe", None, "storage-smoke", None, &e, None)),
+        );
+    }
+
+    // Resolver failures reported by anything else (Talos, kubelet, controllers) in warning events.
+    for e in snap.events.values() {
+        // Pods' pull failures are classified by the pod rules, with the component they block.
+        if e.type_.as_deref() != Some("Warning") || e.involved_object.kind.as_deref() == Some("Pod")
+        {
+            continue;
+        }
+        let msg = e.message.as_deref().unwrap_or("");
+        if !msg.contains("lookup ") {
+            continue;
+        }
+        let Some(d) = dns_failure(msg) else { continue };
+        let o = &e.involved_object;
+        let object = format!(
+            "{}/{}",
+            o.kind.as_deref().unwrap_or(""),
+            o.name.as_deref().unwrap_or("")
+        );
+        out.push(
+            platform(
+                "dns",
+                Layer::Dns,
+                Progress::Failed,
+                &format!("resolver-{}", d.resolver),
+                format!("DNS resolver failure: {}", d.describe()),
+                "Configure explicit DNS servers for the appliance and retry.",
+            )
+            .seen_at(event_first_time(e))
+            .with(evidence(
+                "Event",
+                o.namespace.as_deref(),
+                &object,
+                e.reason.as_deref(),
+                msg,
+                event_last_time(e),
+            )),
+        );
+    }
+}

@@ -1,0 +1,577 @@
+//! Pod, container and pod-event rules (signals §1 and §2): the lowest layer most causes show at.
+
+use super::image::{image_in_message, pull_advice, PullClass};
+use super::index::{event_first_time, event_last_time, ComponentView, Index};
+use super::logs::crash_signal;
+use super::{evidence, Finding, Inputs, Progress};
+use app::status::{Layer, Operation, OperationKind};
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
+
+const PULL_FAILURES: [&str; 2] = ["ImagePullBackOff", "ErrImagePull"];
+const RUNTIME_REFUSALS: [&str; 7] = [
+    "CreateContainerError",
+    "RunContainerError",
+    "PreStartHookError",
+    "PreCreateHookError",
+    "ImageInspectError",
+    "ErrImageNeverPull",
+    "InvalidImageName",
+];
+
+/// Context shared by the rules for one pod.
+struct PodCtx<'a, 'i> {
+    view: &'a ComponentView<'i>,
+    pod: &'i Pod,
+    ns: &'i str,
+    name: &'i str,
+    events: Vec<&'i Event>,
+    installed_by: Option<String>,
+}
+
+impl PodCtx<'_, '_> {
+    fn finding(
+        &self,
+        layer: Layer,
+        progress: Progress,
+        slug: &str,
+        reason: String,
+        next: impl Into<String>,
+    ) -> Finding {
+        let c = self.view.component;
+        let mut f = Finding::new(
+            &c.name, c.tier, layer, progress, slug, self.ns, reason, next,
+        );
+        f.installed_by = self.installed_by.clone();
+        f
+    }
+
+    /// The newest event of `reason` whose message satisfies `matches`.
+    fn event(&self, reason: &str, matches: impl Fn(&str) -> bool) -> Option<&Event> {
+        self.events.iter().copied().find(|e| {
+            e.reason.as_deref() == Some(reason) && matches(e.message.as_deref().unwrap_or(""))
+        })
+    }
+
+    fn event_evidence(&self, e: &Event) -> app::status::Evidence {
+        evidence(
+            "Event",
+            Some(self.ns),
+            &format!("Pod/{}", self.name),
+            e.reason.as_deref(),
+            e.message.as_deref().unwrap_or(""),
+            event_last_time(e),
+        )
+    }
+
+    fn pod_evidence(&self, reason: &str, message: &str) -> app::status::Evidence {
+        evidence("Pod", Some(self.ns), self.name, Some(reason), message, None)
+    }
+}
+
+/// Findings and in-progress operations for every pod of one component.
+pub fn findings(
+    inputs: &Inputs<'_>,
+    index: &Index<'_>,
+    view: &ComponentView<'_>,
+    now: Timestamp,
+    out: &mut Vec<Finding>,
+    ops: &mut Vec<Operation>,
+) {
+    let catalog_release = view.component.helm_release.as_ref().map(|hr| {
+        format!(
+            "HelmRelease/{}/{}",
+            inputs.catalog.site.helm_release_namespace, hr
+        )
+    });
+    for pod in &view.pods {
+        // helm-controller labels what it installs; the catalog covers charts that do not.
+        let labels = pod.metadata.labels.as_ref();
+        let labelled = labels.and_then(|l| {
+            Some(format!(
+                "HelmRelease/{}/{}",
+                l.get("helm.toolkit.fluxcd.io/namespace")?,
+                l.get("helm.toolkit.fluxcd.io/name")?
+            ))
+        });
+        let installed_by = labelled.or_else(|| catalog_release.clone());
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("");
+        let name = pod.metadata.name.as_deref().unwrap_or("");
+        let ctx = PodCtx {
+            view,
+            pod,
+            ns,
+            name,
+            events: index.events_for("Pod", ns, name),
+            installed_by: installed_by.clone(),
+        };
+        pod_level(&ctx, out);
+        let status = pod.status.as_ref();
+        let inits = status
+            .and_then(|s| s.init_container_statuses.as_deref())
+            .unwrap_or(&[]);
+        let mains = status
+            .and_then(|s| s.container_statuses.as_deref())
+            .unwrap_or(&[]);
+        for cs in inits {
+            container(inputs, index, &ctx, cs, true, out);
+        }
+        for cs in mains {
+            container(inputs, index, &ctx, cs, false, out);
+        }
+        event_level(inputs, &ctx, now, out, ops);
+    }
+}
+
+fn pod_level(ctx: &PodCtx<'_, '_>, out: &mut Vec<Finding>) {
+    let Some(status) = ctx.pod.status.as_ref() else {
+        return;
+    };
+    if status.reason.as_deref() == Some("Evicted") {
+        let msg = status.message.clone().unwrap_or_default();
+        out.push(
+            ctx.finding(
+                Layer::Node,
+                Progress::Failed,
+                "evicted",
+                format!("Pod {} was evicted by the node: {msg}", ctx.name),
+                "Free node resources (disk, memory) and delete the evicted pod so it is recreated.",
+            )
+            .with(ctx.pod_evidence("Evicted", &msg)),
+        );
+    }
+    let unschedulable = status.conditions.as_ref().and_then(|cs| {
+        cs.iter().find(|c| {
+            c.type_ == "PodScheduled"
+                && c.status == "False"
+                && c.reason.as_deref() == Some("Unschedulable")
+        })
+    });
+    if let Some(cond) = unschedulable {
+        let event = ctx.event("FailedScheduling", |_| true);
+        let msg = event
+            .and_then(|e| e.message.clone())
+            .or(cond.message.clone())
+            .unwrap_or_default();
+        let since = cond.last_transition_time.as_ref().map(|t| t.0);
+        let mut f = if msg.contains("unbound immediate PersistentVolumeClaims") {
+            ctx.finding(Layer::Storage, Progress::Progressing, "pvc-unbound",
+                format!("Pod {} waits for its PersistentVolumeClaims to bind", ctx.name),
+                "Check that the local-path storage provisioner is running and the claims can be provisioned.")
+        } else {
+            let layer = if msg.contains("persistentvolumeclaim") {
+                Layer::Storage
+            } else {
+                Layer::Node
+            };
+            ctx.finding(layer, Progress::Failed, "unschedulable",
+                format!("Pod {} cannot be scheduled: {}", ctx.name, scheduling_cause(&msg)),
+                "Free or add node resources, or fix the pod's node selector, tolerations or volume claims.")
+        };
+        f = f
+            .seen_at(since)
+            .with(ctx.pod_evidence("Unschedulable", &msg));
+        if let Some(e) = event {
+            f = f.with(ctx.event_evidence(e));
+        }
+        out.push(f);
+    }
+}
+
+/// The interesting part of `0/1 nodes are available: 1 Insufficient memory. preemption: ...`.
+fn scheduling_cause(msg: &str) -> String {
+    let body = msg.split_once(": ").map(|(_, b)| b).unwrap_or(msg);
+    let body = body.split(" preemption:").next().unwrap_or(body);
+    body.trim().trim_end_matches('.').to_string()
+}
+
+fn container(
+    inputs: &Inputs<'_>,
+    index: &Index<'_>,
+    ctx: &PodCtx<'_, '_>,
+    cs: &ContainerStatus,
+    init: bool,
+    out: &mut Vec<Finding>,
+) {
+    let label = if init {
+        format!("init container {}", cs.name)
+    } else {
+        format!("container {}", cs.name)
+    };
+    let state = cs.state.as_ref();
+    if let Some(w) = state.and_then(|s| s.waiting.as_ref()) {
+        let reason = w.reason.as_deref().unwrap_or("");
+        let message = w.message.as_deref().unwrap_or("");
+        if PULL_FAILURES.contains(&reason) {
+            out.push(pull_failure(index, ctx, cs, reason, message));
+        } else if reason == "CrashLoopBackOff" {
+            out.push(crash_loop(index, ctx, cs, &label));
+        } else if reason == "CreateContainerConfigError" {
+            let detail = if message.is_empty() {
+                ctx.event("Failed", |m| m.starts_with("Error: "))
+                    .and_then(|e| e.message.as_deref())
+                    .unwrap_or("")
+            } else {
+                message
+            };
+            out.push(config_error(ctx, &label, reason, detail));
+        } else if RUNTIME_REFUSALS.contains(&reason)
+            || (reason != "ContainerCreating"
+                && reason != "PodInitializing"
+                && (reason.starts_with("Err")
+                    || reason.ends_with("Error")
+                    || reason.ends_with("BackOff")))
+        {
+            out.push(
+                ctx.finding(Layer::Pod, Progress::Failed, &reason.to_ascii_lowercase(),
+                    format!("The container runtime refused {label} of {}: {reason}: {message}", ctx.name),
+                    "Fix the container configuration named in the message, then delete the pod to retry.")
+                    .with(ctx.pod_evidence(reason, message)),
+            );
+        }
+    }
+    let _ = inputs;
+    // A running container that never becomes ready: its readiness probe fails.
+    if !init && !cs.ready {
+        if let Some(running) = state.and_then(|s| s.running.as_ref()) {
+            if let Some(e) = ctx.event("Unhealthy", |m| m.contains("Readiness probe")) {
+                let msg = e.message.clone().unwrap_or_default();
+                out.push(
+                    ctx.finding(Layer::Pod, Progress::Progressing, "readiness",
+                        format!("{} runs but its readiness probe fails: {msg}", ctx.name),
+                        "Wait for the service to finish starting; if it persists, read the container log.")
+                        .seen_at(running.started_at.as_ref().map(|t| t.0))
+                        .with(ctx.event_evidence(e)),
+                );
+            }
+        }
+    }
+}
+
+fn pull_failure(
+    index: &Index<'_>,
+    ctx: &PodCtx<'_, '_>,
+    cs: &ContainerStatus,
+    reason: &str,
+    waiting_msg: &str,
+) -> Finding {
+    let image = cs.image.as_str();
+    // The kubelet's Failed event has the registry's words; the waiting message may only say back-off.
+    let event = ctx.event("Failed", |m| {
+        m.contains("pull")
+            && image_in_message(m).is_none_or(|i| i == image)
+            && !m.starts_with("Error: ImagePullBackOff")
+            && !m.starts_with("Error: ErrImagePull")
+    });
+    let text = event
+        .and_then(|e| e.message.as_deref())
+        .unwrap_or(waiting_msg);
+    let advice = pull_advice(text, image);
+    let progress = if advice.class == PullClass::Interrupted {
+        Progress::Progressing
+    } else {
+        Progress::Failed
+    };
+    let mut f = ctx
+        .finding(
+            advice.layer,
+            progress,
+            advice.slug,
+            advice.reason,
+            advice.next_action,
+        )
+        .with(ctx.pod_evidence(reason, waiting_msg));
+    // One id per pulling component whatever the class, so the blocker keeps its `since` and its
+    // diagnosis when the event that revealed the cause expires (kubernetes#48188).
+    f.id = format!("pull/{}/{}/{}", ctx.ns, ctx.view.component.name, cs.name);
+    f.remember_cause = advice.class != PullClass::Unknown;
+    if advice.class == PullClass::Unknown {
+        if let Some(known) = index.snapshot.memory.causes.get(&f.id) {
+            f.layer = known.layer;
+            f.slug = known.slug.clone();
+            f.reason = format!(
+                "{} (still failing; the original event has expired)",
+                known.reason
+            );
+            f.next_action = known.next_action.clone();
+        }
+    }
+    if let Some(e) = event {
+        f = f.seen_at(event_first_time(e)).with(ctx.event_evidence(e));
+    }
+    f
+}
+
+fn crash_loop(
+    index: &Index<'_>,
+    ctx: &PodCtx<'_, '_>,
+    cs: &ContainerStatus,
+    label: &str,
+) -> Finding {
+    let last = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+    let exit = last.map(|t| (t.reason.clone().unwrap_or_default(), t.exit_code));
+    let log = index.snapshot.logs.iter().find(|l| {
+        l.namespace == ctx.ns
+            && l.pod == ctx.name
+            && l.container.as_deref().is_none_or(|c| c == cs.name)
+    });
+    let since = ctx.event("BackOff", |_| true).and_then(event_first_time);
+    let back_off = ctx
+        .event("BackOff", |_| true)
+        .map(|e| ctx.event_evidence(e));
+    let mut f = if let Some(signal) = log.and_then(|l| crash_signal(&l.lines)) {
+        let mut f = ctx.finding(
+            signal.layer,
+            Progress::Failed,
+            signal.slug,
+            signal.reason,
+            signal.next_action,
+        );
+        for line in signal.lines {
+            f = f.with(evidence(
+                "log",
+                Some(ctx.ns),
+                &format!("{}/{}", ctx.name, cs.name),
+                None,
+                &line,
+                None,
+            ));
+        }
+        f
+    } else if let Some((reason, code)) = exit.as_ref().filter(|(r, _)| r == "OOMKilled") {
+        ctx.finding(
+            Layer::Pod,
+            Progress::Failed,
+            "oom",
+            format!(
+                "{label} of {} runs out of memory ({reason}, exit code {code})",
+                ctx.name
+            ),
+            "Raise the container's memory limit, or free memory on the node.",
+        )
+    } else {
+        let how = exit
+            .as_ref()
+            .map(|(r, c)| format!(" (last exit: {r}, code {c})"))
+            .unwrap_or_default();
+        let mut f = ctx.finding(
+            Layer::Pod,
+            Progress::Failed,
+            "crash-loop",
+            format!("{label} of {} keeps crashing{how}", ctx.name),
+            "Read the container log (shown in evidence when available) for the cause.",
+        );
+        if let Some(l) = log {
+            for line in l.lines.iter().rev().take(5).rev() {
+                f = f.with(evidence(
+                    "log",
+                    Some(ctx.ns),
+                    &format!("{}/{}", ctx.name, cs.name),
+                    None,
+                    line,
+                    None,
+                ));
+            }
+        }
+        f
+    };
+    f = f.seen_at(since).with(ctx.pod_evidence(
+        "CrashLoopBackOff",
+        &format!("{label} restarted {} times", cs.restart_count),
+    ));
+    if let Some(e) = back_off {
+        f = f.with(e);
+    }
+    f
+}
+
+/// `CreateContainerConfigError` and mount failures: name the missing thing.
+fn config_error(ctx: &PodCtx<'_, '_>, label: &str, reason: &str, message: &str) -> Finding {
+    let component = ctx.view.component;
+    let f = if message.contains("failed to create subPath directory") {
+        let pvcs = component.pvcs.join(", ");
+        let what = if component.name == "db" {
+            "Postgres PVC initialization failed"
+        } else {
+            "PVC initialization failed"
+        };
+        ctx.finding(Layer::Storage, Progress::Failed, "subpath",
+            format!("{what}: the subPath directory on the data volume could not be created ({label} of {})", ctx.name),
+            format!("Repair or recreate the PVC subPath directory{} (check that the volume is writable and not full), then delete pod {} to retry.",
+                if pvcs.is_empty() { String::new() } else { format!(" of {pvcs}") }, ctx.name))
+    } else if let Some(secret) = quoted_after(message, "secret \"") {
+        ctx.finding(Layer::Config, Progress::Failed, "secret-missing",
+            format!("Credentials missing: Secret {secret:?} not found (needed by {})", ctx.name),
+            format!("Create the Secret {secret:?} in namespace {} (the bootstrap normally does), then the pod starts by itself.", ctx.ns))
+    } else if message.contains("couldn't find key") {
+        ctx.finding(
+            Layer::Config,
+            Progress::Failed,
+            "secret-key-missing",
+            format!(
+                "A key is missing from a Secret used by {}: {message}",
+                ctx.name
+            ),
+            "Add the missing key to the Secret named in the message.",
+        )
+    } else if let Some(cm) = quoted_after(message, "configmap \"") {
+        ctx.finding(
+            Layer::Config,
+            Progress::Failed,
+            "configmap-missing",
+            format!("ConfigMap {cm:?} not found (needed by {})", ctx.name),
+            format!(
+                "Create the ConfigMap {cm:?} in namespace {} or fix the reference.",
+                ctx.ns
+            ),
+        )
+    } else {
+        ctx.finding(
+            Layer::Config,
+            Progress::Failed,
+            "config-error",
+            format!("{label} of {} cannot be created: {message}", ctx.name),
+            "Fix the configuration named in the message.",
+        )
+    };
+    let mut f = f.with(ctx.pod_evidence(reason, message));
+    if let Some(e) = ctx.event("Failed", |m| {
+        !message.is_empty() && m.contains(message.trim_start_matches("Error: "))
+    }) {
+        f = f.seen_at(event_first_time(e)).with(ctx.event_evidence(e));
+    }
+    f
+}
+
+fn quoted_after<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
+    let start = message.find(prefix)? + prefix.len();
+    let len = message[start..].find('"')?;
+    Some(&message[start..start + len])
+}
+
+/// Causes that only events show: mounts, sandboxes, subPath, and pulls in progress.
+fn event_level(
+    inputs: &Inputs<'_>,
+    ctx: &PodCtx<'_, '_>,
+    now: Timestamp,
+    out: &mut Vec<Finding>,
+    ops: &mut Vec<Operation>,
+) {
+    let running_ok = ctx
+        .pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .is_some_and(|cs| {
+            !cs.is_empty()
+                && cs
+                    .iter()
+                    .all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
+        });
+    if running_ok {
+        return; // old mount or pull events of a pod that is running now are history
+    }
+    if let Some(e) = ctx.event("Failed", |m| {
+        m.contains("failed to create subPath directory")
+    }) {
+        out.push(
+            config_error(
+                ctx,
+                "container",
+                "Failed",
+                e.message.as_deref().unwrap_or(""),
+            )
+            .seen_at(event_first_time(e)),
+        );
+    }
+    for reason in ["FailedMount", "FailedAttachVolume"] {
+        if let Some(e) = ctx.event(reason, |_| true) {
+            let msg = e.message.clone().unwrap_or_default();
+            out.push(
+                ctx.finding(Layer::Storage, Progress::Failed, "mount",
+                    format!("A volume of {} cannot be mounted: {msg}", ctx.name),
+                    "Check the PersistentVolumeClaim and the storage provisioner named in the message.")
+                    .seen_at(event_first_time(e))
+                    .with(ctx.event_evidence(e)),
+            );
+        }
+    }
+    if let Some(e) = ctx.event("FailedCreatePodSandBox", |_| true) {
+        let msg = e.message.clone().unwrap_or_default();
+        out.push(
+            ctx.finding(
+                Layer::Network,
+                Progress::Failed,
+                "sandbox",
+                format!(
+                    "The pod sandbox (network) for {} cannot be created: {msg}",
+                    ctx.name
+                ),
+                "Check the node's container network (CNI) pods and the node conditions.",
+            )
+            .seen_at(event_first_time(e))
+            .with(ctx.event_evidence(e)),
+        );
+    }
+    // A pull in progress: `Pulling` newer than any `Pulled` / `Failed` for the pod.
+    if let Some(pulling) = ctx.event("Pulling", |_| true) {
+        let started = event_last_time(pulling);
+        let done = ctx.events.iter().any(|e| {
+            matches!(
+                e.reason.as_deref(),
+                Some("Pulled") | Some("Failed") | Some("BackOff")
+            ) && event_last_time(e) >= started
+        });
+        if let (false, Some(started)) = (done, started) {
+            let image = image_in_message(pulling.message.as_deref().unwrap_or(""))
+                .unwrap_or("image")
+                .to_string();
+            let size = ctx.view.component.image_size_bytes;
+            let elapsed = now.duration_since(started).as_secs().max(0);
+            ops.push(Operation {
+                kind: OperationKind::ImagePull,
+                component: Some(ctx.view.component.name.clone()),
+                target: image.clone(),
+                started,
+                elapsed_seconds: elapsed as u64,
+                size_bytes: size,
+                message: format!("pulling for pod {}", ctx.name),
+            });
+            let expected = size.map(|s| {
+                SignedDuration::from_secs(
+                    (s / inputs.thresholds.pull_bytes_per_second.max(1)) as i64,
+                )
+            });
+            let mut f = ctx.finding(Layer::Image, Progress::Progressing, "slow-pull",
+                format!("Image pull of {image} is taking long ({} so far{})", app::format::duration(elapsed as u64),
+                    size.map(|s| format!(", about {}", app::format::bytes(s))).unwrap_or_default()),
+                "Nothing to do yet if the download is progressing; otherwise check the network speed to the registry.")
+                .seen_at(Some(started))
+                .with(ctx.event_evidence(pulling));
+            f.expected = expected;
+            out.push(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheduling_cause_is_extracted() {
+        assert_eq!(
+            scheduling_cause("0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."),
+            "1 Insufficient memory"
+        );
+    }
+
+    #[test]
+    fn quoted_names() {
+        assert_eq!(
+            quoted_after(r#"secret "db-credentials" not found"#, "secret \""),
+            Some("db-credentials")
+        );
+        assert_eq!(quoted_after("nothing", "secret \""), None);
+    }
+}

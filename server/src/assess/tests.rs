@@ -1,0 +1,1091 @@
+//! Engine tests: the scenario's expectations step by step, one test per rule with the real message
+//! it matches (spec/signals.md), and property tests.
+
+use super::*;
+use crate::catalog::Catalog;
+use crate::objects::{parse_documents, ObjectId};
+use crate::probes::Probes;
+use crate::scenario::{Replay, Scenario};
+use crate::snapshot::Snapshot;
+use jiff::{SignedDuration, Timestamp};
+
+fn catalog() -> Catalog {
+    Catalog::embedded()
+}
+
+fn source() -> SourceInfo {
+    SourceInfo {
+        mode: SourceMode::Scenario,
+        name: Some("test".into()),
+    }
+}
+
+/// Assesses like the live loop does: once at `first` (to remember first-seen times), then at `now`.
+fn assess_twice(
+    snapshot: &mut Snapshot,
+    probes: &Probes,
+    first: Timestamp,
+    now: Timestamp,
+) -> StatusDocument {
+    let catalog = catalog();
+    let thresholds = Thresholds::default();
+    let source = source();
+    for at in [first, now] {
+        let a = assess(
+            &Inputs {
+                snapshot,
+                catalog: &catalog,
+                probes,
+                thresholds: &thresholds,
+                source: &source,
+            },
+            at,
+        );
+        snapshot.memory.first_seen = a.first_seen;
+        snapshot.memory.causes = a.causes;
+        if at == now {
+            return a.document;
+        }
+    }
+    unreachable!()
+}
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn mins(m: i64) -> SignedDuration {
+    SignedDuration::from_mins(m)
+}
+
+/// The observed bootstrap replayed up to `offset`.
+fn replay_to(offset: SignedDuration) -> Replay {
+    let mut r = Replay::new(Scenario::observed_bootstrap());
+    r.advance_to(offset);
+    r
+}
+
+fn apply_yaml(snapshot: &mut Snapshot, yaml: &str) {
+    for o in parse_documents(yaml, "test").unwrap().objects {
+        snapshot.apply(o);
+    }
+    snapshot.remember();
+}
+
+fn ready_tiers(doc: &StatusDocument) -> Vec<Tier> {
+    Tier::ALL
+        .into_iter()
+        .filter(|t| doc.tiers.get(*t).ready)
+        .collect()
+}
+
+fn top(doc: &StatusDocument) -> &Blocker {
+    doc.top_blockers
+        .first()
+        .unwrap_or_else(|| panic!("no blocker; rollup {:?}", doc.rollup))
+}
+
+// ------------------------------------------------------------------------------------------------
+// The scenario: every step's expectation (PRD acceptance 3, 4, 5, 6 and each observed problem).
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn observed_bootstrap_meets_every_step_expectation() {
+    let scenario = Scenario::observed_bootstrap();
+    let mut replay = Replay::new(scenario.clone());
+    let mut checked = 0;
+    for step in &scenario.steps {
+        replay.advance_to(step.at);
+        let Some(expect) = &step.expect else { continue };
+        let at = scenario.start + step.at;
+        let now = at + expect.check_after.unwrap_or(SignedDuration::from_mins(2));
+        let doc = assess_twice(&mut replay.snapshot, &replay.probes, at, now);
+        assert_eq!(
+            doc.rollup.state, expect.rollup,
+            "step {:?}: {:#?}\n{:#?}",
+            step.name, doc.rollup, doc.top_blockers
+        );
+        assert_eq!(
+            ready_tiers(&doc),
+            expect.ready,
+            "step {:?}: tiers {:#?}",
+            step.name,
+            doc.tiers
+        );
+        match &expect.top_blocker {
+            Some(b) => {
+                let t = top(&doc);
+                assert_eq!(
+                    (t.component.as_str(), t.layer, t.login_blocking),
+                    (b.component.as_str(), b.layer, b.login_blocking),
+                    "step {:?}: blockers {:#?}",
+                    step.name,
+                    doc.top_blockers
+                );
+            }
+            None => assert!(
+                doc.top_blockers.is_empty(),
+                "step {:?}: unexpected blockers {:#?}",
+                step.name,
+                doc.top_blockers
+            ),
+        }
+        checked += 1;
+    }
+    assert_eq!(
+        checked,
+        scenario.steps.len(),
+        "every step of the demo carries an expectation"
+    );
+}
+
+/// AC6: the generic Helm timeout is evidence, the Postgres PVC subPath error is the blocker.
+#[test]
+fn helm_timeout_is_evidence_of_the_postgres_subpath_blocker() {
+    let mut r = replay_to(mins(33));
+    let start = r.scenario.start;
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(33),
+        start + mins(35),
+    );
+    let t = top(&doc);
+    assert_eq!(
+        (t.component.as_str(), t.layer, t.severity),
+        ("db", Layer::Storage, Severity::Critical)
+    );
+    assert!(
+        t.reason.starts_with("Postgres PVC initialization failed"),
+        "{}",
+        t.reason
+    );
+    assert!(
+        t.next_action.contains("alga-core-sebastian-postgres-data"),
+        "{}",
+        t.next_action
+    );
+    assert!(
+        t.evidence
+            .iter()
+            .any(|e| e.kind == "HelmRelease" && e.message.contains("context deadline exceeded")),
+        "{:#?}",
+        t.evidence
+    );
+    assert!(
+        t.evidence
+            .iter()
+            .any(|e| e.kind == "Kustomization" && e.message.contains("timeout waiting for")),
+        "{:#?}",
+        t.evidence
+    );
+    assert!(
+        !doc.top_blockers.iter().any(|b| b.layer == Layer::Helm),
+        "no separate Helm blocker: {:#?}",
+        doc.top_blockers
+    );
+    assert!(
+        t.since <= start + mins(4),
+        "since is when the subPath error first appeared, not the timeout"
+    );
+}
+
+/// Without a known lower cause, the Helm timeout itself is the blocker.
+#[test]
+fn helm_timeout_without_lower_cause_is_the_blocker() {
+    let mut snap = Snapshot::default();
+    apply_yaml(
+        &mut snap,
+        r#"
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: email-service, namespace: alga-system}
+spec: {releaseName: email-service}
+status:
+  conditions:
+  - {type: Ready, status: "False", reason: InstallFailed, lastTransitionTime: "2026-04-30T02:00:00Z", message: "Helm install failed for release alga-system/email-service with chart email-service@0.1.0: context deadline exceeded"}
+"#,
+    );
+    let doc = assess_twice(
+        &mut snap,
+        &Probes::default(),
+        ts("2026-04-30T02:00:00Z"),
+        ts("2026-04-30T02:01:00Z"),
+    );
+    let t = top(&doc);
+    assert_eq!(
+        (t.component.as_str(), t.layer, t.login_blocking),
+        ("email-service", Layer::Helm, false)
+    );
+    assert!(t.reason.contains("timed out"), "{}", t.reason);
+}
+
+/// AC5: a missing workflow-worker tag with login available reads "Ready with background issues".
+#[test]
+fn missing_worker_tag_is_a_background_issue() {
+    let mut r = replay_to(mins(42));
+    let start = r.scenario.start;
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(42),
+        start + mins(44),
+    );
+    assert_eq!(doc.rollup.state, RollupState::ReadyWithBackgroundIssues);
+    let wf = doc
+        .top_blockers
+        .iter()
+        .find(|b| b.component == "workflow-worker")
+        .unwrap();
+    assert_eq!(
+        wf.reason,
+        "Image tag not found: ghcr.io/nine-minds/workflow-worker:61e4a00e"
+    );
+    assert_eq!(
+        (wf.severity, wf.login_blocking),
+        (Severity::Background, false)
+    );
+    assert!(wf.next_action.contains("Publish the missing image tag"));
+    // Both temporal-worker pods share one blocker.
+    assert_eq!(
+        doc.top_blockers
+            .iter()
+            .filter(|b| b.component == "temporal-worker")
+            .count(),
+        1
+    );
+    assert_eq!(doc.background_issue_count(), 4, "{:#?}", doc.components);
+    assert!(doc
+        .tiers
+        .full_health
+        .checks
+        .iter()
+        .any(|c| c.name == "full.image-tags" && c.state == CheckState::Failed));
+}
+
+#[test]
+fn temporal_log_signals_name_the_cause() {
+    let mut r = replay_to(mins(42));
+    let start = r.scenario.start;
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(42),
+        start + mins(44),
+    );
+    let temporal = doc
+        .top_blockers
+        .iter()
+        .find(|b| b.component == "temporal")
+        .unwrap();
+    assert_eq!(temporal.layer, Layer::Log);
+    assert!(
+        temporal
+            .reason
+            .starts_with("Temporal schema not initialised"),
+        "{}",
+        temporal.reason
+    );
+    assert!(temporal.evidence.iter().any(|e| e.kind == "log"
+        && e.message
+            .contains("sql schema version compatibility check failed")));
+    let ui = doc
+        .top_blockers
+        .iter()
+        .find(|b| b.component == "temporal-ui")
+        .unwrap();
+    assert!(ui.reason.contains("service-link"), "{}", ui.reason);
+    assert!(ui.next_action.contains("enableServiceLinks: false"));
+}
+
+/// AC4 and the TTL rule: a deleted completed bootstrap Job keeps BOOTSTRAP_READY.
+#[test]
+fn bootstrap_stays_ready_after_the_job_is_garbage_collected() {
+    let mut r = replay_to(mins(44));
+    assert!(r.snapshot.jobs.is_empty(), "the scenario deleted the Job");
+    let start = r.scenario.start;
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(44),
+        start + mins(46),
+    );
+    assert!(doc.tiers.bootstrap.ready, "{:#?}", doc.tiers.bootstrap);
+    // Even without the remembered completion (a restarted service), the ready web app proves it.
+    r.snapshot.memory.completed_jobs.clear();
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(46),
+        start + mins(47),
+    );
+    assert!(doc.tiers.bootstrap.ready, "{:#?}", doc.tiers.bootstrap);
+}
+
+#[test]
+fn dns_resolver_refusing_is_the_first_blocker() {
+    let mut r = replay_to(SignedDuration::ZERO);
+    let start = r.scenario.start;
+    let doc = assess_twice(&mut r.snapshot, &r.probes, start, start + mins(1));
+    let t = top(&doc);
+    assert_eq!(
+        (t.layer, t.login_blocking, t.severity),
+        (Layer::Dns, true, Severity::Critical)
+    );
+    assert!(
+        t.reason
+            .contains("lookup ghcr.io on 192.168.64.1:53 failed: connection refused"),
+        "{}",
+        t.reason
+    );
+    assert!(t.next_action.contains("explicit DNS servers"));
+    let source = doc
+        .top_blockers
+        .iter()
+        .find(|b| b.component == "flux-source")
+        .unwrap();
+    assert!(source.reason.contains("github.com"), "{}", source.reason);
+    assert!(!doc.tiers.platform.ready);
+    assert!(
+        !doc.top_blockers
+            .iter()
+            .any(|b| b.component == "flux-kustomizations"),
+        "a Kustomization waiting for its source is not a blocker"
+    );
+}
+
+#[test]
+fn slow_pull_is_progress_not_failure_until_past_its_scaled_threshold() {
+    let mut r = replay_to(mins(3));
+    // Take the Postgres failure out to look at the pull alone.
+    let db_ok = r
+        .scenario
+        .steps
+        .iter()
+        .find(|s| s.at == mins(36))
+        .unwrap()
+        .clone();
+    crate::scenario::apply_step(&mut r.snapshot, &mut r.probes, &db_ok);
+    let start = r.scenario.start;
+    let at = |m| start + mins(m);
+    let doc = assess_twice(&mut r.snapshot, &r.probes, at(3), at(13));
+    let pull = doc
+        .active_operations
+        .iter()
+        .find(|o| o.kind == OperationKind::ImagePull)
+        .expect("the pull is an operation");
+    assert_eq!(pull.target, "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5");
+    assert_eq!(pull.size_bytes, Some(1_843_201_234));
+    assert_eq!(pull.elapsed_seconds, 588, "started 3m12s in");
+    assert!(
+        (580..=600).contains(&pull.elapsed_seconds),
+        "{}",
+        pull.elapsed_seconds
+    );
+    assert!(
+        !doc.top_blockers.iter().any(|b| b.component == "alga-core"),
+        "a 10-minute pull of 1.8 GB is normal: {:#?}",
+        doc.top_blockers
+    );
+    assert_eq!(doc.rollup.state, RollupState::Installing);
+    assert!(
+        doc.rollup.message.contains("alga-psa-ee"),
+        "{}",
+        doc.rollup.message
+    );
+    // 1.8 GB at 2 MB/s is ~15 min expected: warning after twice that, error after three times.
+    let doc = assess_twice(&mut r.snapshot, &r.probes, at(13), at(3 + 35));
+    let slow = doc
+        .top_blockers
+        .iter()
+        .find(|b| b.id.ends_with("slow-pull"))
+        .expect("slow after 35 min");
+    assert_eq!(
+        (slow.escalation, slow.severity),
+        (Escalation::Warning, Severity::Warning)
+    );
+    let doc = assess_twice(&mut r.snapshot, &r.probes, at(38), at(3 + 50));
+    let slow = doc
+        .top_blockers
+        .iter()
+        .find(|b| b.id.ends_with("slow-pull"))
+        .unwrap();
+    assert_eq!(
+        (slow.escalation, slow.severity),
+        (Escalation::Error, Severity::Critical)
+    );
+}
+
+#[test]
+fn hysteresis_hides_a_blocker_for_its_first_thirty_seconds() {
+    let mut snap = Snapshot::default();
+    apply_yaml(
+        &mut snap,
+        &format!("{}\n", crash_pod("redis-0", "app: redis", "redis", "")),
+    );
+    snap.events.clear();
+    let probes = Probes::default();
+    let t0 = ts("2026-04-30T02:00:00Z");
+    let doc = assess_twice(&mut snap, &probes, t0, t0 + SignedDuration::from_secs(10));
+    assert!(
+        !doc.top_blockers.iter().any(|b| b.component == "redis"),
+        "10 s is within hysteresis"
+    );
+    let doc = assess_twice(
+        &mut snap,
+        &probes,
+        t0 + SignedDuration::from_secs(20),
+        t0 + SignedDuration::from_secs(31),
+    );
+    let b = doc
+        .top_blockers
+        .iter()
+        .find(|b| b.component == "redis")
+        .expect("shown after 30 s");
+    assert_eq!(b.since, t0, "since is the first sighting");
+}
+
+fn crash_pod(name: &str, labels: &str, container: &str, last_reason: &str) -> String {
+    let reason = if last_reason.is_empty() {
+        "Error"
+    } else {
+        last_reason
+    };
+    format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, namespace: msp, labels: {{{labels}}}}}
+spec: {{containers: [{{name: {container}, image: "img:1"}}]}}
+status:
+  phase: Running
+  containerStatuses:
+  - name: {container}
+    image: "img:1"
+    imageID: ""
+    ready: false
+    restartCount: 7
+    state: {{waiting: {{reason: CrashLoopBackOff, message: "back-off 5m0s restarting failed container"}}}}
+    lastState: {{terminated: {{reason: {reason}, exitCode: 137}}}}
+"#
+    )
+}
+
+#[test]
+fn oom_killed_crash_loop_says_out_of_memory() {
+    let mut r = replay_to(mins(39));
+    apply_yaml(
+        &mut r.snapshot,
+        &crash_pod("redis-0", "app: redis", "redis", "OOMKilled"),
+    );
+    let start = r.scenario.start;
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(40),
+        start + mins(41),
+    );
+    let b = doc
+        .top_blockers
+        .iter()
+        .find(|b| b.component == "redis")
+        .unwrap();
+    assert!(
+        b.reason
+            .contains("runs out of memory (OOMKilled, exit code 137)"),
+        "{}",
+        b.reason
+    );
+    assert!(b.login_blocking);
+    // Redis is core: Alga is not usable while it crash-loops.
+    assert!(!doc.tiers.core.ready && !doc.tiers.login.ready);
+    assert_eq!(doc.rollup.state, RollupState::FailedActionRequired);
+}
+
+#[test]
+fn missing_secret_is_a_credentials_blocker() {
+    let mut snap = Snapshot::default();
+    apply_yaml(
+        &mut snap,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: redis-0, namespace: msp, labels: {app: redis}}
+spec: {containers: [{name: redis, image: "redis:latest"}]}
+status:
+  phase: Pending
+  containerStatuses:
+  - {name: redis, image: "redis:latest", imageID: "", ready: false, restartCount: 0, state: {waiting: {reason: CreateContainerConfigError, message: 'secret "redis-credentials" not found'}}}
+"#,
+    );
+    let t0 = ts("2026-04-30T02:00:00Z");
+    let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
+    let b = top(&doc);
+    assert_eq!((b.component.as_str(), b.layer), ("redis", Layer::Config));
+    assert!(
+        b.reason.contains(r#"Secret "redis-credentials" not found"#),
+        "{}",
+        b.reason
+    );
+    let cred = doc
+        .tiers
+        .core
+        .checks
+        .iter()
+        .find(|c| c.name == "core.credentials")
+        .unwrap();
+    assert_eq!(cred.state, CheckState::Failed);
+    assert_eq!(doc.rollup.state, RollupState::FailedActionRequired);
+}
+
+#[test]
+fn unauthorized_and_dns_pulls_are_classified_from_the_failed_event() {
+    let mut snap = Snapshot::default();
+    apply_yaml(
+        &mut snap,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: alga-core-sebastian-1, namespace: msp, labels: {app.kubernetes.io/name: sebastian, app.kubernetes.io/instance: alga-core}}
+spec: {containers: [{name: sebastian, image: "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5"}]}
+status:
+  phase: Pending
+  containerStatuses:
+  - {name: sebastian, image: "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5", imageID: "", ready: false, restartCount: 0, state: {waiting: {reason: ImagePullBackOff, message: 'Back-off pulling image "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5"'}}}
+---
+apiVersion: v1
+kind: Event
+metadata: {name: e1, namespace: msp}
+involvedObject: {kind: Pod, namespace: msp, name: alga-core-sebastian-1}
+reason: Failed
+type: Warning
+firstTimestamp: "2026-04-30T02:00:00Z"
+lastTimestamp: "2026-04-30T02:00:00Z"
+message: 'Failed to pull image "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5": rpc error: code = Unknown desc = failed to pull and unpack image "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5": failed to resolve reference "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5": failed to authorize: failed to fetch anonymous token: unexpected status: 403 Forbidden'
+"#,
+    );
+    let t0 = ts("2026-04-30T02:00:00Z");
+    let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
+    let b = top(&doc);
+    assert_eq!((b.component.as_str(), b.layer), ("alga-core", Layer::Image));
+    assert!(
+        b.reason.starts_with("Not authorized to pull image"),
+        "{}",
+        b.reason
+    );
+    assert!(b.next_action.contains("image pull secrets"));
+
+    // The original event expires: only the back-off text is left; still a pull failure.
+    snap.events.clear();
+    let doc = assess_twice(&mut snap, &Probes::default(), t0 + mins(1), t0 + mins(70));
+    let b = top(&doc);
+    assert_eq!((b.component.as_str(), b.layer), ("alga-core", Layer::Image));
+    assert!(
+        b.reason.starts_with("Not authorized to pull image")
+            && b.reason.contains("original event has expired"),
+        "{}",
+        b.reason
+    );
+    assert_eq!(
+        b.since, t0,
+        "the blocker keeps its first-seen time after the event expired"
+    );
+}
+
+#[test]
+fn unschedulable_pod_names_the_scheduling_cause() {
+    let mut snap = Snapshot::default();
+    apply_yaml(
+        &mut snap,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, namespace: msp, labels: {app: db}}
+spec: {containers: [{name: db, image: "ankane/pgvector:latest"}]}
+status:
+  phase: Pending
+  conditions:
+  - {type: PodScheduled, status: "False", reason: Unschedulable, lastTransitionTime: "2026-04-30T02:00:00Z", message: "0/1 nodes are available: 1 Insufficient memory."}
+---
+apiVersion: v1
+kind: Event
+metadata: {name: e1, namespace: msp}
+involvedObject: {kind: Pod, namespace: msp, name: db-0}
+reason: FailedScheduling
+type: Warning
+lastTimestamp: "2026-04-30T02:00:05Z"
+message: "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+"#,
+    );
+    let t0 = ts("2026-04-30T02:00:00Z");
+    let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
+    let b = top(&doc);
+    assert_eq!((b.component.as_str(), b.layer), ("db", Layer::Node));
+    assert!(
+        b.reason
+            .ends_with("cannot be scheduled: 1 Insufficient memory"),
+        "{}",
+        b.reason
+    );
+}
+
+#[test]
+fn failed_bootstrap_job_shows_its_log_lines() {
+    let mut snap = Snapshot::default();
+    apply_yaml(
+        &mut snap,
+        r#"
+apiVersion: batch/v1
+kind: Job
+metadata: {name: alga-core-sebastian-bootstrap-r2, namespace: msp}
+spec: {template: {spec: {containers: [{name: bootstrap, image: x}]}}}
+status:
+  failed: 3
+  conditions:
+  - {type: Failed, status: "True", reason: BackoffLimitExceeded, message: "Job has reached the specified backoff limit", lastTransitionTime: "2026-04-30T02:00:00Z"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: alga-core-sebastian-bootstrap-r2-abc, namespace: msp, labels: {job-name: alga-core-sebastian-bootstrap-r2}}
+spec: {containers: [{name: bootstrap, image: x}]}
+status: {phase: Failed}
+"#,
+    );
+    snap.logs.push(crate::snapshot::LogExcerpt {
+        namespace: "msp".into(),
+        pod: "alga-core-sebastian-bootstrap-r2-abc".into(),
+        container: Some("bootstrap".into()),
+        lines: vec![
+            "running seeds".into(),
+            "Configured seed directory does not exist: /app/server/seeds/prod".into(),
+        ],
+    });
+    let t0 = ts("2026-04-30T02:00:00Z");
+    let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
+    let b = doc
+        .top_blockers
+        .iter()
+        .find(|b| b.component == "bootstrap-job")
+        .unwrap();
+    assert_eq!((b.layer, b.login_blocking), (Layer::Job, true));
+    assert!(
+        b.reason
+            .contains("Configured seed directory does not exist"),
+        "{}",
+        b.reason
+    );
+    assert_eq!(doc.tiers.bootstrap.checks[0].state, CheckState::Failed);
+}
+
+#[test]
+fn node_not_ready_and_api_unreachable_are_platform_blockers() {
+    let mut r = replay_to(mins(55));
+    apply_yaml(
+        &mut r.snapshot,
+        r#"
+apiVersion: v1
+kind: Node
+metadata: {name: appliance-single-node}
+status:
+  addresses: [{type: InternalIP, address: 192.168.64.8}]
+  conditions:
+  - {type: Ready, status: "False", reason: KubeletNotReady, message: "container runtime network not ready", lastTransitionTime: "2026-04-30T01:58:00Z"}
+  - {type: DiskPressure, status: "True", reason: KubeletHasDiskPressure, message: "kubelet has disk pressure", lastTransitionTime: "2026-04-30T01:58:00Z"}
+"#,
+    );
+    let start = r.scenario.start;
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(58),
+        start + mins(60),
+    );
+    // Login was reached and the web pods still run: a platform problem is not "failed".
+    assert_ne!(doc.rollup.state, RollupState::FailedActionRequired);
+    let node = doc
+        .top_blockers
+        .iter()
+        .find(|b| b.component == "node")
+        .unwrap();
+    assert_eq!((node.layer, node.login_blocking), (Layer::Node, false));
+    assert!(!doc.tiers.platform.ready);
+
+    r.snapshot.api.unreachable_since = Some(start + mins(59));
+    r.snapshot.api.last_error = Some("connection refused".into());
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(60),
+        start + mins(62),
+    );
+    assert!(doc.source.stale);
+    assert!(doc
+        .source
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("unreachable since"));
+    let api = doc
+        .top_blockers
+        .iter()
+        .find(|b| b.layer == Layer::Api)
+        .unwrap();
+    assert!(
+        api.reason
+            .starts_with("Kubernetes API unreachable since 2026-04-30T01:59:00Z"),
+        "{}",
+        api.reason
+    );
+}
+
+#[test]
+fn stalled_rollout_is_absorbed_by_its_pod_cause() {
+    let mut r = replay_to(mins(42));
+    apply_yaml(
+        &mut r.snapshot,
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: workflow-worker, namespace: msp}
+spec: {replicas: 1, selector: {matchLabels: {app: w}}, template: {spec: {containers: [{name: workflow-worker, image: "ghcr.io/nine-minds/workflow-worker:61e4a00e"}]}}}
+status:
+  replicas: 1
+  readyReplicas: 0
+  conditions:
+  - {type: Progressing, status: "False", reason: ProgressDeadlineExceeded, message: 'ReplicaSet "workflow-worker-8d7f6c5b4" has timed out progressing.', lastTransitionTime: "2026-04-30T01:52:00Z"}
+"#,
+    );
+    let start = r.scenario.start;
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(52),
+        start + mins(53),
+    );
+    let wf: Vec<_> = doc
+        .top_blockers
+        .iter()
+        .filter(|b| b.component == "workflow-worker")
+        .collect();
+    assert_eq!(wf.len(), 1, "{wf:#?}");
+    assert_eq!(wf[0].layer, Layer::Image);
+    assert!(wf[0]
+        .evidence
+        .iter()
+        .any(|e| e.reason.as_deref() == Some("ProgressDeadlineExceeded")));
+}
+
+#[test]
+fn dependency_not_ready_is_progress() {
+    let mut snap = Snapshot::default();
+    apply_yaml(
+        &mut snap,
+        r#"
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: alga-background, namespace: flux-system}
+status:
+  conditions:
+  - {type: Ready, status: "False", reason: DependencyNotReady, message: "Dependencies do not meet ready condition, retrying in 30s", lastTransitionTime: "2026-04-30T01:00:00Z"}
+"#,
+    );
+    let t0 = ts("2026-04-30T02:00:00Z");
+    let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
+    assert!(
+        doc.top_blockers
+            .iter()
+            .all(|b| b.component != "flux-kustomizations"),
+        "{:#?}",
+        doc.top_blockers
+    );
+    assert!(doc
+        .active_operations
+        .iter()
+        .any(|o| o.target == "Kustomization/flux-system/alga-background"));
+}
+
+#[test]
+fn ranking_puts_login_blocking_first_then_tier() {
+    let mut r = replay_to(mins(42));
+    // Break Redis (core) while background is failing too.
+    apply_yaml(
+        &mut r.snapshot,
+        &crash_pod("redis-0", "app: redis", "redis", ""),
+    );
+    let start = r.scenario.start;
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(42),
+        start + mins(44),
+    );
+    let first_background = doc
+        .top_blockers
+        .iter()
+        .position(|b| !b.login_blocking)
+        .unwrap();
+    assert!(doc.top_blockers[..first_background]
+        .iter()
+        .all(|b| b.login_blocking));
+    assert!(doc.top_blockers[first_background..]
+        .iter()
+        .all(|b| !b.login_blocking));
+    assert_eq!(top(&doc).component, "redis");
+}
+
+#[test]
+fn document_shape_carries_release_urls_and_components() {
+    let mut r = replay_to(mins(55));
+    let start = r.scenario.start;
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(55),
+        start + mins(57),
+    );
+    assert_eq!(doc.site_id, "appliance-single-node");
+    assert_eq!(
+        doc.release.selected_release_version.as_deref(),
+        Some("1.0-rc5")
+    );
+    assert_eq!(doc.release.channel.as_deref(), Some("candidate"));
+    assert!(doc
+        .release
+        .git_revision
+        .as_deref()
+        .unwrap()
+        .starts_with("release/1.0-rc5@sha1:979e2079"));
+    assert_eq!(
+        doc.urls.login_url.as_deref(),
+        Some("http://192.168.64.8:3000")
+    );
+    assert_eq!(
+        doc.urls.status_url.as_deref(),
+        Some("http://192.168.64.8:8080")
+    );
+    assert_eq!(doc.components.len(), catalog().components.len());
+    let tw = doc
+        .components
+        .iter()
+        .find(|c| c.name == "temporal-worker")
+        .unwrap();
+    assert_eq!(
+        (tw.ready, tw.desired, tw.status),
+        (2, 2, ComponentState::Ready)
+    );
+    assert!(doc
+        .components
+        .iter()
+        .any(|c| c.name == "pgbouncer" && c.status == ComponentState::Missing));
+    let json = serde_json::to_value(&doc).unwrap();
+    assert_eq!(json["rollup"]["state"], "fully_healthy");
+}
+
+#[test]
+fn recent_events_put_warnings_first_newest_first() {
+    let mut r = replay_to(mins(42));
+    let start = r.scenario.start;
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(42),
+        start + mins(43),
+    );
+    let types: Vec<&str> = doc
+        .recent_events
+        .iter()
+        .map(|e| e.event_type.as_str())
+        .collect();
+    let first_normal = types
+        .iter()
+        .position(|t| *t == "Normal")
+        .unwrap_or(types.len());
+    assert!(
+        types[first_normal..].iter().all(|t| *t == "Normal"),
+        "{types:?}"
+    );
+    let warnings = &doc.recent_events[..first_normal];
+    assert!(warnings
+        .windows(2)
+        .all(|w| w[0].last_seen >= w[1].last_seen));
+}
+
+#[test]
+fn deleting_objects_returns_components_to_missing() {
+    let mut r = replay_to(mins(55));
+    r.snapshot.delete(&ObjectId {
+        kind: "Deployment".into(),
+        namespace: "msp".into(),
+        name: "email-service".into(),
+    });
+    r.snapshot
+        .pods
+        .retain(|(_, name), _| !name.starts_with("email-service"));
+    let start = r.scenario.start;
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(55),
+        start + mins(57),
+    );
+    let email = doc
+        .components
+        .iter()
+        .find(|c| c.name == "email-service")
+        .unwrap();
+    assert_eq!(email.status, ComponentState::Missing);
+    assert!(doc.tiers.login.ready);
+    assert!(!doc.tiers.background.ready);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Properties.
+// ------------------------------------------------------------------------------------------------
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const BACKGROUND: [(&str, &str); 5] = [
+        ("temporal", "app.kubernetes.io/name: temporal, app.kubernetes.io/instance: temporal, app.kubernetes.io/component: server"),
+        ("temporal-ui", "app.kubernetes.io/name: temporal, app.kubernetes.io/instance: temporal, app.kubernetes.io/component: ui"),
+        ("email-service", "app.kubernetes.io/name: email-service, app.kubernetes.io/instance: email-service"),
+        ("workflow-worker", "app.kubernetes.io/name: workflow-worker, app.kubernetes.io/instance: workflow-worker"),
+        ("temporal-worker", "app.kubernetes.io/name: temporal-worker, app.kubernetes.io/instance: temporal-worker"),
+    ];
+    const WAITING: [&str; 5] = [
+        "CrashLoopBackOff",
+        "ImagePullBackOff",
+        "CreateContainerConfigError",
+        "ErrImagePull",
+        "RunContainerError",
+    ];
+
+    fn background_pod(i: usize, component: usize, waiting: usize, ready: bool) -> String {
+        let (name, labels) = BACKGROUND[component];
+        let release = if name == "temporal-ui" {
+            "temporal"
+        } else {
+            name
+        };
+        let state = if ready {
+            "running: {startedAt: \"2026-04-30T01:50:00Z\"}".to_string()
+        } else {
+            format!(
+                "waiting: {{reason: {}, message: 'failed: not found'}}",
+                WAITING[waiting]
+            )
+        };
+        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}-p{i}, namespace: msp, labels: {{{labels}}}}}\nspec: {{containers: [{{name: c, image: \"x:1\"}}]}}\nstatus:\n  phase: Running\n  containerStatuses:\n  - {{name: c, image: \"x:1\", imageID: \"\", ready: {ready}, restartCount: 3, state: {{{state}}}}}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: {release}, namespace: alga-system}}\nstatus:\n  conditions:\n  - {{type: Ready, status: \"False\", reason: InstallFailed, message: \"context deadline exceeded\", lastTransitionTime: \"2026-04-30T01:50:00Z\"}}\n")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Whatever happens to background components, LOGIN_READY does not change.
+        #[test]
+        fn background_state_never_changes_login_ready(
+            pods in proptest::collection::vec((0usize..5, 0usize..5, any::<bool>()), 0..8),
+            at_step in prop_oneof![Just(36i64), Just(39), Just(42), Just(55)],
+        ) {
+            let base = replay_to(mins(at_step));
+            let start = base.scenario.start;
+            let mut plain = base.clone();
+            let expected = assess_twice(&mut plain.snapshot, &plain.probes, start + mins(at_step), start + mins(at_step + 2)).tiers.login.ready;
+            let mut changed = base;
+            for (i, (component, waiting, ready)) in pods.into_iter().enumerate() {
+                apply_yaml(&mut changed.snapshot, &background_pod(i, component, waiting, ready));
+            }
+            let doc = assess_twice(&mut changed.snapshot, &changed.probes, start + mins(at_step), start + mins(at_step + 2));
+            prop_assert_eq!(doc.tiers.login.ready, expected);
+            if doc.tiers.login.ready {
+                prop_assert_ne!(doc.rollup.state, RollupState::FailedActionRequired);
+            }
+        }
+
+        /// A known pod-level cause always outranks (and absorbs) the HelmRelease timeout it explains.
+        #[test]
+        fn lower_cause_outranks_the_helm_timeout(component in 0usize..5, waiting in 0usize..5) {
+            let mut snap = Snapshot::default();
+            apply_yaml(&mut snap, &background_pod(0, component, waiting, false));
+            let t0 = ts("2026-04-30T02:00:00Z");
+            let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
+            let name = BACKGROUND[component].0;
+            let own: Vec<_> = doc.top_blockers.iter().filter(|b| b.component == name).collect();
+            prop_assert!(!own.is_empty());
+            prop_assert!(own[0].layer != Layer::Helm, "{:?}", own[0]);
+            prop_assert!(own.iter().all(|b| b.layer != Layer::Helm));
+            prop_assert!(own[0].evidence.iter().any(|e| e.kind == "HelmRelease"));
+        }
+
+        /// `assess` never panics, whatever objects come in.
+        #[test]
+        fn assess_never_panics_on_arbitrary_objects(objects in proptest::collection::vec(arbitrary_object(), 0..12)) {
+            let mut snap = Snapshot::default();
+            for value in objects {
+                if let Ok(Some(o)) = crate::objects::object_from_value(value) {
+                    snap.apply(o);
+                }
+            }
+            snap.remember();
+            let t0 = ts("2026-04-30T02:00:00Z");
+            let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(30));
+            prop_assert!(serde_json::to_string(&doc).is_ok());
+        }
+    }
+
+    fn arbitrary_object() -> impl Strategy<Value = serde_json::Value> {
+        let kinds = prop_oneof![
+            Just(("v1", "Pod")),
+            Just(("v1", "Event")),
+            Just(("v1", "Node")),
+            Just(("apps/v1", "Deployment")),
+            Just(("apps/v1", "StatefulSet")),
+            Just(("batch/v1", "Job")),
+            Just(("v1", "PersistentVolumeClaim")),
+            Just(("helm.toolkit.fluxcd.io/v2", "HelmRelease")),
+            Just(("kustomize.toolkit.fluxcd.io/v1", "Kustomization")),
+            Just(("v1", "ConfigMap")),
+            Just(("source.toolkit.fluxcd.io/v1", "GitRepository")),
+        ];
+        let names = prop_oneof![
+            Just("db-0"),
+            Just("redis-0"),
+            Just("alga-core"),
+            Just("workflow-worker"),
+            Just("x"),
+            Just("")
+        ];
+        let text = prop_oneof![
+            Just("failed to create subPath directory for volumeMount \"db-data\" of container \"db\""),
+            Just("lookup ghcr.io on 192.168.64.1:53: connection refused"), Just("context deadline exceeded"),
+            Just("not found"), Just(""), Just("lookup "), Just("image \""), Just("secret \""),
+        ];
+        let reasons = prop_oneof![
+            Just("CrashLoopBackOff"),
+            Just("ImagePullBackOff"),
+            Just("CreateContainerConfigError"),
+            Just("Failed"),
+            Just("Pulling"),
+            Just("InstallFailed"),
+            Just("")
+        ];
+        (kinds, names, text, reasons, any::<bool>(), 0i64..100_000).prop_map(|((api, kind), name, text, reason, flag, n)| {
+            let t = format!("2026-04-30T{:02}:{:02}:00Z", (n / 60) % 24, n % 60);
+            serde_json::json!({
+                "apiVersion": api, "kind": kind,
+                "metadata": {"name": name, "namespace": if flag { "msp" } else { "alga-system" }, "labels": {"app": "db", "job-name": name}, "creationTimestamp": t},
+                "involvedObject": {"kind": "Pod", "namespace": "msp", "name": name},
+                "reason": reason, "message": text, "type": if flag { "Warning" } else { "Normal" }, "lastTimestamp": t,
+                "spec": {"replicas": n % 4, "containers": [{"name": "c", "image": text}], "selector": {}, "template": {}},
+                "status": {
+                    "phase": if flag { "Pending" } else { "Lost" },
+                    "replicas": n % 3, "readyReplicas": n % 2,
+                    "conditions": [{"type": "Ready", "status": if flag { "False" } else { "Unknown" }, "reason": reason, "message": text, "lastTransitionTime": t}],
+                    "containerStatuses": [{"name": "c", "image": text, "imageID": "", "ready": flag, "restartCount": n % 5,
+                        "state": {"waiting": {"reason": reason, "message": text}},
+                        "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]
+                }
+            })
+        })
+    }
+}

@@ -1,0 +1,283 @@
+//! Workload, Job and PVC rules (signals §4). A workload that is not ready is a symptom: its pods
+//! usually say why, and [`super::rank`] lets a pod-level finding absorb it.
+
+use super::index::{event_first_time, ComponentView, Index};
+use super::logs::bootstrap_errors;
+use super::{evidence, Finding, Inputs, Progress};
+use crate::catalog::ComponentKind;
+use app::status::{Layer, Operation, OperationKind};
+
+/// Findings for one component's workloads, Jobs and PVCs.
+pub fn findings(
+    inputs: &Inputs<'_>,
+    index: &Index<'_>,
+    view: &ComponentView<'_>,
+    out: &mut Vec<Finding>,
+    ops: &mut Vec<Operation>,
+) {
+    let c = view.component;
+    let installed_by = c.helm_release.as_ref().map(|hr| {
+        format!(
+            "HelmRelease/{}/{}",
+            inputs.catalog.site.helm_release_namespace, hr
+        )
+    });
+    let new = |layer, progress, slug: &str, reason: String, next: &str| {
+        let mut f = Finding::new(
+            &c.name,
+            c.tier,
+            layer,
+            progress,
+            slug,
+            view.namespace,
+            reason,
+            next,
+        );
+        f.installed_by = installed_by.clone();
+        f
+    };
+
+    for d in &view.deployments {
+        let name = d.metadata.name.as_deref().unwrap_or("");
+        let conds = d.status.as_ref().and_then(|s| s.conditions.as_ref());
+        if let Some(p) = conds.and_then(|cs| {
+            cs.iter().find(|c| {
+                c.type_ == "Progressing"
+                    && c.status == "False"
+                    && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+            })
+        }) {
+            let msg = p.message.clone().unwrap_or_default();
+            out.push(
+                new(
+                    Layer::Workload,
+                    Progress::Failed,
+                    "rollout-stalled",
+                    format!("Deployment {name} rollout stalled (progress deadline exceeded)"),
+                    "Look at the pods of the deployment for the cause.",
+                )
+                .seen_at(p.last_transition_time.as_ref().map(|t| t.0))
+                .with(evidence(
+                    "Deployment",
+                    Some(view.namespace),
+                    name,
+                    Some("ProgressDeadlineExceeded"),
+                    &msg,
+                    None,
+                )),
+            );
+        }
+    }
+
+    let has_workload = !(view.deployments.is_empty()
+        && view.stateful_sets.is_empty()
+        && view.daemon_sets.is_empty());
+    if has_workload && !view.workloads_ready() {
+        let (ready, desired) = view.replicas();
+        let since = view
+            .deployments
+            .iter()
+            .filter_map(|d| {
+                d.status
+                    .as_ref()?
+                    .conditions
+                    .as_ref()?
+                    .iter()
+                    .find(|c| c.type_ == "Available" && c.status == "False")?
+                    .last_transition_time
+                    .as_ref()
+                    .map(|t| t.0)
+            })
+            .chain(
+                view.stateful_sets
+                    .iter()
+                    .filter_map(|s| s.metadata.creation_timestamp.as_ref().map(|t| t.0)),
+            )
+            .chain(
+                view.deployments
+                    .iter()
+                    .filter_map(|s| s.metadata.creation_timestamp.as_ref().map(|t| t.0)),
+            )
+            .min();
+        let workloads = c
+            .workloads
+            .iter()
+            .map(|w| w.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut f = new(
+            Layer::Workload,
+            Progress::Progressing,
+            "not-ready",
+            format!(
+                "{} is not ready yet ({ready}/{desired} replicas ready)",
+                c.display_name()
+            ),
+            "Wait for it to start; if it stays here, look at its pods.",
+        )
+        .seen_at(since)
+        .with(evidence(
+            c.kind.as_str(),
+            Some(view.namespace),
+            &workloads,
+            None,
+            &format!("{ready}/{desired} ready"),
+            None,
+        ));
+        f.waits_for_earlier_tiers = true;
+        out.push(f);
+    }
+
+    if c.kind == ComponentKind::Job {
+        for job in &view.jobs {
+            job_findings(index, view, job, &new, out, ops);
+        }
+    }
+
+    for (name, pvc) in &view.pvcs {
+        let Some(pvc) = pvc else { continue };
+        let phase = pvc
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            .unwrap_or("Pending");
+        let created = pvc.metadata.creation_timestamp.as_ref().map(|t| t.0);
+        match phase {
+            "Lost" => out.push(
+                new(
+                    Layer::Storage,
+                    Progress::Failed,
+                    &format!("pvc-lost-{name}"),
+                    format!("PersistentVolumeClaim {name} lost its volume"),
+                    "Restore the volume or recreate the claim (data on it is lost).",
+                )
+                .seen_at(created)
+                .with(evidence(
+                    "PersistentVolumeClaim",
+                    Some(view.namespace),
+                    name,
+                    Some("Lost"),
+                    "phase Lost",
+                    None,
+                )),
+            ),
+            "Pending" => {
+                let failed = index
+                    .events_for("PersistentVolumeClaim", view.namespace, name)
+                    .into_iter()
+                    .find(|e| e.reason.as_deref() == Some("ProvisioningFailed"));
+                let f = match failed {
+                    Some(e) => new(Layer::Storage, Progress::Failed, &format!("pvc-provisioning-{name}"),
+                        format!("Storage for {name} cannot be provisioned: {}", e.message.as_deref().unwrap_or("")),
+                        "Check the storage class and the local-path provisioner.")
+                        .seen_at(event_first_time(e))
+                        .with(evidence("Event", Some(view.namespace), &format!("PersistentVolumeClaim/{name}"), Some("ProvisioningFailed"), e.message.as_deref().unwrap_or(""), None)),
+                    None => new(Layer::Storage, Progress::Progressing, &format!("pvc-pending-{name}"),
+                        format!("PersistentVolumeClaim {name} is not bound yet"),
+                        "Wait for the storage provisioner; if it stays pending, check the local-path provisioner.")
+                        .seen_at(created)
+                        .with(evidence("PersistentVolumeClaim", Some(view.namespace), name, Some("Pending"), "phase Pending", None)),
+                };
+                out.push(f);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn job_findings(
+    index: &Index<'_>,
+    view: &ComponentView<'_>,
+    job: &k8s_openapi::api::batch::v1::Job,
+    new: &dyn Fn(Layer, Progress, &str, String, &str) -> Finding,
+    out: &mut Vec<Finding>,
+    ops: &mut Vec<Operation>,
+) {
+    let name = job.metadata.name.as_deref().unwrap_or("");
+    let status = job.status.as_ref();
+    let failed = status.and_then(|s| s.conditions.as_ref()).and_then(|cs| {
+        cs.iter()
+            .find(|c| c.type_ == "Failed" && c.status == "True")
+    });
+    let complete = status
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c.type_ == "Complete" && c.status == "True")
+        });
+    // Log lines of the Job's pods.
+    let log_lines: Vec<String> = index
+        .snapshot
+        .logs
+        .iter()
+        .filter(|l| {
+            l.namespace == view.namespace
+                && view.pods.iter().any(|p| {
+                    p.metadata.name.as_deref() == Some(l.pod.as_str())
+                        && p.metadata
+                            .labels
+                            .as_ref()
+                            .and_then(|m| m.get("job-name"))
+                            .map(String::as_str)
+                            == Some(name)
+                })
+        })
+        .flat_map(|l| l.lines.iter().cloned())
+        .collect();
+    let errors = bootstrap_errors(&log_lines);
+    if let Some(cond) = failed {
+        let why = format!(
+            "{}: {}",
+            cond.reason.as_deref().unwrap_or("Failed"),
+            cond.message.as_deref().unwrap_or("")
+        );
+        let reason = match errors.first() {
+            Some(line) => format!("Job {name} failed (migrations or seeds): {line}"),
+            None => format!("Job {name} failed ({why})"),
+        };
+        let mut f = new(Layer::Job, Progress::Failed, "job-failed", reason,
+            "Read the job's log lines in evidence, fix the cause (database reachable, migrations, seed data), then re-run the bootstrap.")
+            .seen_at(cond.last_transition_time.as_ref().map(|t| t.0))
+            .with(evidence("Job", Some(view.namespace), name, cond.reason.as_deref(), cond.message.as_deref().unwrap_or(""), None));
+        for line in errors {
+            f = f.with(evidence(
+                "log",
+                Some(view.namespace),
+                name,
+                None,
+                &line,
+                None,
+            ));
+        }
+        out.push(f);
+    } else if !complete {
+        if let Some(start) = status.and_then(|s| s.start_time.as_ref()).map(|t| t.0) {
+            ops.push(Operation {
+                kind: OperationKind::Job,
+                component: Some(view.component.name.clone()),
+                target: format!("Job/{}/{name}", view.namespace),
+                started: start,
+                elapsed_seconds: 0,
+                size_bytes: None,
+                message: "database bootstrap (migrations and seed data)".into(),
+            });
+            if !errors.is_empty() {
+                let mut f = new(Layer::Log, Progress::Progressing, "job-errors",
+                    format!("Job {name} logs errors while running: {}", errors[0]),
+                    "Watch whether the job recovers; if it fails, the log lines in evidence name the cause.")
+                    .seen_at(Some(start));
+                for line in errors {
+                    f = f.with(evidence(
+                        "log",
+                        Some(view.namespace),
+                        name,
+                        None,
+                        &line,
+                        None,
+                    ));
+                }
+                out.push(f);
+            }
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! The command line: `serve` (the service) and `assess` (offline, on a support dump).
+
+use crate::assess::{assess, Inputs, SourceInfo, Thresholds};
+use crate::catalog::Catalog;
+use crate::objects::{parse_documents, MAX_INPUT_BYTES};
+use crate::probes::Probes;
+use crate::scenario::parse_offset;
+use crate::snapshot::Snapshot;
+use crate::{Error, Result};
+use app::status::{CheckState, SourceMode, StatusDocument, Tier};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jiff::Timestamp;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// appliance-status: can I log in yet, and if not, what exactly blocks it?
+#[derive(Debug, Parser)]
+#[command(name = "appliance-status", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to run.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the status UI and API.
+    Serve(ServeArgs),
+    /// Assess Kubernetes objects from files (`kubectl get ... -o yaml|json`) and print the document.
+    Assess(AssessArgs),
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Thresholds shared by `serve` and `assess`.
+#[derive(Debug, Args, Clone)]
+pub struct ThresholdArgs {
+    /// A progressing state becomes a warning after this long (e.g. 5m).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub warn_after: jiff::SignedDuration,
+    /// ... and an error after this long.
+    #[arg(long, default_value = "20m", value_parser = parse_duration)]
+    pub error_after: jiff::SignedDuration,
+    /// A blocker must hold this long before it is shown.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub hysteresis: jiff::SignedDuration,
+}
+
+impl ThresholdArgs {
+    /// The engine's thresholds.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            warn_after: self.warn_after,
+            error_after: self.error_after,
+            hysteresis: self.hysteresis,
+            ..Thresholds::default()
+        }
+    }
+}
+
+fn parse_duration(s: &str) -> std::result::Result<jiff::SignedDuration, String> {
+    parse_offset(s)
+}
+
+/// `appliance-status serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "APPLIANCE_STATUS_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Serve a scenario instead of a cluster; without FILE, the embedded observed bootstrap.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+    pub demo: Option<PathBuf>,
+    /// Scenario seconds per real second in demo mode.
+    #[arg(long, default_value_t = 20.0)]
+    pub speed: f64,
+    /// Replay the demo again after it ends.
+    #[arg(long)]
+    pub repeat: bool,
+    /// A component catalog replacing the embedded Alga appliance catalog.
+    #[arg(long, env = "APPLIANCE_STATUS_CATALOG")]
+    pub catalog: Option<PathBuf>,
+    /// The built site (pkg/*.wasm, *.js, *.css); cargo-leptos sets LEPTOS_SITE_ROOT.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// File holding the access token (the mounted Secret).
+    #[arg(long, env = "APPLIANCE_STATUS_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+}
+
+/// Output format of `assess`.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    Json,
+    Text,
+}
+
+/// `appliance-status assess`.
+#[derive(Debug, Args)]
+pub struct AssessArgs {
+    /// The moment to assess at (RFC 3339); default: now.
+    #[arg(long)]
+    pub now: Option<Timestamp>,
+    /// A component catalog replacing the embedded one.
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+    /// A probe result, NAME=VALUE (login-url, seed-users, storage-smoke, dns:HOST, https:HOST).
+    #[arg(long = "probe", value_name = "NAME=VALUE")]
+    pub probes: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+    /// Files with Kubernetes objects (`-` for standard input).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Loads the catalog from a file, or the embedded one.
+pub fn load_catalog(path: Option<&Path>) -> Result<Catalog> {
+    match path {
+        Some(p) => Catalog::from_file(p),
+        None => Ok(Catalog::embedded()),
+    }
+}
+
+fn read_input(path: &Path) -> Result<(String, String)> {
+    use std::io::Read;
+    let origin = path.display().to_string();
+    if origin == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|source| Error::Read {
+                path: "standard input".into(),
+                source,
+            })?;
+        if text.len() as u64 > MAX_INPUT_BYTES {
+            return Err(Error::TooLarge {
+                origin: "standard input".into(),
+                size: text.len() as u64,
+                limit: MAX_INPUT_BYTES,
+            });
+        }
+        return Ok(("standard input".into(), text));
+    }
+    let size = std::fs::metadata(path)
+        .map_err(|source| Error::Read {
+            path: origin.clone(),
+            source,
+        })?
+        .len();
+    if size > MAX_INPUT_BYTES {
+        return Err(Error::TooLarge {
+            origin,
+            size,
+            limit: MAX_INPUT_BYTES,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: origin.clone(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| Error::Input {
+        origin: origin.clone(),
+        document: 1,
+        message: format!("not UTF-8 text: {e}"),
+    })?;
+    Ok((origin, text))
+}
+
+/// Runs `assess`: returns the document and the warnings for skipped objects.
+pub fn run_assess(args: &AssessArgs) -> Result<(StatusDocument, Vec<String>)> {
+    let catalog = load_catalog(args.catalog.as_deref())?;
+    let mut probes = Probes::default();
+    for p in &args.probes {
+        probes.set_pair(p)?;
+    }
+    let mut snapshot = Snapshot::default();
+    let mut warnings = Vec::new();
+    for path in &args.files {
+        let (origin, text) = read_input(path)?;
+        let parsed = parse_documents(&text, &origin)?;
+        warnings.extend(parsed.warnings);
+        for o in parsed.objects {
+            snapshot.apply(o);
+        }
+    }
+    snapshot.remember();
+    let thresholds = args.thresholds.thresholds();
+    let source = SourceInfo {
+        mode: SourceMode::Scenario,
+        name: Some(
+            args.files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    };
+    let now = args.now.unwrap_or_else(Timestamp::now);
+    let inputs = Inputs {
+        snapshot: &snapshot,
+        catalog: &catalog,
+        probes: &probes,
+        thresholds: &thresholds,
+        source: &source,
+    };
+    Ok((assess(&inputs, now).document, warnings))
+}
+
+/// The document for people: rollup, tiers with failing checks, blockers.
+pub fn render_text(doc: &StatusDocument) -> String {
+    let mut out = String::new();
+    let line = |out: &mut String, s: String| {
+        out.push_str(&s);
+        out.push('\n');
+    };
+    line(
+        &mut out,
+        format!("Status: {} ({})", doc.rollup.state.label(), doc.timestamp),
+    );
+    line(&mut out, format!("  {}", doc.rollup.message));
+    line(&mut out, format!("  Next: {}", doc.rollup.next_action));
+    if let Some(url) = &doc.urls.login_url {
+        if doc.tiers.login.ready {
+            line(&mut out, format!("Login URL: {url}"));
+        }
+    }
+    line(&mut out, String::new());
+    for tier in Tier::ALL {
+        let t = doc.tiers.get(tier);
+        line(
+            &mut out,
+            format!(
+                "{:<17} {}",
+                tier.readiness_name(),
+                if t.ready {
+                    "ready".to_string()
+                } else {
+                    format!("not ready ({:?})", t.status).to_lowercase()
+                }
+            ),
+        );
+        for c in t
+            .checks
+            .iter()
+            .filter(|c| matches!(c.state, CheckState::Failed | CheckState::Pending))
+        {
+            line(
+                &mut out,
+                format!(
+                    "    {:<8} {}{}",
+                    format!("{:?}", c.state).to_lowercase(),
+                    c.description,
+                    c.detail
+                        .as_ref()
+                        .map(|d| format!(" — {d}"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
+    }
+    line(&mut out, String::new());
+    if doc.top_blockers.is_empty() {
+        line(&mut out, "Blockers: none".into());
+    }
+    for (i, b) in doc.top_blockers.iter().enumerate() {
+        line(
+            &mut out,
+            format!(
+                "{}. [{}{}] {} ({:?}): {}",
+                i + 1,
+                format!("{:?}", b.severity).to_lowercase(),
+                if b.login_blocking {
+                    ", blocks login"
+                } else {
+                    ""
+                },
+                b.component,
+                b.layer,
+                b.reason
+            ),
+        );
+        line(&mut out, format!("   Next: {}", b.next_action));
+        for e in &b.evidence {
+            line(
+                &mut out,
+                format!(
+                    "   - {} {}{}: {}",
+                    e.kind,
+                    e.namespace
+                        .as_ref()
+                        .map(|n| format!("{n}/"))
+                        .unwrap_or_default(),
+                    e.name,
+                    e.message
+                ),
+            );
+        }
+    }
+    for op in &doc.active_operations {
+        line(
+            &mut out,
+            format!(
+                "In progress: {:?} {} for {}",
+                op.kind,
+                op.target,
+                app::format::duration(op.elapsed_seconds)
+            ),
+        );
+    }
+    out
+}

@@ -1,0 +1,652 @@
+//! Reading Kubernetes objects as `kubectl get -o yaml|json` prints them (one object, a `List`,
+//! or multi-document YAML) and applying them to a [`Snapshot`].
+
+use crate::snapshot::{bound_message, key, prune_meta, FluxKind, FluxObject, Snapshot};
+use crate::{Error, Result};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Event, Node, ObjectReference, PersistentVolumeClaim, Pod,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// The largest input file read (a support dump of a busy cluster fits easily).
+pub const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// One object the engine understands.
+#[derive(Clone, Debug)]
+pub enum KubeObject {
+    Node(Box<Node>),
+    Pod(Box<Pod>),
+    Job(Box<Job>),
+    Pvc(Box<PersistentVolumeClaim>),
+    Event(Box<Event>),
+    Deployment(Box<Deployment>),
+    StatefulSet(Box<StatefulSet>),
+    DaemonSet(Box<DaemonSet>),
+    ConfigMap(Box<ConfigMap>),
+    /// Only the name of a Secret is ever kept.
+    SecretName {
+        namespace: String,
+        name: String,
+    },
+    Flux(Box<FluxObject>),
+}
+
+/// What reading one input produced: objects, and warnings for what was skipped.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub objects: Vec<KubeObject>,
+    pub warnings: Vec<String>,
+}
+
+/// A reference to an object to delete: `kind`, `namespace`, `name`.
+#[derive(Clone, Debug, serde::Deserialize, PartialEq)]
+pub struct ObjectId {
+    pub kind: String,
+    #[serde(default)]
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Parses YAML or JSON text holding objects; `origin` names the input in errors.
+pub fn parse_documents(text: &str, origin: &str) -> Result<Parsed> {
+    let mut parsed = Parsed::default();
+    for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let doc_no = index + 1;
+        let value =
+            <Value as serde::Deserialize>::deserialize(document).map_err(|e| Error::Input {
+                origin: origin.to_string(),
+                document: doc_no,
+                message: format!("not valid YAML or JSON: {e}"),
+            })?;
+        if value.is_null() {
+            continue; // an empty document between `---` separators
+        }
+        collect(value, origin, doc_no, &mut parsed)?;
+    }
+    Ok(parsed)
+}
+
+fn collect(value: Value, origin: &str, doc_no: usize, out: &mut Parsed) -> Result<()> {
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let kind = kind.as_str();
+    if kind == "List" || kind.ends_with("List") && value.get("items").is_some() {
+        let items = match value.get("items") {
+            Some(Value::Array(items)) => items.clone(),
+            Some(Value::Null) | None => Vec::new(),
+            Some(_) => {
+                return Err(Error::Input {
+                    origin: origin.into(),
+                    document: doc_no,
+                    message: "`items` of a List must be a sequence".into(),
+                })
+            }
+        };
+        for (i, mut item) in items.into_iter().enumerate() {
+            // `kubectl get pods -o yaml` omits kind on items of a typed list.
+            if item.get("kind").is_none() {
+                if let (Some(obj), Some(k)) = (item.as_object_mut(), kind.strip_suffix("List")) {
+                    obj.insert("kind".into(), Value::String(k.to_string()));
+                }
+            }
+            match object_from_value(item) {
+                Ok(Some(o)) => out.objects.push(o),
+                Ok(None) => out.warnings.push(format!(
+                    "{origin}: document {doc_no}, item {}: unknown kind ignored",
+                    i + 1
+                )),
+                Err(message) => {
+                    return Err(Error::Input {
+                        origin: origin.into(),
+                        document: doc_no,
+                        message: format!("item {}: {message}", i + 1),
+                    })
+                }
+            }
+        }
+        return Ok(());
+    }
+    match object_from_value(value) {
+        Ok(Some(o)) => out.objects.push(o),
+        Ok(None) => out.warnings.push(format!(
+            "{origin}: document {doc_no}: kind {:?} is not used by appliance-status, ignored",
+            kind
+        )),
+        Err(message) => {
+            return Err(Error::Input {
+                origin: origin.into(),
+                document: doc_no,
+                message,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn typed<T: DeserializeOwned>(value: Value, kind: &str) -> std::result::Result<T, String> {
+    serde_json::from_value(value).map_err(|e| format!("{kind} is malformed: {e}"))
+}
+
+fn require_name(
+    meta: &ObjectMeta,
+    kind: &str,
+    namespaced: bool,
+) -> std::result::Result<(), String> {
+    if meta.name.as_deref().unwrap_or("").is_empty() {
+        return Err(format!("{kind} has no metadata.name"));
+    }
+    if namespaced && meta.namespace.as_deref().unwrap_or("").is_empty() {
+        return Err(format!(
+            "{kind} {:?} has no metadata.namespace",
+            meta.name.as_deref().unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
+/// Converts one object; `Ok(None)` for kinds the engine does not use.
+pub fn object_from_value(value: Value) -> std::result::Result<Option<KubeObject>, String> {
+    if !value.is_object() {
+        return Err("expected a Kubernetes object (a mapping with kind and metadata)".into());
+    }
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let api_version = value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if kind.is_empty() {
+        return Err("object has no `kind`".into());
+    }
+    let group = api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
+    let obj = match (group, kind.as_str()) {
+        ("", "Node") => {
+            let mut o: Node = typed(value, &kind)?;
+            require_name(&o.metadata, &kind, false)?;
+            prune_meta(&mut o.metadata);
+            KubeObject::Node(Box::new(o))
+        }
+        ("", "Pod") => {
+            let mut o: Pod = typed(value, &kind)?;
+            require_name(&o.metadata, &kind, true)?;
+            prune_pod(&mut o);
+            KubeObject::Pod(Box::new(o))
+        }
+        ("batch", "Job") => {
+            let mut o: Job = typed(value, &kind)?;
+            require_name(&o.metadata, &kind, true)?;
+            prune_meta(&mut o.metadata);
+            KubeObject::Job(Box::new(o))
+        }
+        ("", "PersistentVolumeClaim") => {
+            let mut o: PersistentVolumeClaim = typed(value, &kind)?;
+            require_name(&o.metadata, &kind, true)?;
+            prune_meta(&mut o.metadata);
+            KubeObject::Pvc(Box::new(o))
+        }
+        ("", "Event") => {
+            let mut o: Event = typed(value, &kind)?;
+            require_name(&o.metadata, &kind, true)?;
+            prune_event(&mut o);
+            KubeObject::Event(Box::new(o))
+        }
+        ("events.k8s.io", "Event") => {
+            let mut o = event_from_events_api(value)?;
+            require_name(&o.metadata, &kind, true)?;
+            prune_event(&mut o);
+            KubeObject::Event(Box::new(o))
+        }
+        ("apps", "Deployment") => {
+            let mut o: Deployment = typed(value, &kind)?;
+            require_name(&o.metadata, &kind, true)?;
+            prune_meta(&mut o.metadata);
+            KubeObject::Deployment(Box::new(o))
+        }
+        ("apps", "StatefulSet") => {
+            let mut o: StatefulSet = typed(value, &kind)?;
+            require_name(&o.metadata, &kind, true)?;
+            prune_meta(&mut o.metadata);
+            KubeObject::StatefulSet(Box::new(o))
+        }
+        ("apps", "DaemonSet") => {
+            let mut o: DaemonSet = typed(value, &kind)?;
+            require_name(&o.metadata, &kind, true)?;
+            prune_meta(&mut o.metadata);
+            KubeObject::DaemonSet(Box::new(o))
+        }
+        ("", "ConfigMap") => {
+            let mut o: ConfigMap = typed(value, &kind)?;
+            require_name(&o.metadata, &kind, true)?;
+            prune_meta(&mut o.metadata);
+            o.binary_data = None;
+            KubeObject::ConfigMap(Box::new(o))
+        }
+        ("", "Secret") => {
+            // Only metadata is read, whatever the input carries.
+            let meta: ObjectMeta =
+                typed(value.get("metadata").cloned().unwrap_or(Value::Null), &kind)?;
+            require_name(&meta, &kind, true)?;
+            let (namespace, name) = key(&meta);
+            KubeObject::SecretName { namespace, name }
+        }
+        (g, k) if g.ends_with(".toolkit.fluxcd.io") => match FluxKind::from_kind(k) {
+            Some(flux_kind) => KubeObject::Flux(Box::new(flux_from_value(flux_kind, &value)?)),
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(obj))
+}
+
+fn prune_pod(pod: &mut Pod) {
+    prune_meta(&mut pod.metadata);
+    if let Some(spec) = pod.spec.as_mut() {
+        for c in spec
+            .containers
+            .iter_mut()
+            .chain(spec.init_containers.iter_mut().flatten())
+        {
+            c.env = None;
+            c.env_from = None;
+            c.args = None;
+        }
+        spec.volumes = None;
+    }
+    if let Some(status) = pod.status.as_mut() {
+        if let Some(m) = status.message.as_mut() {
+            bound_message(m);
+        }
+        for cs in status
+            .container_statuses
+            .iter_mut()
+            .flatten()
+            .chain(status.init_container_statuses.iter_mut().flatten())
+        {
+            for state in [cs.state.as_mut(), cs.last_state.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(m) = state.waiting.as_mut().and_then(|w| w.message.as_mut()) {
+                    bound_message(m);
+                }
+                if let Some(m) = state.terminated.as_mut().and_then(|t| t.message.as_mut()) {
+                    bound_message(m);
+                }
+            }
+        }
+    }
+}
+
+fn prune_event(event: &mut Event) {
+    event.metadata.managed_fields = None;
+    event.metadata.annotations = None;
+    if let Some(m) = event.message.as_mut() {
+        bound_message(m);
+    }
+}
+
+/// `events.k8s.io/v1` Events carry the same facts under other names.
+fn event_from_events_api(value: Value) -> std::result::Result<Event, String> {
+    let ev: k8s_openapi::api::events::v1::Event = typed(value, "Event")?;
+    Ok(Event {
+        metadata: ev.metadata,
+        involved_object: ev.regarding.unwrap_or_else(ObjectReference::default),
+        reason: ev.reason,
+        message: ev.note,
+        type_: ev.type_,
+        count: ev.deprecated_count.or(ev.series.as_ref().map(|s| s.count)),
+        first_timestamp: ev.deprecated_first_timestamp,
+        last_timestamp: ev.deprecated_last_timestamp,
+        event_time: ev.event_time,
+        series: ev.series.map(|s| k8s_openapi::api::core::v1::EventSeries {
+            count: Some(s.count),
+            last_observed_time: Some(s.last_observed_time),
+        }),
+        reporting_component: ev.reporting_controller,
+        reporting_instance: ev.reporting_instance,
+        source: None,
+        action: ev.action,
+        related: ev.related,
+    })
+}
+
+fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut v = value;
+    for p in path {
+        v = v.get(p)?;
+    }
+    v.as_str()
+}
+
+fn flux_from_value(kind: FluxKind, value: &Value) -> std::result::Result<FluxObject, String> {
+    let meta = value
+        .get("metadata")
+        .ok_or_else(|| format!("{} has no metadata", kind.as_str()))?;
+    let name = str_at(meta, &["name"]).unwrap_or("");
+    let namespace = str_at(meta, &["namespace"]).unwrap_or("");
+    if name.is_empty() || namespace.is_empty() {
+        return Err(format!(
+            "{} needs metadata.name and metadata.namespace",
+            kind.as_str()
+        ));
+    }
+    let status = value.get("status");
+    let conditions: Vec<Condition> = match status.and_then(|s| s.get("conditions")) {
+        Some(c) if !c.is_null() => serde_json::from_value::<Vec<Value>>(c.clone())
+            .map_err(|e| {
+                format!(
+                    "{} {name}: status.conditions is not a list: {e}",
+                    kind.as_str()
+                )
+            })?
+            .into_iter()
+            .filter_map(|c| condition_from_value(&c))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let spec = value.get("spec");
+    let depends_on = spec
+        .and_then(|s| s.get("dependsOn"))
+        .and_then(Value::as_array)
+        .map(|deps| {
+            deps.iter()
+                .filter_map(|d| d.get("name").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let revision = status.and_then(|s| {
+        str_at(s, &["artifact", "revision"])
+            .or_else(|| str_at(s, &["lastAppliedRevision"]))
+            .or_else(|| str_at(s, &["lastAttemptedRevision"]))
+            .map(str::to_string)
+    });
+    Ok(FluxObject {
+        kind,
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        generation: meta.get("generation").and_then(Value::as_i64),
+        target_namespace: spec
+            .and_then(|s| str_at(s, &["targetNamespace"]))
+            .map(str::to_string),
+        release_name: spec
+            .and_then(|s| str_at(s, &["releaseName"]))
+            .map(str::to_string),
+        depends_on,
+        conditions,
+        observed_generation: status
+            .and_then(|s| s.get("observedGeneration"))
+            .and_then(Value::as_i64),
+        revision,
+    })
+}
+
+/// Lenient: a condition missing its timestamp or reason is still a condition.
+fn condition_from_value(c: &Value) -> Option<Condition> {
+    let type_ = c.get("type")?.as_str()?.to_string();
+    let status = c
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("Unknown")
+        .to_string();
+    let mut message = c
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    bound_message(&mut message);
+    let last_transition_time = c
+        .get("lastTransitionTime")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse().ok())
+        .map(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time)
+        .unwrap_or(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            jiff::Timestamp::UNIX_EPOCH,
+        ));
+    Some(Condition {
+        type_,
+        status,
+        reason: c
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        message,
+        last_transition_time,
+        observed_generation: c.get("observedGeneration").and_then(Value::as_i64),
+    })
+}
+
+impl KubeObject {
+    /// Kind and key, for deletes and logs.
+    pub fn id(&self) -> ObjectId {
+        let (kind, (namespace, name)) = match self {
+            KubeObject::Node(o) => ("Node", key(&o.metadata)),
+            KubeObject::Pod(o) => ("Pod", key(&o.metadata)),
+            KubeObject::Job(o) => ("Job", key(&o.metadata)),
+            KubeObject::Pvc(o) => ("PersistentVolumeClaim", key(&o.metadata)),
+            KubeObject::Event(o) => ("Event", key(&o.metadata)),
+            KubeObject::Deployment(o) => ("Deployment", key(&o.metadata)),
+            KubeObject::StatefulSet(o) => ("StatefulSet", key(&o.metadata)),
+            KubeObject::DaemonSet(o) => ("DaemonSet", key(&o.metadata)),
+            KubeObject::ConfigMap(o) => ("ConfigMap", key(&o.metadata)),
+            KubeObject::SecretName { namespace, name } => {
+                ("Secret", (namespace.clone(), name.clone()))
+            }
+            KubeObject::Flux(o) => (o.kind.as_str(), (o.namespace.clone(), o.name.clone())),
+        };
+        ObjectId {
+            kind: kind.to_string(),
+            namespace,
+            name,
+        }
+    }
+}
+
+impl Snapshot {
+    /// Adds or replaces an object.
+    pub fn apply(&mut self, object: KubeObject) {
+        match object {
+            KubeObject::Node(o) => {
+                self.nodes.insert(key(&o.metadata), *o);
+            }
+            KubeObject::Pod(o) => {
+                self.pods.insert(key(&o.metadata), *o);
+            }
+            KubeObject::Job(o) => {
+                self.jobs.insert(key(&o.metadata), *o);
+            }
+            KubeObject::Pvc(o) => {
+                self.pvcs.insert(key(&o.metadata), *o);
+            }
+            KubeObject::Event(o) => {
+                self.events.insert(key(&o.metadata), *o);
+            }
+            KubeObject::Deployment(o) => {
+                self.deployments.insert(key(&o.metadata), *o);
+            }
+            KubeObject::StatefulSet(o) => {
+                self.stateful_sets.insert(key(&o.metadata), *o);
+            }
+            KubeObject::DaemonSet(o) => {
+                self.daemon_sets.insert(key(&o.metadata), *o);
+            }
+            KubeObject::ConfigMap(o) => {
+                self.config_maps.insert(key(&o.metadata), *o);
+            }
+            KubeObject::SecretName { namespace, name } => {
+                self.secret_names.insert((namespace, name), ());
+            }
+            KubeObject::Flux(o) => {
+                self.flux
+                    .insert((o.kind, o.namespace.clone(), o.name.clone()), *o);
+            }
+        }
+    }
+
+    /// Removes an object; returns whether it was there.
+    pub fn delete(&mut self, id: &ObjectId) -> bool {
+        let k = (id.namespace.clone(), id.name.clone());
+        match id.kind.as_str() {
+            "Node" => self
+                .nodes
+                .remove(&(String::new(), id.name.clone()))
+                .is_some(),
+            "Pod" => self.pods.remove(&k).is_some(),
+            "Job" => self.jobs.remove(&k).is_some(),
+            "PersistentVolumeClaim" => self.pvcs.remove(&k).is_some(),
+            "Event" => self.events.remove(&k).is_some(),
+            "Deployment" => self.deployments.remove(&k).is_some(),
+            "StatefulSet" => self.stateful_sets.remove(&k).is_some(),
+            "DaemonSet" => self.daemon_sets.remove(&k).is_some(),
+            "ConfigMap" => self.config_maps.remove(&k).is_some(),
+            "Secret" => self.secret_names.remove(&k).is_some(),
+            other => match FluxKind::from_kind(other) {
+                Some(kind) => self.flux.remove(&(kind, k.0, k.1)).is_some(),
+                None => false,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_single_list_and_multi_document_inputs() {
+        let single = "apiVersion: v1\nkind: Pod\nmetadata: {name: db-0, namespace: msp}\n";
+        assert_eq!(parse_documents(single, "a").unwrap().objects.len(), 1);
+
+        let list = r#"{"apiVersion":"v1","kind":"PodList","items":[{"metadata":{"name":"a","namespace":"msp"}},{"metadata":{"name":"b","namespace":"msp"}}]}"#;
+        let parsed = parse_documents(list, "b").unwrap();
+        assert_eq!(parsed.objects.len(), 2);
+        assert!(matches!(parsed.objects[0], KubeObject::Pod(_)));
+
+        let multi = "apiVersion: v1\nkind: Node\nmetadata: {name: n}\n---\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: msp}\n";
+        let parsed = parse_documents(multi, "c").unwrap();
+        assert_eq!(parsed.objects.len(), 1);
+        assert_eq!(
+            parsed.warnings.len(),
+            1,
+            "the Service is ignored with a warning"
+        );
+        assert!(
+            parsed.warnings[0].contains("document 3"),
+            "{:?}",
+            parsed.warnings
+        );
+    }
+
+    #[test]
+    fn bad_input_names_file_and_document() {
+        let err = parse_documents(
+            "kind: Pod\nmetadata: {name: x, namespace: m}\n---\n: : [\n",
+            "dump.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("dump.yaml") && err.contains("document 2"),
+            "{err}"
+        );
+
+        let err = parse_documents(
+            "apiVersion: v1\nkind: Pod\nmetadata: {namespace: m}\n",
+            "p.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("no metadata.name"), "{err}");
+
+        let err = parse_documents(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: m}\nspec: 5\n",
+            "p.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("Pod is malformed"), "{err}");
+
+        let err = parse_documents("- 1\n- 2\n", "l.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected a Kubernetes object"), "{err}");
+    }
+
+    #[test]
+    fn huge_messages_are_bounded() {
+        let long = "x".repeat(100_000);
+        let text = format!(
+            "apiVersion: v1\nkind: Event\nmetadata: {{name: e, namespace: msp}}\ninvolvedObject: {{kind: Pod, name: p, namespace: msp}}\nmessage: {long}\n"
+        );
+        let parsed = parse_documents(&text, "e").unwrap();
+        let KubeObject::Event(ev) = &parsed.objects[0] else {
+            panic!()
+        };
+        assert!(ev.message.as_ref().unwrap().len() < 5000);
+    }
+
+    #[test]
+    fn secrets_keep_only_their_name() {
+        let text = "apiVersion: v1\nkind: Secret\nmetadata: {name: db-credentials, namespace: msp}\ndata: {DB_PASSWORD_SERVER: c2VjcmV0}\n";
+        let parsed = parse_documents(text, "s").unwrap();
+        assert!(
+            matches!(&parsed.objects[0], KubeObject::SecretName { name, .. } if name == "db-credentials")
+        );
+        assert!(!format!("{:?}", parsed.objects).contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn flux_objects_keep_conditions_and_revision() {
+        let text = r#"
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: alga-core, namespace: alga-system, generation: 2}
+spec: {targetNamespace: msp, releaseName: alga-core, dependsOn: [{name: pgbouncer}]}
+status:
+  conditions:
+  - {type: Ready, status: "False", reason: InstallFailed, message: "context deadline exceeded", lastTransitionTime: "2026-04-30T01:40:00Z"}
+  - {type: Stalled, status: "True"}
+"#;
+        let parsed = parse_documents(text, "hr").unwrap();
+        let KubeObject::Flux(hr) = &parsed.objects[0] else {
+            panic!()
+        };
+        assert_eq!(hr.kind, FluxKind::HelmRelease);
+        assert_eq!(hr.target_namespace.as_deref(), Some("msp"));
+        assert_eq!(hr.depends_on, vec!["pgbouncer"]);
+        assert_eq!(hr.condition("Ready").unwrap().reason, "InstallFailed");
+        assert_eq!(hr.condition("Stalled").unwrap().status, "True");
+    }
+
+    #[test]
+    fn apply_and_delete() {
+        let mut snap = Snapshot::default();
+        let parsed = parse_documents(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: db-0, namespace: msp}\n",
+            "x",
+        )
+        .unwrap();
+        for o in parsed.objects {
+            snap.apply(o);
+        }
+        assert_eq!(snap.pods.len(), 1);
+        let id = ObjectId {
+            kind: "Pod".into(),
+            namespace: "msp".into(),
+            name: "db-0".into(),
+        };
+        assert!(snap.delete(&id));
+        assert!(!snap.delete(&id));
+    }
+}

@@ -1,0 +1,236 @@
+//! The snapshot: what the engine knows about the cluster at one moment. The collector fills it from
+//! reflectors, the scenario player from files; the engine only reads it.
+//!
+//! Objects are pruned before they are stored (managed fields, last-applied annotations, oversized
+//! messages), so a snapshot stays small however chatty the cluster is.
+
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The longest message kept from any object; longer ones are cut with a marker.
+pub const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// Objects of one kind, keyed by (namespace, name).
+pub type Objects<T> = BTreeMap<(String, String), T>;
+
+/// Everything the engine reads.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub nodes: Objects<Node>,
+    pub pods: Objects<Pod>,
+    pub jobs: Objects<Job>,
+    pub pvcs: Objects<PersistentVolumeClaim>,
+    pub events: Objects<Event>,
+    pub deployments: Objects<Deployment>,
+    pub stateful_sets: Objects<StatefulSet>,
+    pub daemon_sets: Objects<DaemonSet>,
+    pub config_maps: Objects<ConfigMap>,
+    /// Secret names only: the service never reads secret data.
+    pub secret_names: Objects<()>,
+    /// Flux objects by (kind, namespace, name): a Kustomization and a GitRepository share names.
+    pub flux: BTreeMap<(FluxKind, String, String), FluxObject>,
+    /// Bounded log tails of crash-looping or failed pods.
+    pub logs: Vec<LogExcerpt>,
+    /// Facts remembered across changes (completed Jobs, first-seen times).
+    pub memory: Memory,
+    /// Whether the Kubernetes API answers.
+    pub api: ApiHealth,
+}
+
+/// Facts the engine needs that the cluster forgets.
+#[derive(Clone, Debug, Default)]
+pub struct Memory {
+    /// Jobs seen complete, by (namespace, name), with when: a Job deleted by its
+    /// `ttlSecondsAfterFinished` still counts as done.
+    pub completed_jobs: BTreeMap<(String, String), Timestamp>,
+    /// When each blocker candidate was first seen, by blocker id (for hysteresis and `since`).
+    pub first_seen: BTreeMap<String, Timestamp>,
+    /// The last specific diagnosis of a blocker whose revealing event may expire, by blocker id.
+    pub causes: BTreeMap<String, RememberedCause>,
+}
+
+/// A diagnosis kept while its state persists.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RememberedCause {
+    pub slug: String,
+    pub layer: app::status::Layer,
+    pub reason: String,
+    pub next_action: String,
+}
+
+/// Reachability of the Kubernetes API, as the collector sees it.
+#[derive(Clone, Debug, Default)]
+pub struct ApiHealth {
+    /// Set while the API cannot be reached.
+    pub unreachable_since: Option<Timestamp>,
+    pub last_error: Option<String>,
+    /// When the caches were last complete and current.
+    pub last_sync: Option<Timestamp>,
+}
+
+/// A bounded tail of one container's log.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogExcerpt {
+    pub namespace: String,
+    pub pod: String,
+    pub container: Option<String>,
+    pub lines: Vec<String>,
+}
+
+/// The Flux kinds the engine understands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FluxKind {
+    GitRepository,
+    OCIRepository,
+    HelmRepository,
+    HelmChart,
+    Kustomization,
+    HelmRelease,
+}
+
+impl FluxKind {
+    /// Parses the kind name.
+    pub fn from_kind(kind: &str) -> Option<FluxKind> {
+        Some(match kind {
+            "GitRepository" => FluxKind::GitRepository,
+            "OCIRepository" => FluxKind::OCIRepository,
+            "HelmRepository" => FluxKind::HelmRepository,
+            "HelmChart" => FluxKind::HelmChart,
+            "Kustomization" => FluxKind::Kustomization,
+            "HelmRelease" => FluxKind::HelmRelease,
+            _ => return None,
+        })
+    }
+
+    /// The kind's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FluxKind::GitRepository => "GitRepository",
+            FluxKind::OCIRepository => "OCIRepository",
+            FluxKind::HelmRepository => "HelmRepository",
+            FluxKind::HelmChart => "HelmChart",
+            FluxKind::Kustomization => "Kustomization",
+            FluxKind::HelmRelease => "HelmRelease",
+        }
+    }
+}
+
+/// The parts of a Flux object the engine reads: identity, a few spec fields, status.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FluxObject {
+    pub kind: FluxKind,
+    pub namespace: String,
+    pub name: String,
+    pub generation: Option<i64>,
+    /// HelmRelease: `spec.targetNamespace`.
+    pub target_namespace: Option<String>,
+    /// HelmRelease: `spec.releaseName`.
+    pub release_name: Option<String>,
+    pub depends_on: Vec<String>,
+    pub conditions: Vec<Condition>,
+    pub observed_generation: Option<i64>,
+    /// Sources: `status.artifact.revision`; others: `status.lastAppliedRevision`.
+    pub revision: Option<String>,
+}
+
+impl FluxObject {
+    /// The condition of the given type.
+    pub fn condition(&self, type_: &str) -> Option<&Condition> {
+        self.conditions.iter().find(|c| c.type_ == type_)
+    }
+}
+
+/// The key of a namespaced object.
+pub fn key(meta: &ObjectMeta) -> (String, String) {
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+/// Cuts a message to [`MAX_MESSAGE_BYTES`] on a character boundary.
+pub fn bound_message(message: &mut String) {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push_str(" …[truncated]");
+    }
+}
+
+/// Drops what the engine never reads and bounds what it does.
+pub fn prune_meta(meta: &mut ObjectMeta) {
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        annotations.retain(|k, _| k.starts_with("meta.helm.sh/") || k.starts_with("helm.toolkit"));
+        if annotations.is_empty() {
+            meta.annotations = None;
+        }
+    }
+}
+
+impl Snapshot {
+    /// The Flux object of a kind, if present.
+    pub fn flux_object(&self, kind: FluxKind, namespace: &str, name: &str) -> Option<&FluxObject> {
+        self.flux
+            .get(&(kind, namespace.to_string(), name.to_string()))
+    }
+
+    /// Records facts that must outlive the objects: completed Jobs. Call after every change.
+    pub fn remember(&mut self) {
+        for (key, job) in &self.jobs {
+            let done = job.status.as_ref().and_then(|s| {
+                let complete = s.conditions.as_ref().and_then(|cs| {
+                    cs.iter()
+                        .find(|c| c.type_ == "Complete" && c.status == "True")
+                });
+                match complete {
+                    Some(c) => Some(
+                        c.last_transition_time
+                            .as_ref()
+                            .map(|t| t.0)
+                            .or(s.completion_time.as_ref().map(|t| t.0)),
+                    ),
+                    None if s.succeeded.unwrap_or(0) > 0 => {
+                        Some(s.completion_time.as_ref().map(|t| t.0))
+                    }
+                    None => None,
+                }
+            });
+            if let Some(at) = done {
+                let at = at.unwrap_or_else(|| {
+                    job.metadata
+                        .creation_timestamp
+                        .as_ref()
+                        .map(|t| t.0)
+                        .unwrap_or_default()
+                });
+                self.memory.completed_jobs.entry(key.clone()).or_insert(at);
+            }
+        }
+    }
+
+    /// Number of objects of every kind, for logs and benchmarks.
+    pub fn object_count(&self) -> usize {
+        self.nodes.len()
+            + self.pods.len()
+            + self.jobs.len()
+            + self.pvcs.len()
+            + self.events.len()
+            + self.deployments.len()
+            + self.stateful_sets.len()
+            + self.daemon_sets.len()
+            + self.config_maps.len()
+            + self.secret_names.len()
+            + self.flux.len()
+    }
+}
