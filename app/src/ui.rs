@@ -116,9 +116,11 @@ fn Document(
     let doc_for_diag = doc.clone();
     view! {
         {stale}
-        <Show when=diagnostics fallback=move || view! { <Overview doc=doc.clone()/> }>
-            <Diagnostics doc=doc_for_diag.clone() event_filter/>
-        </Show>
+        {move || if diagnostics() {
+            view! { <Diagnostics doc=doc_for_diag.clone() event_filter/> }.into_any()
+        } else {
+            view! { <Overview doc=doc.clone()/> }.into_any()
+        }}
     }
 }
 
@@ -160,7 +162,13 @@ fn Overview(doc: StatusDocument) -> impl IntoView {
     let background = doc.background_issue_count();
     let top = doc.top_blockers.first().cloned();
     let tiers = Tier::ALL.map(|t| (t, doc.tiers.get(t).clone()));
-    let pulls: Vec<Operation> = doc.active_operations.clone();
+    // The admin sees downloads and the bootstrap; Flux reconciliations are for the diagnostics tab.
+    let pulls: Vec<Operation> = doc
+        .active_operations
+        .iter()
+        .filter(|op| op.kind != OperationKind::Reconciliation)
+        .cloned()
+        .collect();
     let copied = RwSignal::new(false);
 
     view! {
@@ -284,6 +292,7 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
     );
 
     view! {
+        {view! {
         <section class="card" data-testid="release">
             <h2>"Release"</h2>
             <dl class="facts">
@@ -296,6 +305,8 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
             </dl>
             <a class="button" download="appliance-status.json" href=download data-testid="download-json">"Download status JSON"</a>
         </section>
+        }.into_any()}
+        {view! {
         <section class="card" data-testid="tiers">
             <h2>"Readiness tiers"</h2>
             {tiers.into_iter().map(|(tier, status)| {
@@ -318,6 +329,8 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                 }
             }).collect_view()}
         </section>
+        }.into_any()}
+        {view! {
         <section class="card" data-testid="blockers">
             <h2>"Blockers (" {blockers.len()} ")"</h2>
             {blockers.is_empty().then(|| view! { <p>"No blockers."</p> })}
@@ -340,6 +353,8 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                 }).collect_view()}
             </ol>
         </section>
+        }.into_any()}
+        {view! {
         <section class="card" data-testid="components">
             <h2>"Components"</h2>
             <div class="table-wrap"><table>
@@ -356,11 +371,15 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                 }}).collect_view()}</tbody>
             </table></div>
         </section>
+        }.into_any()}
+        {view! {
         <section class="card" data-testid="operations">
             <h2>"Image pulls and reconciliations"</h2>
             {operations.is_empty().then(|| view! { <p>"Nothing in progress."</p> })}
             <ul>{operations.into_iter().map(|op| view! { <li><OperationLine op/></li> }).collect_view()}</ul>
         </section>
+        }.into_any()}
+        {view! {
         <section class="card" data-testid="events">
             <h2>"Recent events"</h2>
             <label>"Filter " <input type="search" prop:value=move || event_filter.get()
@@ -384,6 +403,7 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                 }).collect_view()}</tbody>
             </table></div>
         </section>
+        }.into_any()}
     }
 }
 

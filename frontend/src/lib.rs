@@ -1,4 +1,6 @@
 //! The browser entry point: hydrates the HTML the server rendered.
+// Leptos views are deeply nested types; the diagnostics tab needs more than the default 128.
+#![recursion_limit = "256"]
 
 /// Called by the generated JS once the wasm is loaded.
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -74,8 +74,8 @@ pub struct ServeArgs {
     #[arg(long, env = "APPLIANCE_STATUS_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
     /// Serve a scenario instead of a cluster; without FILE, the embedded observed bootstrap.
-    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
-    pub demo: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub demo: Option<Option<PathBuf>>,
     /// Scenario seconds per real second in demo mode.
     #[arg(long, default_value_t = 20.0)]
     pub speed: f64,

@@ -90,10 +90,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "live cluster collection is not built yet (issue 4): run with --demo [FILE] for now"
         );
     };
-    let scenario = if demo.as_os_str().is_empty() {
-        Scenario::observed_bootstrap()
-    } else {
-        Scenario::from_file(demo)?
+    let scenario = match demo {
+        None => Scenario::observed_bootstrap(),
+        Some(path) => Scenario::from_file(path)?,
     };
     if token.is_none() {
         tracing::warn!("no token configured (APPLIANCE_STATUS_TOKEN or --token-file): /api/status is open in demo mode");

@@ -109,7 +109,8 @@ impl DemoRunner {
             for i in &applied {
                 tracing::info!(step = i + 1, name = %self.replay.scenario.steps[*i].name, "scenario step applied");
             }
-            let now = self.replay.scenario.start + offset;
+            // Whole seconds: the document describes a moment, not a sub-second sample.
+            let now = self.replay.scenario.start + SignedDuration::from_secs(offset.as_secs());
             let doc = self
                 .engine
                 .assess(&mut self.replay.snapshot, &self.replay.probes, now);
