@@ -5,9 +5,7 @@ use crate::snapshot::{bound_message, key, prune_meta, FluxKind, FluxObject, Snap
 use crate::{Error, Result};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Event, Node, ObjectReference, PersistentVolumeClaim, Pod,
-};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -301,7 +299,7 @@ fn event_from_events_api(value: Value) -> std::result::Result<Event, String> {
     let ev: k8s_openapi::api::events::v1::Event = typed(value, "Event")?;
     Ok(Event {
         metadata: ev.metadata,
-        involved_object: ev.regarding.unwrap_or_else(ObjectReference::default),
+        involved_object: ev.regarding.unwrap_or_default(),
         reason: ev.reason,
         message: ev.note,
         type_: ev.type_,

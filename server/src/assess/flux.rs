@@ -40,7 +40,7 @@ pub fn flux_ref(f: &FluxObject) -> String {
 /// `HelmRelease/alga-system/alga-core` references inside a Kustomization health message.
 fn referenced_releases(message: &str) -> Vec<String> {
     message
-        .split(|c: char| c == '[' || c == ']' || c == ' ' || c == ',')
+        .split(['[', ']', ' ', ','])
         .filter(|w| w.starts_with("HelmRelease/"))
         .map(|w| w.trim_end_matches(':').to_string())
         .collect()

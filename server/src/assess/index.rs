@@ -9,7 +9,37 @@ use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+/// How many recent events the document carries.
+pub const RECENT_EVENTS: usize = 50;
+
+/// An event ranked for the recent list: warnings first, then newest.
+#[derive(Clone, Copy)]
+struct Ranked<'a> {
+    warning: bool,
+    at: Option<Timestamp>,
+    event: &'a Event,
+}
+
+impl PartialEq for Ranked<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.warning, self.at) == (other.warning, other.at)
+    }
+}
+impl Eq for Ranked<'_> {}
+impl PartialOrd for Ranked<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked<'_> {
+    /// Greater is more important: a warning, then a newer one.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.warning, self.at).cmp(&(other.warning, other.at))
+    }
+}
 
 /// A catalog component and the objects that belong to it.
 pub struct ComponentView<'a> {
@@ -90,6 +120,10 @@ pub struct Index<'a> {
     pub components: Vec<ComponentView<'a>>,
     /// Events by the name of the object they are about, newest first.
     events: HashMap<&'a str, Vec<&'a Event>>,
+    /// The newest events, warnings first.
+    recent: Vec<Ranked<'a>>,
+    /// Warning events (not about pods) that mention a name lookup.
+    pub dns_warnings: Vec<&'a Event>,
     pub login_url: Option<String>,
     pub status_url: Option<String>,
 }
@@ -150,7 +184,7 @@ impl<'a> Index<'a> {
     /// Indexes the snapshot for one assessment.
     pub fn build(snapshot: &'a Snapshot, catalog: &'a Catalog) -> Index<'a> {
         let site = &catalog.site;
-        let components = catalog
+        let components: Vec<ComponentView<'a>> = catalog
             .components
             .iter()
             .map(|c| {
@@ -235,13 +269,51 @@ impl<'a> Index<'a> {
             })
             .collect();
 
-        let mut events: HashMap<&str, Vec<&Event>> = HashMap::new();
+        // Only events about objects the rules look at are indexed: the components' pods and
+        // PVCs. On a busy cluster that is a small share of all events.
+        let mut events: HashMap<&str, Vec<&Event>> = components
+            .iter()
+            .flat_map(|v: &ComponentView<'_>| {
+                v.pods
+                    .iter()
+                    .filter_map(|p| p.metadata.name.as_deref())
+                    .chain(v.pvcs.iter().map(|(name, _)| *name))
+            })
+            .map(|name| (name, Vec::new()))
+            .collect();
+        // One pass over all events: the index, the newest for the document, resolver failures.
+        let mut recent: BinaryHeap<Reverse<Ranked<'a>>> =
+            BinaryHeap::with_capacity(RECENT_EVENTS + 1);
+        let mut dns_warnings = Vec::new();
         for e in snapshot.events.values() {
-            events
-                .entry(e.involved_object.name.as_deref().unwrap_or(""))
-                .or_default()
-                .push(e);
+            if let Some(list) = events.get_mut(e.involved_object.name.as_deref().unwrap_or("")) {
+                list.push(e);
+            }
+            let warning = e.type_.as_deref() == Some("Warning");
+            let ranked = Ranked {
+                warning,
+                at: event_last_time(e),
+                event: e,
+            };
+            if recent.len() < RECENT_EVENTS {
+                recent.push(Reverse(ranked));
+            } else if recent.peek().is_some_and(|Reverse(least)| ranked > *least) {
+                recent.pop();
+                recent.push(Reverse(ranked));
+            }
+            // Pods' pull failures are classified by the pod rules, with the component they block.
+            if warning
+                && e.involved_object.kind.as_deref() != Some("Pod")
+                && e.message.as_deref().is_some_and(|m| m.contains("lookup "))
+            {
+                dns_warnings.push(e);
+            }
         }
+        let recent: Vec<Ranked<'a>> = recent
+            .into_sorted_vec()
+            .into_iter()
+            .map(|Reverse(r)| r)
+            .collect();
         for list in events.values_mut() {
             list.sort_by_key(|e| std::cmp::Reverse(event_last_time(e)));
         }
@@ -262,6 +334,8 @@ impl<'a> Index<'a> {
             catalog,
             components,
             events,
+            recent,
+            dns_warnings,
             login_url,
             status_url,
         }
@@ -317,39 +391,29 @@ impl<'a> Index<'a> {
     }
 
     /// The newest events, warnings first, each group newest first.
-    pub fn recent_events(&self, limit: usize) -> Vec<EventSummary> {
-        let mut all: Vec<(bool, Option<Timestamp>, &Event)> = self
-            .snapshot
-            .events
-            .values()
-            .map(|e| (e.type_.as_deref() != Some("Warning"), event_last_time(e), e))
-            .collect();
-        let order = |a: &(bool, Option<Timestamp>, &Event),
-                     b: &(bool, Option<Timestamp>, &Event)| {
-            a.0.cmp(&b.0).then(b.1.cmp(&a.1))
-        };
-        if all.len() > limit {
-            all.select_nth_unstable_by(limit, order);
-            all.truncate(limit);
-        }
-        all.sort_by(order);
-        all.into_iter()
-            .map(|(_, last, e)| {
-                let o = &e.involved_object;
-                EventSummary {
-                    event_type: e.type_.clone().unwrap_or_else(|| "Normal".into()),
-                    reason: e.reason.clone().unwrap_or_default(),
-                    object: format!(
-                        "{}/{}/{}",
-                        o.kind.as_deref().unwrap_or("?"),
-                        o.namespace.as_deref().unwrap_or(""),
-                        o.name.as_deref().unwrap_or("?")
-                    ),
-                    message: e.message.clone().unwrap_or_default(),
-                    count: e.count.unwrap_or(1).max(1) as u32,
-                    last_seen: last,
-                }
-            })
+    pub fn recent_events(&self) -> Vec<EventSummary> {
+        self.recent
+            .iter()
+            .map(
+                |&Ranked {
+                     at: last, event: e, ..
+                 }| {
+                    let o = &e.involved_object;
+                    EventSummary {
+                        event_type: e.type_.clone().unwrap_or_else(|| "Normal".into()),
+                        reason: e.reason.clone().unwrap_or_default(),
+                        object: format!(
+                            "{}/{}/{}",
+                            o.kind.as_deref().unwrap_or("?"),
+                            o.namespace.as_deref().unwrap_or(""),
+                            o.name.as_deref().unwrap_or("?")
+                        ),
+                        message: e.message.clone().unwrap_or_default(),
+                        count: e.count.unwrap_or(1).max(1) as u32,
+                        last_seen: last,
+                    }
+                },
+            )
             .collect()
     }
 
@@ -448,7 +512,7 @@ pub fn component_ready(index: &Index<'_>, v: &ComponentView<'_>) -> bool {
             !v.flux.is_empty()
                 && v.flux
                     .iter()
-                    .all(|(_, f)| f.is_some_and(|f| super::flux::is_ready(f)))
+                    .all(|(_, f)| f.is_some_and(super::flux::is_ready))
         }
         _ => v.workloads_ready(),
     }

@@ -116,6 +116,7 @@ pub struct Finding {
 
 impl Finding {
     /// A finding with the common fields; evidence and times are added by the rule.
+    #[allow(clippy::too_many_arguments)] // each is a distinct, required part of every finding
     pub fn new(
         component: &str,
         tier: Tier,
@@ -233,7 +234,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
     let tiers = tiers::finish(tiers, &blockers);
     let rollup = rank::rollup(&tiers, &blockers, &operations, &index.login_url);
 
-    operations.sort_by(|a, b| b.elapsed_seconds.cmp(&a.elapsed_seconds));
+    operations.sort_by_key(|op| std::cmp::Reverse(op.elapsed_seconds));
     let document = StatusDocument {
         schema_version: SCHEMA_VERSION,
         site_id: inputs.catalog.site.site_id.clone(),
@@ -248,7 +249,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
         top_blockers: blockers,
         components,
         active_operations: operations,
-        recent_events: index.recent_events(50),
+        recent_events: index.recent_events(),
         source: source(inputs, now),
     };
     Assessment {

@@ -50,7 +50,7 @@ fn platform(
 }
 
 /// Platform findings.
-pub fn findings(inputs: &Inputs<'_>, _index: &Index<'_>, _now: Timestamp, out: &mut Vec<Finding>) {
+pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, _now: Timestamp, out: &mut Vec<Finding>) {
     let snap = inputs.snapshot;
     if let Some(since) = snap.api.unreachable_since {
         let err = snap.api.last_error.clone().unwrap_or_default();
@@ -168,16 +168,8 @@ pub fn findings(inputs: &Inputs<'_>, _index: &Index<'_>, _now: Timestamp, out: &
     }
 
     // Resolver failures reported by anything else (Talos, kubelet, controllers) in warning events.
-    for e in snap.events.values() {
-        // Pods' pull failures are classified by the pod rules, with the component they block.
-        if e.type_.as_deref() != Some("Warning") || e.involved_object.kind.as_deref() == Some("Pod")
-        {
-            continue;
-        }
+    for e in &index.dns_warnings {
         let msg = e.message.as_deref().unwrap_or("");
-        if !msg.contains("lookup ") {
-            continue;
-        }
         let Some(d) = dns_failure(msg) else { continue };
         let o = &e.involved_object;
         let object = format!(

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the benchmarks and prints their figures (recorded by hand in docs/BENCHMARKS.md):
+# the engine on generated snapshots, and the release wasm's size.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$AS_ROOT"
+bash scripts/setup.sh
+echo "== assess on generated snapshots ($(nproc) cores, $(date -u +%F))"
+cargo bench -p server --bench assess --locked 2>/dev/null
+echo "== release wasm"
+[ -f target/site/pkg/appliance-status.wasm ] || bash scripts/build.sh >/dev/null
+bash scripts/wasm-size.sh
