@@ -94,6 +94,18 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+    /// Kubeconfig to use instead of the in-cluster account, KUBECONFIG or ~/.kube/config.
+    #[arg(long, env = "APPLIANCE_STATUS_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Watch Secret metadata (names only) for the credential checks; needs the chart's opt-in Role.
+    #[arg(long, env = "APPLIANCE_STATUS_SECRET_METADATA")]
+    pub secret_metadata: bool,
+    /// Events kept at most.
+    #[arg(long, default_value_t = 20_000)]
+    pub max_events: usize,
+    /// Do not read log tails of crash-looping pods.
+    #[arg(long)]
+    pub no_log_tails: bool,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
 }

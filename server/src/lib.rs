@@ -15,6 +15,7 @@
 pub mod assess;
 pub mod catalog;
 pub mod cli;
+pub mod collect;
 pub mod objects;
 pub mod probes;
 pub mod publish;

@@ -4,13 +4,16 @@ use anyhow::Context;
 use app::status::SourceMode;
 use appliance_status::assess::{SourceInfo, Thresholds};
 use appliance_status::cli::{self, Cli, Command, LogFormat, OutputFormat, ServeArgs};
+use appliance_status::collect::{self, Change, CollectorOptions};
+use appliance_status::probes::Probes;
 use appliance_status::publish::{self, Engine, Publisher};
 use appliance_status::scenario::Scenario;
+use appliance_status::snapshot::Snapshot;
 use appliance_status::web::{self, AppState, Token};
 use clap::Parser;
 use leptos::config::LeptosOptions;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 fn main() -> ExitCode {
@@ -85,30 +88,82 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .and_then(|t| Token::new(&t)),
     };
     let thresholds: Thresholds = args.thresholds.thresholds();
-    let Some(demo) = &args.demo else {
-        anyhow::bail!(
-            "live cluster collection is not built yet (issue 4): run with --demo [FILE] for now"
-        );
+    let ready = Arc::new(AtomicBool::new(false));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
     };
-    let scenario = match demo {
-        None => Scenario::observed_bootstrap(),
-        Some(path) => Scenario::from_file(path)?,
+
+    let (feed, source_task) = match &args.demo {
+        Some(demo) => {
+            let scenario = match demo {
+                None => Scenario::observed_bootstrap(),
+                Some(path) => Scenario::from_file(path)?,
+            };
+            if token.is_none() {
+                tracing::warn!("no token configured (APPLIANCE_STATUS_TOKEN or --token-file): /api/status is open in demo mode");
+            }
+            let engine = Engine {
+                catalog,
+                thresholds,
+                source: SourceInfo {
+                    mode: SourceMode::Scenario,
+                    name: Some(scenario.metadata.name.clone()),
+                },
+            };
+            tracing::info!(scenario = %scenario.metadata.name, speed = args.speed, "demo mode: replaying a scenario");
+            let mut runner = publish::demo(engine, scenario, args.speed, args.repeat);
+            let (publisher, feed) = Publisher::new(runner.first_document());
+            ready.store(true, Ordering::Relaxed);
+            (feed, tokio::spawn(runner.run(publisher, stopped())))
+        }
+        None => {
+            if token.is_none() {
+                anyhow::bail!("a token is required to serve a live cluster: set APPLIANCE_STATUS_TOKEN or --token-file");
+            }
+            let client = collect::client(args.kubeconfig.as_deref())
+                .await
+                .context("connecting to Kubernetes")?;
+            let engine = Engine {
+                catalog: catalog.clone(),
+                thresholds,
+                source: SourceInfo {
+                    mode: SourceMode::Live,
+                    name: None,
+                },
+            };
+            let options = CollectorOptions {
+                secret_metadata: args.secret_metadata,
+                max_events: args.max_events,
+                log_tails: !args.no_log_tails,
+                ..CollectorOptions::default()
+            };
+            let changes = collect::spawn_watchers(&client, &catalog, &options);
+            let (extra_tx, extra_rx) = tokio::sync::mpsc::channel(64);
+            let changes = merge(changes, extra_rx);
+            let first = engine.assess(
+                &mut Snapshot::default(),
+                &Probes::default(),
+                jiff::Timestamp::now(),
+            );
+            let (publisher, feed) = Publisher::new(first);
+            tracing::info!("watching the cluster");
+            let task = tokio::spawn(collect::run(
+                client,
+                engine,
+                options,
+                changes,
+                extra_tx,
+                publisher,
+                ready.clone(),
+                stopped(),
+            ));
+            (feed, task)
+        }
     };
-    if token.is_none() {
-        tracing::warn!("no token configured (APPLIANCE_STATUS_TOKEN or --token-file): /api/status is open in demo mode");
-    }
-    let engine = Engine {
-        catalog,
-        thresholds,
-        source: SourceInfo {
-            mode: SourceMode::Scenario,
-            name: Some(scenario.metadata.name.clone()),
-        },
-    };
-    tracing::info!(scenario = %scenario.metadata.name, speed = args.speed, "demo mode: replaying a scenario");
-    let mut runner = publish::demo(engine, scenario, args.speed, args.repeat);
-    let (publisher, feed): (Publisher, _) = Publisher::new(runner.first_document());
-    let ready = Arc::new(AtomicBool::new(true));
 
     let leptos_options = LeptosOptions::builder()
         .output_name("appliance-status")
@@ -127,21 +182,36 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut demo_stop = stop_rx.clone();
-    let demo_task = tokio::spawn(runner.run(publisher, async move {
-        let _ = demo_stop.wait_for(|s| *s).await;
-    }));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             let _ = stop_tx.send(true);
         })
         .await?;
-    let _ = demo_task.await;
+    let _ = source_task.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// One receiver for the watchers' changes and the log tails' and probes'.
+fn merge(
+    mut a: tokio::sync::mpsc::Receiver<Change>,
+    mut b: tokio::sync::mpsc::Receiver<Change>,
+) -> tokio::sync::mpsc::Receiver<Change> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    tokio::spawn(async move {
+        loop {
+            let change = tokio::select! {
+                Some(c) = a.recv() => c,
+                Some(c) = b.recv() => c,
+                else => return,
+            };
+            if tx.send(change).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 async fn shutdown_signal() {

@@ -169,67 +169,20 @@ pub fn object_from_value(value: Value) -> std::result::Result<Option<KubeObject>
     }
     let group = api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
     let obj = match (group, kind.as_str()) {
-        ("", "Node") => {
-            let mut o: Node = typed(value, &kind)?;
-            require_name(&o.metadata, &kind, false)?;
-            prune_meta(&mut o.metadata);
-            KubeObject::Node(Box::new(o))
-        }
-        ("", "Pod") => {
-            let mut o: Pod = typed(value, &kind)?;
-            require_name(&o.metadata, &kind, true)?;
-            prune_pod(&mut o);
-            KubeObject::Pod(Box::new(o))
-        }
-        ("batch", "Job") => {
-            let mut o: Job = typed(value, &kind)?;
-            require_name(&o.metadata, &kind, true)?;
-            prune_meta(&mut o.metadata);
-            KubeObject::Job(Box::new(o))
-        }
-        ("", "PersistentVolumeClaim") => {
-            let mut o: PersistentVolumeClaim = typed(value, &kind)?;
-            require_name(&o.metadata, &kind, true)?;
-            prune_meta(&mut o.metadata);
-            KubeObject::Pvc(Box::new(o))
-        }
-        ("", "Event") => {
-            let mut o: Event = typed(value, &kind)?;
-            require_name(&o.metadata, &kind, true)?;
-            prune_event(&mut o);
-            KubeObject::Event(Box::new(o))
-        }
+        ("", "Node") => checked::<Node>(value, false)?,
+        ("", "Pod") => checked::<Pod>(value, true)?,
+        ("batch", "Job") => checked::<Job>(value, true)?,
+        ("", "PersistentVolumeClaim") => checked::<PersistentVolumeClaim>(value, true)?,
+        ("", "Event") => checked::<Event>(value, true)?,
         ("events.k8s.io", "Event") => {
-            let mut o = event_from_events_api(value)?;
+            let o = event_from_events_api(value)?;
             require_name(&o.metadata, &kind, true)?;
-            prune_event(&mut o);
-            KubeObject::Event(Box::new(o))
+            o.into_object()
         }
-        ("apps", "Deployment") => {
-            let mut o: Deployment = typed(value, &kind)?;
-            require_name(&o.metadata, &kind, true)?;
-            prune_meta(&mut o.metadata);
-            KubeObject::Deployment(Box::new(o))
-        }
-        ("apps", "StatefulSet") => {
-            let mut o: StatefulSet = typed(value, &kind)?;
-            require_name(&o.metadata, &kind, true)?;
-            prune_meta(&mut o.metadata);
-            KubeObject::StatefulSet(Box::new(o))
-        }
-        ("apps", "DaemonSet") => {
-            let mut o: DaemonSet = typed(value, &kind)?;
-            require_name(&o.metadata, &kind, true)?;
-            prune_meta(&mut o.metadata);
-            KubeObject::DaemonSet(Box::new(o))
-        }
-        ("", "ConfigMap") => {
-            let mut o: ConfigMap = typed(value, &kind)?;
-            require_name(&o.metadata, &kind, true)?;
-            prune_meta(&mut o.metadata);
-            o.binary_data = None;
-            KubeObject::ConfigMap(Box::new(o))
-        }
+        ("apps", "Deployment") => checked::<Deployment>(value, true)?,
+        ("apps", "StatefulSet") => checked::<StatefulSet>(value, true)?,
+        ("apps", "DaemonSet") => checked::<DaemonSet>(value, true)?,
+        ("", "ConfigMap") => checked::<ConfigMap>(value, true)?,
         ("", "Secret") => {
             // Only metadata is read, whatever the input carries.
             let meta: ObjectMeta =
@@ -245,6 +198,58 @@ pub fn object_from_value(value: Value) -> std::result::Result<Option<KubeObject>
         _ => return Ok(None),
     };
     Ok(Some(obj))
+}
+
+/// A typed Kubernetes object the engine keeps, pruned on the way in.
+pub trait Collectable: Sized {
+    /// The kind's name.
+    const KIND: &'static str;
+    /// Prunes the object and wraps it.
+    fn into_object(self) -> KubeObject;
+}
+
+macro_rules! collectable {
+    ($ty:ty, $kind:literal, $variant:ident, |$o:ident| $prune:expr) => {
+        impl Collectable for $ty {
+            const KIND: &'static str = $kind;
+            fn into_object(mut self) -> KubeObject {
+                let $o = &mut self;
+                $prune;
+                KubeObject::$variant(Box::new(self))
+            }
+        }
+    };
+}
+
+collectable!(Node, "Node", Node, |o| prune_meta(&mut o.metadata));
+collectable!(Pod, "Pod", Pod, |o| prune_pod(o));
+collectable!(Job, "Job", Job, |o| prune_meta(&mut o.metadata));
+collectable!(PersistentVolumeClaim, "PersistentVolumeClaim", Pvc, |o| {
+    prune_meta(&mut o.metadata)
+});
+collectable!(Event, "Event", Event, |o| prune_event(o));
+collectable!(Deployment, "Deployment", Deployment, |o| prune_meta(
+    &mut o.metadata
+));
+collectable!(StatefulSet, "StatefulSet", StatefulSet, |o| prune_meta(
+    &mut o.metadata
+));
+collectable!(DaemonSet, "DaemonSet", DaemonSet, |o| prune_meta(
+    &mut o.metadata
+));
+collectable!(ConfigMap, "ConfigMap", ConfigMap, |o| {
+    prune_meta(&mut o.metadata);
+    o.binary_data = None;
+});
+
+/// Deserialises, checks identity and prunes one typed object.
+fn checked<T>(value: Value, namespaced: bool) -> std::result::Result<KubeObject, String>
+where
+    T: Collectable + DeserializeOwned + k8s_openapi::Metadata<Ty = ObjectMeta>,
+{
+    let o: T = typed(value, <T as Collectable>::KIND)?;
+    require_name(o.metadata(), <T as Collectable>::KIND, namespaced)?;
+    Ok(o.into_object())
 }
 
 fn prune_pod(pod: &mut Pod) {
@@ -327,7 +332,8 @@ fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
     v.as_str()
 }
 
-fn flux_from_value(kind: FluxKind, value: &Value) -> std::result::Result<FluxObject, String> {
+/// The parts of a Flux object (as JSON) the engine reads.
+pub fn flux_from_value(kind: FluxKind, value: &Value) -> std::result::Result<FluxObject, String> {
     let meta = value
         .get("metadata")
         .ok_or_else(|| format!("{} has no metadata", kind.as_str()))?;
@@ -492,6 +498,65 @@ impl Snapshot {
         }
     }
 
+    /// Replaces every object of one kind (after a watcher's relist): what the relist did not
+    /// return was deleted while nobody watched.
+    pub fn replace_kind(&mut self, kind: &str, objects: Vec<KubeObject>) {
+        match kind {
+            "Node" => self.nodes.clear(),
+            "Pod" => self.pods.clear(),
+            "Job" => self.jobs.clear(),
+            "PersistentVolumeClaim" => self.pvcs.clear(),
+            "Event" => self.events.clear(),
+            "Deployment" => self.deployments.clear(),
+            "StatefulSet" => self.stateful_sets.clear(),
+            "DaemonSet" => self.daemon_sets.clear(),
+            "ConfigMap" => self.config_maps.clear(),
+            "Secret" => self.secret_names.clear(),
+            other => {
+                if let Some(k) = FluxKind::from_kind(other) {
+                    self.flux.retain(|(fk, _, _), _| *fk != k);
+                }
+            }
+        }
+        for o in objects {
+            self.apply(o);
+        }
+    }
+
+    /// Keeps at most `cap` events: the newest one per (object, reason) first, then the newest.
+    pub fn bound_events(&mut self, cap: usize) {
+        if self.events.len() <= cap {
+            return;
+        }
+        let mut newest: std::collections::HashMap<
+            (String, String, String, String),
+            (Option<jiff::Timestamp>, (String, String)),
+        > = std::collections::HashMap::new();
+        for (k, e) in &self.events {
+            let o = &e.involved_object;
+            let id = (
+                o.kind.clone().unwrap_or_default(),
+                o.namespace.clone().unwrap_or_default(),
+                o.name.clone().unwrap_or_default(),
+                e.reason.clone().unwrap_or_default(),
+            );
+            let at = crate::assess::event_last_time(e);
+            match newest.get(&id) {
+                Some((t, _)) if *t >= at => {}
+                _ => {
+                    newest.insert(id, (at, k.clone()));
+                }
+            }
+        }
+        let mut keep: Vec<(Option<jiff::Timestamp>, (String, String))> =
+            newest.into_values().collect();
+        keep.sort_by(|a, b| b.0.cmp(&a.0));
+        keep.truncate(cap);
+        let keep: std::collections::HashSet<(String, String)> =
+            keep.into_iter().map(|(_, k)| k).collect();
+        self.events.retain(|k, _| keep.contains(k));
+    }
+
     /// Removes an object; returns whether it was there.
     pub fn delete(&mut self, id: &ObjectId) -> bool {
         let k = (id.namespace.clone(), id.name.clone());
@@ -625,6 +690,59 @@ status:
         assert_eq!(hr.depends_on, vec!["pgbouncer"]);
         assert_eq!(hr.condition("Ready").unwrap().reason, "InstallFailed");
         assert_eq!(hr.condition("Stalled").unwrap().status, "True");
+    }
+
+    #[test]
+    fn bounded_events_keep_the_newest_per_object_and_reason() {
+        let mut snap = Snapshot::default();
+        let mut text = String::new();
+        for i in 0..30 {
+            let (obj, reason) = (
+                format!("p{}", i % 10),
+                if i % 2 == 0 { "Failed" } else { "BackOff" },
+            );
+            text.push_str(&format!("---\napiVersion: v1\nkind: Event\nmetadata: {{name: e{i}, namespace: msp}}\ninvolvedObject: {{kind: Pod, namespace: msp, name: {obj}}}\nreason: {reason}\nlastTimestamp: \"2026-04-30T01:{i:02}:00Z\"\n"));
+        }
+        for o in parse_documents(&text, "t").unwrap().objects {
+            snap.apply(o);
+        }
+        snap.bound_events(15);
+        assert_eq!(
+            snap.events.len(),
+            10,
+            "10 (object, reason) pairs, newest of each"
+        );
+        assert!(snap
+            .events
+            .contains_key(&("msp".to_string(), "e29".to_string())));
+        assert!(
+            !snap
+                .events
+                .contains_key(&("msp".to_string(), "e9".to_string())),
+            "an older duplicate"
+        );
+        snap.bound_events(4);
+        assert_eq!(snap.events.len(), 4);
+        assert!(snap
+            .events
+            .contains_key(&("msp".to_string(), "e29".to_string())));
+    }
+
+    #[test]
+    fn a_relist_replaces_a_kind() {
+        let mut snap = Snapshot::default();
+        let two = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: msp}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: msp}\n";
+        for o in parse_documents(two, "t").unwrap().objects {
+            snap.apply(o);
+        }
+        let one = parse_documents(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: msp}\n",
+            "t",
+        )
+        .unwrap()
+        .objects;
+        snap.replace_kind("Pod", one);
+        assert_eq!(snap.pods.len(), 1, "a was deleted while the watch was down");
     }
 
     #[test]

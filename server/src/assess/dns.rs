@@ -12,6 +12,12 @@ pub struct DnsFailure {
 }
 
 impl DnsFailure {
+    /// One blocker per failing resolver: every lookup it refuses is evidence of the same cause.
+    /// `None` when the message does not name the resolver.
+    pub fn resolver_slug(&self) -> Option<String> {
+        (!self.resolver.is_empty()).then(|| format!("resolver-{}", self.resolver))
+    }
+
     /// "lookup ghcr.io on 192.168.64.1:53 failed: connection refused".
     pub fn describe(&self) -> String {
         if self.resolver.is_empty() {

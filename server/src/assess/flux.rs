@@ -126,13 +126,23 @@ pub fn findings(
                 .map(|r| r.message.as_str())
                 .unwrap_or(&cond.message);
             let mut finding = if let Some(dns) = dns_failure(message) {
+                // A named resolver is one platform cause, whatever it fails to resolve.
+                let (who, tier, slug, ns) = match dns.resolver_slug() {
+                    Some(slug) => ("dns".to_string(), Tier::Platform, slug, String::new()),
+                    None => (
+                        component.clone(),
+                        tier,
+                        format!("dns-{}", f.name),
+                        f.namespace.clone(),
+                    ),
+                };
                 Finding::new(
-                    &component,
+                    &who,
                     tier,
                     Layer::Dns,
                     Progress::Failed,
-                    &format!("dns-{}", f.name),
-                    &f.namespace,
+                    &slug,
+                    &ns,
                     format!(
                         "DNS resolver failure: {} ({object} cannot fetch)",
                         dns.describe()

@@ -17,6 +17,7 @@ mod workload;
 
 pub use dns::{dns_failure, DnsFailure};
 pub use image::{classify_pull, PullClass};
+pub use index::event_last_time;
 
 use crate::catalog::Catalog;
 use crate::probes::Probes;

@@ -120,11 +120,17 @@ pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, _now: Timestamp, out: &m
 
     for (host, outcome) in inputs.probes.hosts("dns:") {
         if let Err(e) = outcome {
-            let what = dns_failure(&e)
+            let failure = dns_failure(&e);
+            let what = failure
+                .as_ref()
                 .map(|d| d.describe())
                 .unwrap_or_else(|| format!("lookup {host} failed: {e}"));
+            let slug = failure
+                .as_ref()
+                .and_then(|d| d.resolver_slug())
+                .unwrap_or_else(|| format!("probe-{host}"));
             out.push(
-                platform("dns", Layer::Dns, Progress::Failed, &format!("probe-{host}"),
+                platform("dns", Layer::Dns, Progress::Failed, &slug,
                     format!("DNS resolver failure: {what}"),
                     "Configure explicit DNS servers for the appliance (bootstrap --dns-servers) and retry.")
                     .with(evidence("probe", None, &format!("dns:{host}"), None, &e, None)),
@@ -182,7 +188,8 @@ pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, _now: Timestamp, out: &m
                 "dns",
                 Layer::Dns,
                 Progress::Failed,
-                &format!("resolver-{}", d.resolver),
+                &d.resolver_slug()
+                    .unwrap_or_else(|| format!("lookup-{}", d.host)),
                 format!("DNS resolver failure: {}", d.describe()),
                 "Configure explicit DNS servers for the appliance and retry.",
             )

@@ -339,12 +339,20 @@ fn dns_resolver_refusing_is_the_first_blocker() {
         t.reason
     );
     assert!(t.next_action.contains("explicit DNS servers"));
-    let source = doc
+    // One resolver, one blocker: Flux's failed clone is evidence of the same cause.
+    let dns: Vec<_> = doc
         .top_blockers
         .iter()
-        .find(|b| b.component == "flux-source")
-        .unwrap();
-    assert!(source.reason.contains("github.com"), "{}", source.reason);
+        .filter(|b| b.layer == Layer::Dns)
+        .collect();
+    assert_eq!(dns.len(), 1, "{dns:#?}");
+    assert!(
+        t.evidence
+            .iter()
+            .any(|e| e.kind == "GitRepository" && e.message.contains("lookup github.com")),
+        "{:#?}",
+        t.evidence
+    );
     assert!(!doc.tiers.platform.ready);
     assert!(
         !doc.top_blockers

@@ -1,0 +1,576 @@
+//! The live collector: kube-rs watchers reflect the cluster into one [`Snapshot`], owned by a
+//! single task that applies every change, reassesses (debounced) and publishes.
+//!
+//! ```text
+//! watcher(Pod) ──┐
+//! watcher(Event) ┼─► mpsc<Change> ─► state task: Snapshot ─► assess ─► Publisher (watch)
+//! watcher(...)  ─┤                      ▲
+//! API health ────┤                      └─ log tails, probes (also Changes)
+//! ```
+//!
+//! Each watcher is a reflector into the snapshot: objects are pruned as they arrive, a relist
+//! (after a 410 Gone or a reconnect) replaces its kind wholesale, so nothing deleted while the
+//! watch was down survives. Errors never stop a watcher; a missing Flux CRD is "not installed",
+//! and watching starts when the CRD appears.
+
+use crate::catalog::Catalog;
+use crate::objects::{flux_from_value, Collectable, KubeObject, ObjectId};
+use crate::probes::Probes;
+use crate::publish::{Engine, Publisher};
+use crate::snapshot::{FluxKind, LogExcerpt, Snapshot};
+use futures::{Stream, StreamExt};
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Node, PersistentVolumeClaim, Pod, Secret};
+use kube::api::{ApiResource, DynamicObject, LogParams};
+use kube::core::PartialObjectMeta;
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What the collector does, beyond the catalog.
+#[derive(Clone, Debug)]
+pub struct CollectorOptions {
+    /// Watch Secret metadata (names only) of the catalog's secrets; off unless the chart enables it.
+    pub secret_metadata: bool,
+    /// Events kept at most (newest per object and reason first).
+    pub max_events: usize,
+    /// Changes arriving within this window are assessed together.
+    pub debounce: Duration,
+    /// Reassess at least this often (ages escalate, staleness grows).
+    pub tick: Duration,
+    /// Read bounded log tails of crash-looping or failed catalog pods.
+    pub log_tails: bool,
+    /// Lines and bytes kept per log tail.
+    pub log_lines: i64,
+    pub log_bytes: i64,
+    /// A pod's log is read at most this often.
+    pub log_interval: Duration,
+}
+
+impl Default for CollectorOptions {
+    fn default() -> Self {
+        CollectorOptions {
+            secret_metadata: false,
+            max_events: 20_000,
+            debounce: Duration::from_millis(200),
+            tick: Duration::from_secs(5),
+            log_tails: true,
+            log_lines: 60,
+            log_bytes: 16 * 1024,
+            log_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One change to the snapshot.
+#[derive(Debug)]
+pub enum Change {
+    Apply(KubeObject),
+    Delete(ObjectId),
+    /// A watcher listed its kind afresh: replace it.
+    Relist(&'static str, Vec<KubeObject>),
+    /// The API answered (a watch event, a version check).
+    ApiOk,
+    /// The API did not answer.
+    ApiDown(String),
+    /// A kind is not served (Flux CRD not installed) or not permitted.
+    Unavailable(&'static str, String),
+    Logs(LogExcerpt),
+    Probe(String, Option<String>),
+}
+
+/// The Flux kinds watched, with their served versions (see ../shared/fixtures/crds).
+const FLUX: [(FluxKind, &str, &str, &str); 4] = [
+    (
+        FluxKind::GitRepository,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "gitrepositories",
+    ),
+    (
+        FluxKind::OCIRepository,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "ocirepositories",
+    ),
+    (
+        FluxKind::Kustomization,
+        "kustomize.toolkit.fluxcd.io",
+        "v1",
+        "kustomizations",
+    ),
+    (
+        FluxKind::HelmRelease,
+        "helm.toolkit.fluxcd.io",
+        "v2",
+        "helmreleases",
+    ),
+];
+
+/// The kinds that must have listed once before `/readyz` says ready (Flux kinds may be absent).
+const CORE_KINDS: [&str; 8] = [
+    "Node",
+    "Pod",
+    "Job",
+    "PersistentVolumeClaim",
+    "Event",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+];
+
+fn api_status(e: &watcher::Error) -> Option<u16> {
+    match e {
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+        | watcher::Error::WatchFailed(kube::Error::Api(s)) => Some(s.code),
+        watcher::Error::WatchError(s) => Some(s.code),
+        _ => None,
+    }
+}
+
+/// Reflects one kind into Changes until the channel closes.
+async fn reflect<K, S>(
+    kind: &'static str,
+    stream: S,
+    convert: impl Fn(K) -> Option<KubeObject>,
+    tx: mpsc::Sender<Change>,
+) where
+    S: Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+{
+    futures::pin_mut!(stream);
+    let mut buffer = Vec::new();
+    let mut down = false;
+    while let Some(item) = stream.next().await {
+        let change = match item {
+            Ok(event) => {
+                if down {
+                    down = false;
+                    if tx.send(Change::ApiOk).await.is_err() {
+                        return;
+                    }
+                }
+                match event {
+                    watcher::Event::Apply(o) => match convert(o) {
+                        Some(o) => Change::Apply(o),
+                        None => continue,
+                    },
+                    watcher::Event::Delete(o) => match convert(o) {
+                        Some(o) => Change::Delete(o.id()),
+                        None => continue,
+                    },
+                    watcher::Event::Init => {
+                        buffer.clear();
+                        continue;
+                    }
+                    watcher::Event::InitApply(o) => {
+                        buffer.extend(convert(o));
+                        continue;
+                    }
+                    watcher::Event::InitDone => Change::Relist(kind, std::mem::take(&mut buffer)),
+                }
+            }
+            Err(e) => match api_status(&e) {
+                Some(404) => Change::Unavailable(
+                    kind,
+                    format!("{kind} is not served (CRD not installed yet)"),
+                ),
+                Some(403) => {
+                    tracing::warn!(kind, "forbidden: {e}");
+                    Change::Unavailable(kind, format!("forbidden to watch {kind}: {e}"))
+                }
+                Some(_) => {
+                    tracing::debug!(kind, "watch error: {e}");
+                    continue;
+                }
+                None => {
+                    tracing::debug!(kind, "watch failed: {e}");
+                    down = true;
+                    Change::ApiDown(e.to_string())
+                }
+            },
+        };
+        if tx.send(change).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn spawn_typed<K>(api: Api<K>, config: watcher::Config, tx: &mpsc::Sender<Change>)
+where
+    K: Collectable + Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let stream = watcher(api, config).default_backoff();
+    tokio::spawn(reflect(
+        <K as Collectable>::KIND,
+        stream,
+        |o: K| Some(o.into_object()),
+        tx.clone(),
+    ));
+}
+
+/// Starts every watcher; they run until the returned channel's receiver is dropped.
+pub fn spawn_watchers(
+    client: &Client,
+    catalog: &Catalog,
+    options: &CollectorOptions,
+) -> mpsc::Receiver<Change> {
+    let (tx, rx) = mpsc::channel(1024);
+    let cfg = || watcher::Config::default();
+    spawn_typed(Api::<Node>::all(client.clone()), cfg(), &tx);
+    spawn_typed(Api::<Pod>::all(client.clone()), cfg(), &tx);
+    spawn_typed(Api::<Job>::all(client.clone()), cfg(), &tx);
+    spawn_typed(
+        Api::<PersistentVolumeClaim>::all(client.clone()),
+        cfg(),
+        &tx,
+    );
+    spawn_typed(Api::<Event>::all(client.clone()), cfg(), &tx);
+    spawn_typed(Api::<Deployment>::all(client.clone()), cfg(), &tx);
+    spawn_typed(Api::<StatefulSet>::all(client.clone()), cfg(), &tx);
+    spawn_typed(Api::<DaemonSet>::all(client.clone()), cfg(), &tx);
+
+    // Only the ConfigMaps the catalog names, each by name (RBAC grants exactly those).
+    let release = &catalog.release;
+    for r in [&release.selection, &release.bootstrap_values]
+        .into_iter()
+        .flatten()
+    {
+        let api = Api::<ConfigMap>::namespaced(client.clone(), &r.namespace);
+        let config = cfg().fields(&format!("metadata.name={}", r.name));
+        let stream = watcher(api, config).default_backoff();
+        // A relist of one name must not wipe the others: apply instead of replacing the kind.
+        tokio::spawn(reflect(
+            "ConfigMap/named",
+            stream,
+            |o: ConfigMap| Some(o.into_object()),
+            tx.clone(),
+        ));
+    }
+
+    // Secret names only, and only when enabled: the code never asks for secret data.
+    if options.secret_metadata {
+        for c in &catalog.components {
+            for name in &c.secrets {
+                // PartialObjectMeta: the API server sends metadata only.
+                let api = Api::<PartialObjectMeta<Secret>>::namespaced(
+                    client.clone(),
+                    c.namespace(&catalog.site),
+                );
+                let config = cfg().fields(&format!("metadata.name={name}"));
+                let stream = watcher(api, config).default_backoff();
+                tokio::spawn(reflect(
+                    "Secret/named",
+                    stream,
+                    |m: PartialObjectMeta<Secret>| {
+                        let (namespace, name) = crate::snapshot::key(&m.metadata);
+                        Some(KubeObject::SecretName { namespace, name })
+                    },
+                    tx.clone(),
+                ));
+            }
+        }
+    }
+
+    for (kind, group, version, plural) in FLUX {
+        let resource = ApiResource {
+            group: group.into(),
+            version: version.into(),
+            api_version: format!("{group}/{version}"),
+            kind: kind.as_str().into(),
+            plural: plural.into(),
+        };
+        let api = Api::<DynamicObject>::all_with(client.clone(), &resource);
+        let stream = watcher(api, cfg()).default_backoff();
+        tokio::spawn(reflect(
+            kind.as_str(),
+            stream,
+            move |o: DynamicObject| {
+                let value = serde_json::to_value(&o).ok()?;
+                match flux_from_value(kind, &value) {
+                    Ok(f) => Some(KubeObject::Flux(Box::new(f))),
+                    Err(e) => {
+                        tracing::warn!(kind = kind.as_str(), "malformed object ignored: {e}");
+                        None
+                    }
+                }
+            },
+            tx.clone(),
+        ));
+    }
+
+    // API health: a cheap request every few seconds, so an idle cluster is not mistaken for a
+    // dead one and a dead one is noticed without waiting for a watch to time out.
+    let health_client = client.clone();
+    let health_tx = tx.clone();
+    tokio::spawn(async move {
+        loop {
+            let change = match tokio::time::timeout(
+                Duration::from_secs(5),
+                health_client.apiserver_version(),
+            )
+            .await
+            {
+                Ok(Ok(_)) => Change::ApiOk,
+                Ok(Err(e)) => Change::ApiDown(e.to_string()),
+                Err(_) => Change::ApiDown("the API server did not answer within 5 s".into()),
+            };
+            if health_tx.send(change).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+    });
+    rx
+}
+
+/// Pods whose log tail explains something: crash-looping or failed containers of catalog
+/// components, and the bootstrap Job's pods.
+fn log_candidates(snapshot: &Snapshot, catalog: &Catalog) -> Vec<(String, String, String, bool)> {
+    let namespaces: BTreeSet<&str> = catalog
+        .components
+        .iter()
+        .map(|c| c.namespace(&catalog.site))
+        .collect();
+    let mut out = Vec::new();
+    for ((ns, name), pod) in &snapshot.pods {
+        if !namespaces.contains(ns.as_str()) {
+            continue;
+        }
+        let Some(status) = pod.status.as_ref() else {
+            continue;
+        };
+        let job_pod = pod
+            .metadata
+            .labels
+            .as_ref()
+            .is_some_and(|l| l.contains_key("job-name"));
+        for cs in status
+            .container_statuses
+            .iter()
+            .flatten()
+            .chain(status.init_container_statuses.iter().flatten())
+        {
+            let state = cs.state.as_ref();
+            let crashing = state
+                .and_then(|s| s.waiting.as_ref())
+                .is_some_and(|w| w.reason.as_deref() == Some("CrashLoopBackOff"));
+            let failed = state
+                .and_then(|s| s.terminated.as_ref())
+                .is_some_and(|t| t.exit_code != 0);
+            let running_job =
+                job_pod && state.is_some_and(|s| s.running.is_some() || s.terminated.is_some());
+            if crashing || failed || running_job {
+                out.push((ns.clone(), name.clone(), cs.name.clone(), crashing));
+            }
+        }
+    }
+    out
+}
+
+fn spawn_log_tail(
+    client: &Client,
+    options: &CollectorOptions,
+    target: (String, String, String, bool),
+    tx: mpsc::Sender<Change>,
+) {
+    let (ns, pod, container, previous) = target;
+    let api = Api::<Pod>::namespaced(client.clone(), &ns);
+    let params = LogParams {
+        container: Some(container.clone()),
+        previous,
+        tail_lines: Some(options.log_lines),
+        limit_bytes: Some(options.log_bytes),
+        ..LogParams::default()
+    };
+    tokio::spawn(async move {
+        match tokio::time::timeout(Duration::from_secs(10), api.logs(&pod, &params)).await {
+            Ok(Ok(text)) => {
+                let lines = text
+                    .lines()
+                    .map(|l| l.chars().take(512).collect::<String>())
+                    .collect();
+                let _ = tx
+                    .send(Change::Logs(LogExcerpt {
+                        namespace: ns,
+                        pod,
+                        container: Some(container),
+                        lines,
+                    }))
+                    .await;
+            }
+            Ok(Err(e)) => tracing::debug!(%pod, "log tail unavailable: {e}"),
+            Err(_) => tracing::debug!(%pod, "log tail timed out"),
+        }
+    });
+}
+
+/// Runs the state task: applies changes, reassesses and publishes, until `shutdown`.
+#[allow(clippy::too_many_arguments)] // the task's whole world, each part distinct
+pub async fn run(
+    client: Client,
+    engine: Engine,
+    options: CollectorOptions,
+    mut changes: mpsc::Receiver<Change>,
+    extra: mpsc::Sender<Change>,
+    publisher: Publisher,
+    ready: Arc<AtomicBool>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut snapshot = Snapshot::default();
+    let mut probes = Probes::default();
+    let mut listed: BTreeSet<&'static str> = BTreeSet::new();
+    let mut logs_read: BTreeMap<(String, String, String), tokio::time::Instant> = BTreeMap::new();
+    let mut dirty = true;
+    let mut tick = tokio::time::interval(options.tick);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = tick.tick() => { dirty = true; }
+            change = changes.recv() => {
+                let Some(change) = change else { return };
+                dirty |= apply(&mut snapshot, &mut probes, &mut listed, change);
+                // Take everything already queued, then wait out the debounce window.
+                let deadline = tokio::time::Instant::now() + options.debounce;
+                while let Ok(Some(change)) = tokio::time::timeout_at(deadline, changes.recv()).await {
+                    dirty |= apply(&mut snapshot, &mut probes, &mut listed, change);
+                }
+            }
+        }
+        if !dirty {
+            continue;
+        }
+        dirty = false;
+        if !ready.load(Ordering::Relaxed) && CORE_KINDS.iter().all(|k| listed.contains(k)) {
+            ready.store(true, Ordering::Relaxed);
+            tracing::info!(objects = snapshot.object_count(), "caches synced");
+        }
+        snapshot.bound_events(options.max_events);
+        snapshot.remember();
+        let doc = engine.assess(&mut snapshot, &probes, Timestamp::now());
+        publisher.publish(doc);
+
+        if options.log_tails && snapshot.api.unreachable_since.is_none() {
+            let now = tokio::time::Instant::now();
+            for target in log_candidates(&snapshot, &engine.catalog) {
+                let key = (target.0.clone(), target.1.clone(), target.2.clone());
+                if logs_read
+                    .get(&key)
+                    .is_some_and(|at| now.duration_since(*at) < options.log_interval)
+                {
+                    continue;
+                }
+                logs_read.insert(key, now);
+                spawn_log_tail(&client, &options, target, extra.clone());
+            }
+            logs_read.retain(|_, at| now.duration_since(*at) < options.log_interval * 10);
+        }
+    }
+}
+
+/// Applies one change; returns whether the snapshot changed.
+fn apply(
+    snapshot: &mut Snapshot,
+    probes: &mut Probes,
+    listed: &mut BTreeSet<&'static str>,
+    change: Change,
+) -> bool {
+    match change {
+        Change::Apply(o) => {
+            snapshot.api.unreachable_since = None;
+            snapshot.apply(o);
+        }
+        Change::Delete(id) => {
+            snapshot.delete(&id);
+        }
+        Change::Relist(kind, objects) => {
+            listed.insert(kind);
+            snapshot.api.unreachable_since = None;
+            match kind {
+                // Named watchers share a kind with each other: apply, do not replace.
+                "ConfigMap/named" | "Secret/named" => {
+                    objects.into_iter().for_each(|o| snapshot.apply(o))
+                }
+                _ => snapshot.replace_kind(kind, objects),
+            }
+            if CORE_KINDS.iter().all(|k| listed.contains(k)) {
+                snapshot.api.last_sync = Some(Timestamp::now());
+            }
+        }
+        Change::ApiOk => {
+            let was_down = snapshot.api.unreachable_since.take().is_some();
+            snapshot.api.last_error = None;
+            if CORE_KINDS.iter().all(|k| listed.contains(k)) {
+                snapshot.api.last_sync = Some(Timestamp::now());
+            }
+            if was_down {
+                tracing::info!("Kubernetes API reachable again");
+            }
+            return was_down;
+        }
+        Change::ApiDown(error) => {
+            if snapshot.api.unreachable_since.is_none() {
+                tracing::warn!("Kubernetes API unreachable: {error}");
+                snapshot.api.unreachable_since = Some(Timestamp::now());
+            }
+            snapshot.api.last_error = Some(error);
+        }
+        Change::Unavailable(kind, message) => {
+            tracing::debug!(kind, "{message}");
+            listed.insert(kind);
+            return false;
+        }
+        Change::Logs(excerpt) => {
+            snapshot.logs.retain(|l| {
+                !(l.namespace == excerpt.namespace
+                    && l.pod == excerpt.pod
+                    && l.container == excerpt.container)
+            });
+            // Tails of pods that are gone are dropped.
+            let pods = &snapshot.pods;
+            snapshot
+                .logs
+                .retain(|l| pods.contains_key(&(l.namespace.clone(), l.pod.clone())));
+            if snapshot
+                .pods
+                .contains_key(&(excerpt.namespace.clone(), excerpt.pod.clone()))
+            {
+                snapshot.logs.push(excerpt);
+            }
+        }
+        Change::Probe(name, value) => match value {
+            Some(v) => {
+                if let Err(e) = probes.set(&name, &v) {
+                    tracing::warn!("probe result ignored: {e}");
+                    return false;
+                }
+            }
+            None => probes.clear(&name),
+        },
+    }
+    true
+}
+
+/// Connects to the cluster the usual way: in-cluster service account, else `KUBECONFIG` /
+/// `~/.kube/config`, or the given kubeconfig file.
+pub async fn client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<Client> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let kc = kube::config::Kubeconfig::read_from(path)?;
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await?
+        }
+        None => kube::Config::infer().await?,
+    };
+    Ok(Client::try_from(config)?)
+}
