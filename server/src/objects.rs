@@ -528,8 +528,10 @@ impl Snapshot {
         if self.events.len() <= cap {
             return;
         }
+        /// (kind, namespace, name, reason) of the object an event is about.
+        type About = (String, String, String, String);
         let mut newest: std::collections::HashMap<
-            (String, String, String, String),
+            About,
             (Option<jiff::Timestamp>, (String, String)),
         > = std::collections::HashMap::new();
         for (k, e) in &self.events {
@@ -550,7 +552,7 @@ impl Snapshot {
         }
         let mut keep: Vec<(Option<jiff::Timestamp>, (String, String))> =
             newest.into_values().collect();
-        keep.sort_by(|a, b| b.0.cmp(&a.0));
+        keep.sort_by_key(|k| std::cmp::Reverse(k.0));
         keep.truncate(cap);
         let keep: std::collections::HashSet<(String, String)> =
             keep.into_iter().map(|(_, k)| k).collect();

@@ -71,6 +71,8 @@ pub struct ApiHealth {
     pub last_error: Option<String>,
     /// When the caches were last complete and current.
     pub last_sync: Option<Timestamp>,
+    /// Kinds the service account may not watch, with the API's message.
+    pub forbidden: BTreeMap<String, String>,
 }
 
 /// A bounded tail of one container's log.

@@ -2,117 +2,17 @@
 //! bootstrap applied step by step as real objects with status, and the API server stopped and
 //! started again.
 
-use app::api::ssr::StatusFeed;
+mod support;
+
 use app::status::{RollupState, SourceMode, StatusDocument, Tier};
-use appliance_status::assess::{SourceInfo, Thresholds};
-use appliance_status::catalog::Catalog;
-use appliance_status::collect::{self, Change, CollectorOptions};
-use appliance_status::probes::Probes;
-use appliance_status::publish::{Engine, Publisher};
+use appliance_status::collect::Change;
 use appliance_status::scenario::OBSERVED_BOOTSTRAP;
-use appliance_status::snapshot::{LogExcerpt, Snapshot};
+use appliance_status::snapshot::LogExcerpt;
 use serde_json::Value;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::{start_collector, wait_for};
 use testenv::{ScenarioLoader, TestCluster};
 use tokio::sync::mpsc;
-
-struct Running {
-    feed: StatusFeed,
-    ready: Arc<AtomicBool>,
-    extra: mpsc::Sender<Change>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-/// Starts the collector with short timings, as `serve` does, against `kubeconfig`.
-async fn start_collector(kubeconfig: &std::path::Path, secret_metadata: bool) -> Running {
-    let client = collect::client(Some(kubeconfig)).await.expect("client");
-    let catalog = Arc::new(Catalog::embedded());
-    let engine = Engine {
-        catalog: catalog.clone(),
-        // The test checks what is collected, not how long causes must hold.
-        thresholds: Thresholds {
-            hysteresis: jiff::SignedDuration::from_secs(1),
-            ..Thresholds::default()
-        },
-        source: SourceInfo {
-            mode: SourceMode::Live,
-            name: None,
-        },
-    };
-    let options = CollectorOptions {
-        secret_metadata,
-        debounce: Duration::from_millis(100),
-        tick: Duration::from_millis(500),
-        ..CollectorOptions::default()
-    };
-    let watchers = collect::spawn_watchers(&client, &catalog, &options);
-    let (extra_tx, mut extra_rx) = mpsc::channel(64);
-    // Merge the watchers' and the test's changes.
-    let (tx, rx) = mpsc::channel(1024);
-    let mut watchers = watchers;
-    tokio::spawn(async move {
-        loop {
-            let c = tokio::select! {
-                Some(c) = watchers.recv() => c,
-                Some(c) = extra_rx.recv() => c,
-                else => return,
-            };
-            if tx.send(c).await.is_err() {
-                return;
-            }
-        }
-    });
-    let (publisher, feed) = Publisher::new(engine.assess(
-        &mut Snapshot::default(),
-        &Probes::default(),
-        jiff::Timestamp::now(),
-    ));
-    let ready = Arc::new(AtomicBool::new(false));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(collect::run(
-        client,
-        engine,
-        options,
-        rx,
-        extra_tx.clone(),
-        publisher,
-        ready.clone(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    Running {
-        feed,
-        ready,
-        extra: extra_tx,
-        stop,
-        task,
-    }
-}
-
-async fn wait_for(
-    feed: &StatusFeed,
-    within: Duration,
-    what: &str,
-    ok: impl Fn(&StatusDocument) -> bool,
-) -> StatusDocument {
-    let began = Instant::now();
-    loop {
-        let doc = feed.current().document.clone();
-        if ok(&doc) {
-            return doc;
-        }
-        if began.elapsed() > within {
-            panic!("{what}: not reached within {within:?}; last document: rollup {:?}, blockers {:#?}, tiers {:?}",
-                doc.rollup, doc.top_blockers.iter().map(|b| (&b.component, b.layer, &b.reason)).collect::<Vec<_>>(),
-                Tier::ALL.map(|t| (t, doc.tiers.get(t).ready)));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 fn matches(doc: &StatusDocument, expect: &Value) -> bool {
     let rollup: RollupState = serde_json::from_value(expect["rollup"].clone()).unwrap();
@@ -161,14 +61,7 @@ async fn observed_bootstrap_on_a_real_apiserver() {
     let mut cluster = TestCluster::start().expect("test API server");
     // Flux is not installed yet: the collector must start anyway and pick the CRDs up later.
     let collector = start_collector(&cluster.kubeconfig, false).await;
-    let began = Instant::now();
-    while !collector.ready.load(Ordering::Relaxed) {
-        assert!(
-            began.elapsed() < Duration::from_secs(30),
-            "caches never synced"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    collector.wait_synced(Duration::from_secs(30)).await;
     cluster.install_flux_crds().expect("Flux CRDs");
 
     let client = cluster.client().await.unwrap();
@@ -264,6 +157,5 @@ async fn observed_bootstrap_on_a_real_apiserver() {
     .await;
     assert!(after.tiers.login.ready && !after.tiers.background.ready);
 
-    let _ = collector.stop.send(());
-    collector.task.await.unwrap();
+    collector.stop().await;
 }

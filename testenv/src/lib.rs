@@ -331,13 +331,12 @@ pub struct ScenarioLoader {
 /// Shifts every RFC 3339 timestamp in a JSON value by `shift`.
 pub fn rebase_times(value: &mut Value, shift: jiff::SignedDuration) {
     match value {
-        Value::String(s) => {
-            if s.len() >= 20 && s.as_bytes()[4] == b'-' && s.contains('T') {
-                if let Ok(t) = s.parse::<jiff::Timestamp>() {
-                    if let Ok(moved) = t.checked_add(shift) {
-                        *s = moved.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-                    }
-                }
+        Value::String(s) if s.len() >= 20 && s.as_bytes()[4] == b'-' && s.contains('T') => {
+            if let Ok(moved) = s
+                .parse::<jiff::Timestamp>()
+                .and_then(|t| t.checked_add(shift))
+            {
+                *s = moved.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
             }
         }
         Value::Array(items) => items.iter_mut().for_each(|v| rebase_times(v, shift)),

@@ -63,6 +63,24 @@ pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, _now: Timestamp, out: &m
         );
     }
 
+    if !snap.api.forbidden.is_empty() {
+        let kinds: Vec<&str> = snap.api.forbidden.keys().map(String::as_str).collect();
+        let mut f = platform("appliance-status", Layer::Api, Progress::Failed, "forbidden",
+            format!("appliance-status is not allowed to read {}: its view of the appliance is incomplete", kinds.join(", ")),
+            "Reinstall the appliance-status chart so its read-only ClusterRole and Roles match this version.");
+        for (kind, message) in &snap.api.forbidden {
+            f = f.with(evidence(
+                "api",
+                None,
+                kind,
+                Some("Forbidden"),
+                message,
+                None,
+            ));
+        }
+        out.push(f);
+    }
+
     for n in snap.nodes.values() {
         let name = n.metadata.name.as_deref().unwrap_or("");
         let conds = n

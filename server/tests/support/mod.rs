@@ -1,0 +1,130 @@
+//! Shared by the integration tests: the collector started as `serve` starts it, and waiting for
+//! a published document.
+#![allow(dead_code)] // each test binary uses its own part
+
+use app::api::ssr::StatusFeed;
+use app::status::{SourceMode, StatusDocument, Tier};
+use appliance_status::assess::{SourceInfo, Thresholds};
+use appliance_status::catalog::Catalog;
+use appliance_status::collect::{self, Change, CollectorOptions};
+use appliance_status::probes::Probes;
+use appliance_status::publish::{Engine, Publisher};
+use appliance_status::snapshot::Snapshot;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// A running collector.
+pub struct Running {
+    pub feed: StatusFeed,
+    pub ready: Arc<AtomicBool>,
+    pub extra: mpsc::Sender<Change>,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts the collector with short timings, as `serve` does, against `kubeconfig`.
+pub async fn start_collector(kubeconfig: &std::path::Path, secret_metadata: bool) -> Running {
+    let client = collect::client(Some(kubeconfig)).await.expect("client");
+    let catalog = Arc::new(Catalog::embedded());
+    let engine = Engine {
+        catalog: catalog.clone(),
+        // The test checks what is collected, not how long causes must hold.
+        thresholds: Thresholds {
+            hysteresis: jiff::SignedDuration::from_secs(1),
+            ..Thresholds::default()
+        },
+        source: SourceInfo {
+            mode: SourceMode::Live,
+            name: None,
+        },
+    };
+    let options = CollectorOptions {
+        secret_metadata,
+        debounce: Duration::from_millis(100),
+        tick: Duration::from_millis(500),
+        ..CollectorOptions::default()
+    };
+    let watchers = collect::spawn_watchers(&client, &catalog, &options);
+    let (extra_tx, mut extra_rx) = mpsc::channel(64);
+    // Merge the watchers' and the test's changes.
+    let (tx, rx) = mpsc::channel(1024);
+    let mut watchers = watchers;
+    tokio::spawn(async move {
+        loop {
+            let c = tokio::select! {
+                Some(c) = watchers.recv() => c,
+                Some(c) = extra_rx.recv() => c,
+                else => return,
+            };
+            if tx.send(c).await.is_err() {
+                return;
+            }
+        }
+    });
+    let (publisher, feed) = Publisher::new(engine.assess(
+        &mut Snapshot::default(),
+        &Probes::default(),
+        jiff::Timestamp::now(),
+    ));
+    let ready = Arc::new(AtomicBool::new(false));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(collect::run(
+        client,
+        engine,
+        options,
+        rx,
+        extra_tx.clone(),
+        publisher,
+        ready.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    Running {
+        feed,
+        ready,
+        extra: extra_tx,
+        stop,
+        task,
+    }
+}
+
+pub async fn wait_for(
+    feed: &StatusFeed,
+    within: Duration,
+    what: &str,
+    ok: impl Fn(&StatusDocument) -> bool,
+) -> StatusDocument {
+    let began = Instant::now();
+    loop {
+        let doc = feed.current().document.clone();
+        if ok(&doc) {
+            return doc;
+        }
+        if began.elapsed() > within {
+            panic!("{what}: not reached within {within:?}; last document: rollup {:?}, blockers {:#?}, tiers {:?}",
+                doc.rollup, doc.top_blockers.iter().map(|b| (&b.component, b.layer, &b.reason)).collect::<Vec<_>>(),
+                Tier::ALL.map(|t| (t, doc.tiers.get(t).ready)));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+impl Running {
+    /// Waits until every core kind has been listed.
+    pub async fn wait_synced(&self, within: Duration) {
+        let began = Instant::now();
+        while !self.ready.load(Ordering::Relaxed) {
+            assert!(began.elapsed() < within, "caches never synced");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops the collector.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap();
+    }
+}
