@@ -106,6 +106,21 @@ pub struct ServeArgs {
     /// Do not read log tails of crash-looping pods.
     #[arg(long)]
     pub no_log_tails: bool,
+    /// The login URL to probe; default: the catalog's, with the node's address.
+    #[arg(long, env = "APPLIANCE_STATUS_LOGIN_URL")]
+    pub login_url: Option<String>,
+    /// Accept a self-signed certificate when probing the login URL.
+    #[arg(long)]
+    pub insecure_login_tls: bool,
+    /// An outside host to resolve (repeatable; `dns:HOST` probes).
+    #[arg(long = "dns-check", value_name = "HOST", default_values_t = vec!["ghcr.io".to_string()])]
+    pub dns_checks: Vec<String>,
+    /// An outside host to reach over HTTPS (repeatable; `https:HOST` probes).
+    #[arg(long = "https-check", value_name = "HOST", default_values_t = vec!["ghcr.io".to_string()])]
+    pub https_checks: Vec<String>,
+    /// File holding a PostgreSQL connection string for the seed-data query (read-only use).
+    #[arg(long, env = "APPLIANCE_STATUS_SEED_DSN_FILE")]
+    pub seed_dsn_file: Option<PathBuf>,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
 }

@@ -129,6 +129,18 @@ const CORE_KINDS: [&str; 8] = [
     "DaemonSet",
 ];
 
+/// Whether an error means the API cannot be reached (as opposed to an object it sent that we
+/// could not read, which must not make the cluster look down).
+fn is_connection_error(e: &watcher::Error) -> bool {
+    let inner = match e {
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => e,
+        _ => return false,
+    };
+    !matches!(inner, kube::Error::SerdeError(_) | kube::Error::Api(_))
+}
+
 fn api_status(e: &watcher::Error) -> Option<u16> {
     match e {
         watcher::Error::InitialListFailed(kube::Error::Api(s))
@@ -190,10 +202,15 @@ async fn reflect<K, S>(
                     tracing::debug!(kind, "watch error: {e}");
                     continue;
                 }
-                None => {
+                None if is_connection_error(&e) => {
                     tracing::debug!(kind, "watch failed: {e}");
                     down = true;
                     Change::ApiDown(e.to_string())
+                }
+                None => {
+                    // A malformed object never stops the watcher, nor darkens the status.
+                    tracing::warn!(kind, "unreadable watch data skipped: {e}");
+                    continue;
                 }
             },
         };

@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod cli;
 pub mod collect;
 pub mod objects;
+pub mod prober;
 pub mod probes;
 pub mod publish;
 pub mod scenario;

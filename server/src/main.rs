@@ -5,6 +5,7 @@ use app::status::SourceMode;
 use appliance_status::assess::{SourceInfo, Thresholds};
 use appliance_status::cli::{self, Cli, Command, LogFormat, OutputFormat, ServeArgs};
 use appliance_status::collect::{self, Change, CollectorOptions};
+use appliance_status::prober::{self, Dsn, ProberConfig};
 use appliance_status::probes::Probes;
 use appliance_status::publish::{self, Engine, Publisher};
 use appliance_status::scenario::Scenario;
@@ -150,6 +151,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 jiff::Timestamp::now(),
             );
             let (publisher, feed) = Publisher::new(first);
+            let seed_dsn = match (
+                &args.seed_dsn_file,
+                std::env::var("APPLIANCE_STATUS_SEED_DSN").ok(),
+            ) {
+                (Some(path), _) => Some(Dsn(std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the seed DSN file {}", path.display()))?
+                    .trim()
+                    .to_string())),
+                (None, env) => env.map(Dsn),
+            };
+            let prober_config = ProberConfig {
+                login_url: args.login_url.clone(),
+                insecure_tls: args.insecure_login_tls,
+                dns_hosts: args.dns_checks.clone(),
+                https_hosts: args.https_checks.clone(),
+                seed_dsn,
+                ..ProberConfig::default()
+            };
+            tokio::spawn(prober::run(prober_config, feed.clone(), extra_tx.clone()));
             tracing::info!("watching the cluster");
             let task = tokio::spawn(collect::run(
                 client,

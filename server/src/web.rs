@@ -124,3 +124,116 @@ async fn api_status(State(state): State<AppState>, headers: HeaderMap) -> Respon
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::{Engine, Publisher};
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    fn state(token: Option<&str>, ready: bool) -> AppState {
+        let engine = Engine {
+            catalog: Arc::new(crate::catalog::Catalog::embedded()),
+            thresholds: crate::assess::Thresholds::default(),
+            source: crate::assess::SourceInfo {
+                mode: app::status::SourceMode::Live,
+                name: None,
+            },
+        };
+        let doc = engine.assess(
+            &mut crate::snapshot::Snapshot::default(),
+            &crate::probes::Probes::default(),
+            jiff::Timestamp::now(),
+        );
+        let (publisher, feed) = Publisher::new(doc);
+        std::mem::forget(publisher); // keep the channel open for the test's lifetime
+        AppState {
+            leptos_options: LeptosOptions::builder()
+                .output_name("appliance-status")
+                .build(),
+            feed,
+            ready: Arc::new(AtomicBool::new(ready)),
+            token: token.and_then(Token::new),
+        }
+    }
+
+    async fn get(app: Router, uri: &str, headers: &[(&str, &str)]) -> Response {
+        let mut req = Request::get(uri);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn status_api_needs_the_bearer_token() {
+        let app = router(state(Some("s3cret-token\n"), true));
+        assert_eq!(
+            get(app.clone(), "/api/status", &[]).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let wrong = get(
+            app.clone(),
+            "/api/status",
+            &[("authorization", "Bearer nope")],
+        )
+        .await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(wrong.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        let basic = get(
+            app.clone(),
+            "/api/status",
+            &[("authorization", "Basic czNjcmV0LXRva2Vu")],
+        )
+        .await;
+        assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+        let ok = get(
+            app.clone(),
+            "/api/status",
+            &[("authorization", "Bearer s3cret-token")],
+        )
+        .await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(ok.headers()[header::CACHE_CONTROL], "no-store");
+        let etag = ok.headers()[header::ETAG].to_str().unwrap().to_string();
+        let body = axum::body::to_bytes(ok.into_body(), 1 << 20).await.unwrap();
+        let doc: app::status::StatusDocument = serde_json::from_slice(&body).unwrap();
+        assert_eq!(doc.site_id, "appliance-single-node");
+        let cached = get(
+            app,
+            "/api/status",
+            &[
+                ("authorization", "Bearer s3cret-token"),
+                ("if-none-match", &etag),
+            ],
+        )
+        .await;
+        assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+    }
+
+    #[tokio::test]
+    async fn health_endpoints_are_open() {
+        let app = router(state(Some("t"), false));
+        assert_eq!(
+            get(app.clone(), "/livez", &[]).await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            get(app, "/readyz", &[]).await.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let app = router(state(Some("t"), true));
+        assert_eq!(get(app, "/readyz", &[]).await.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn tokens_compare_whole_and_never_print() {
+        let t = Token::new(" abc \n").unwrap();
+        assert!(t.matches("abc"));
+        assert!(!t.matches("abd") && !t.matches("ab") && !t.matches("abcd"));
+        assert_eq!(format!("{t:?}"), "Token(***)");
+        assert!(Token::new("  \n").is_none());
+    }
+}
