@@ -7,6 +7,9 @@ cd "$AS_ROOT"
 bash scripts/setup.sh
 echo "== assess on generated snapshots ($(nproc) cores, $(date -u +%F))"
 cargo bench -p server --bench assess --locked 2>/dev/null
+echo "== the service against a real API server (2,000 pods, 20,000 events)"
+[ -x "$CARGO_TARGET_DIR/release/appliance-status" ] || bash scripts/build.sh >/dev/null
+cargo bench -p server --bench live --locked 2>/dev/null
 echo "== release wasm"
 [ -f target/site/pkg/appliance-status.wasm ] || bash scripts/build.sh >/dev/null
 bash scripts/wasm-size.sh

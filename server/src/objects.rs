@@ -255,16 +255,23 @@ where
 fn prune_pod(pod: &mut Pod) {
     prune_meta(&mut pod.metadata);
     if let Some(spec) = pod.spec.as_mut() {
-        for c in spec
-            .containers
-            .iter_mut()
-            .chain(spec.init_containers.iter_mut().flatten())
-        {
-            c.env = None;
-            c.env_from = None;
-            c.args = None;
-        }
-        spec.volumes = None;
+        // Only container names and images are read; the rest of the spec is memory.
+        let slim =
+            |c: &k8s_openapi::api::core::v1::Container| k8s_openapi::api::core::v1::Container {
+                name: c.name.clone(),
+                image: c.image.clone(),
+                ..Default::default()
+            };
+        *spec = k8s_openapi::api::core::v1::PodSpec {
+            containers: spec.containers.iter().map(slim).collect(),
+            init_containers: spec
+                .init_containers
+                .as_ref()
+                .map(|cs| cs.iter().map(slim).collect()),
+            node_name: spec.node_name.take(),
+            restart_policy: spec.restart_policy.take(),
+            ..Default::default()
+        };
     }
     if let Some(status) = pod.status.as_mut() {
         if let Some(m) = status.message.as_mut() {
@@ -292,8 +299,19 @@ fn prune_pod(pod: &mut Pod) {
 }
 
 fn prune_event(event: &mut Event) {
-    event.metadata.managed_fields = None;
-    event.metadata.annotations = None;
+    let meta = std::mem::take(&mut event.metadata);
+    event.metadata = ObjectMeta {
+        name: meta.name,
+        namespace: meta.namespace,
+        creation_timestamp: meta.creation_timestamp,
+        ..Default::default()
+    };
+    event.source = None;
+    event.related = None;
+    event.reporting_instance = None;
+    event.involved_object.uid = None;
+    event.involved_object.resource_version = None;
+    event.involved_object.field_path = None;
     if let Some(m) = event.message.as_mut() {
         bound_message(m);
     }

@@ -1,0 +1,236 @@
+//! Benchmark of the whole service against a real kube-apiserver loaded with 2,000 pods and 20,000
+//! events: resident memory, time to the first complete document after start, and the delay from
+//! an object change to the published document. Prints figures; scripts/bench.sh runs it.
+//!
+//! Needs the release binary (`scripts/build.sh`); `APPLIANCE_STATUS_BIN` overrides its path.
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::Api;
+use serde_json::json;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use testenv::TestCluster;
+
+const PODS: usize = 2_000;
+const EVENTS: usize = 20_000;
+const TOKEN: &str = "bench-token";
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn status_json(port: u16) -> Option<serde_json::Value> {
+    let out = Command::new("curl")
+        .args([
+            "-sf",
+            "-m",
+            "2",
+            "-H",
+            &format!("Authorization: Bearer {TOKEN}"),
+            &format!("http://127.0.0.1:{port}/api/status"),
+        ])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).ok())
+        .flatten()
+}
+
+fn ready(port: u16) -> bool {
+    Command::new("curl")
+        .args(["-sf", "-m", "1", &format!("http://127.0.0.1:{port}/readyz")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let bin = std::env::var("APPLIANCE_STATUS_BIN").unwrap_or_else(|_| {
+        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+        format!("{target}/release/appliance-status")
+    });
+    let cluster = TestCluster::start()?;
+    cluster.install_flux_crds()?;
+    for ns in testenv::NAMESPACES {
+        let _ = cluster.kubectl(&["create", "namespace", ns], None);
+    }
+    let client = cluster.client().await?;
+
+    let began = Instant::now();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "msp");
+    futures::stream::iter(0..PODS)
+        .map(|i| {
+            let pods = pods.clone();
+            async move {
+                let pod: Pod = serde_json::from_value(json!({
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": format!("load-{i}"), "labels": {"app": format!("load-{}", i % 40)}},
+                    "spec": {"containers": [{"name": "main", "image": format!("ghcr.io/x/load-{}:1", i % 40)}]}
+                }))?;
+                pods.create(&PostParams::default(), &pod).await?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let events: Api<Event> = Api::namespaced(client.clone(), "msp");
+    futures::stream::iter(0..EVENTS)
+        .map(|i| {
+            let events = events.clone();
+            async move {
+                let minute = i % 60;
+                let reason = ["Pulling", "Failed", "BackOff", "Unhealthy", "Scheduled"][i % 5];
+                let event: Event = serde_json::from_value(json!({
+                    "apiVersion": "v1", "kind": "Event",
+                    "metadata": {"name": format!("load-{}.{i}", i % PODS)},
+                    "involvedObject": {"kind": "Pod", "namespace": "msp", "name": format!("load-{}", i % PODS)},
+                    "reason": reason,
+                    "message": format!("load event {i}"), "type": if i % 2 == 0 { "Warning" } else { "Normal" },
+                    "count": 1, "firstTimestamp": format!("2026-11-27T10:{minute:02}:00Z"), "lastTimestamp": format!("2026-11-27T10:{minute:02}:30Z")
+                }))?;
+                events.create(&PostParams::default(), &event).await?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    eprintln!(
+        "loaded {PODS} pods and {EVENTS} events in {:.1} s",
+        began.elapsed().as_secs_f64()
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let start = Instant::now();
+    let mut child = Command::new(&bin)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--kubeconfig",
+        ])
+        .arg(&cluster.kubeconfig)
+        .args([
+            "--no-log-tails",
+            "--dns-check",
+            "localhost",
+            "--https-check",
+            "localhost",
+        ])
+        .args(std::env::var("BENCH_SERVE_ARGS").unwrap_or_default().split_whitespace())
+        .env("APPLIANCE_STATUS_TOKEN", TOKEN)
+        .env("RUST_LOG", "warn")
+        .env(
+            "MALLOC_ARENA_MAX",
+            std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "2".into()),
+        )
+        .stdout(Stdio::null())
+        .spawn()?;
+    let pid = child.id();
+    while !ready(port) {
+        anyhow::ensure!(start.elapsed() < Duration::from_secs(60), "never ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Complete: the published document reflects the listed events.
+    loop {
+        if status_json(port)
+            .is_some_and(|d| d["recentEvents"].as_array().is_some_and(|e| e.len() == 50))
+        {
+            break;
+        }
+        anyhow::ensure!(
+            start.elapsed() < Duration::from_secs(60),
+            "no complete document"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let first_doc = start.elapsed();
+
+    // Change latency: a catalog pod changes state; when does the document say so?
+    let mut delays = Vec::new();
+    let db = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db-0", "namespace": "msp", "labels": {"app": "db"}},
+        "spec": {"containers": [{"name": "db", "image": "ankane/pgvector:latest"}]}});
+    pods.patch(
+        "db-0",
+        &PatchParams::apply("bench").force(),
+        &Patch::Apply(&db),
+    )
+    .await?;
+    for round in 0..10 {
+        let restarts = round + 1;
+        let status = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db-0", "namespace": "msp"},
+            "status": {"phase": "Running", "containerStatuses": [{"name": "db", "image": "ankane/pgvector:latest", "imageID": "", "ready": false, "restartCount": restarts,
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off"}}}]}});
+        let t = Instant::now();
+        pods.patch_status(
+            "db-0",
+            &PatchParams::apply("bench").force(),
+            &Patch::Apply(&status),
+        )
+        .await?;
+        loop {
+            let seen = status_json(port).is_some_and(|d| {
+                d["components"].as_array().is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["name"] == "db" && c["restarts"] == restarts)
+                })
+            });
+            if seen {
+                break;
+            }
+            anyhow::ensure!(
+                t.elapsed() < Duration::from_secs(10),
+                "change never published"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        delays.push(t.elapsed());
+    }
+    delays.sort();
+    let rss = rss_kib(pid, "VmRSS:");
+    let peak = rss_kib(pid, "VmHWM:");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    println!("| figure | value | aim |");
+    println!("|---|---:|---:|");
+    println!("| objects in the API server | {PODS} pods, {EVENTS} events | |");
+    println!(
+        "| resident memory after load (VmRSS) | {:.1} MiB | < 64 MiB |",
+        rss as f64 / 1024.0
+    );
+    println!(
+        "| peak resident memory (VmHWM) | {:.1} MiB | |",
+        peak as f64 / 1024.0
+    );
+    println!(
+        "| start to first complete document | {:.2} s | < 2 s |",
+        first_doc.as_secs_f64()
+    );
+    println!(
+        "| object change to published document, median of 10 | {:.0} ms | < 500 ms |",
+        delays[5].as_secs_f64() * 1e3
+    );
+    println!(
+        "| ... slowest of 10 | {:.0} ms | |",
+        delays[9].as_secs_f64() * 1e3
+    );
+    Ok(())
+}
