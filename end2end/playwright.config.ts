@@ -1,26 +1,34 @@
 import { defineConfig } from '@playwright/test';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-// The suite drives Debian's chromium (never a downloaded browser) against the release build,
-// which scripts/test.sh builds with `cargo leptos build --release` (wasm-opt included).
-const port = Number(process.env.E2E_PORT ?? 18080);
-const root = path.resolve(__dirname, '..');
+// Two servers of the release build, driven in Debian's chromium (never a downloaded browser):
+// - demo: the embedded observed bootstrap at 60x, behind a token (login, sessions, live page);
+// - live: the collector against a real kube-apiserver started by `testenv`, whose scenario steps
+//   the acceptance tests apply one by one.
+// scripts/test.sh builds both binaries and sets APPLIANCE_STATUS_BIN and TESTENV_BIN.
+import { ports, root, state, tokens } from './tests/env';
 const bin = process.env.APPLIANCE_STATUS_BIN;
-if (!bin) {
-  throw new Error('APPLIANCE_STATUS_BIN is not set: run the suite through scripts/test.sh');
+const testenv = process.env.TESTENV_BIN;
+if (!bin || !testenv) {
+  throw new Error('APPLIANCE_STATUS_BIN and TESTENV_BIN must be set: run the suite through scripts/test.sh');
 }
+fs.rmSync(state, { recursive: true, force: true });
+fs.mkdirSync(path.join(state, 'live'), { recursive: true });
+fs.writeFileSync(path.join(state, 'demo-token'), `${tokens.demo}\n`);
+fs.writeFileSync(path.join(state, 'live', 'token'), `${tokens.live}\n`);
+const site = { LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'), RUST_LOG: 'warn' };
 
 export default defineConfig({
   testDir: './tests',
   timeout: 120_000,
-  expect: { timeout: 10_000 },
+  expect: { timeout: 15_000 },
   fullyParallel: false,
   workers: 1,
   retries: 0,
   reporter: [['list']],
-  outputDir: path.join(process.env.E2E_OUTPUT ?? path.join(root, 'target', 'e2e-results')),
+  outputDir: path.join(root, 'target', 'e2e-results'),
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
     screenshot: 'only-on-failure',
     launchOptions: {
       executablePath: '/usr/bin/chromium',
@@ -29,14 +37,37 @@ export default defineConfig({
         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     },
   },
-  webServer: {
-    // The embedded observed-bootstrap demo at 60x: about a minute from DNS failure to fully healthy.
-    command: `${bin} serve --demo --speed 60 --listen 127.0.0.1:${port}`,
-    url: `http://127.0.0.1:${port}/readyz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-    env: { LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'), RUST_LOG: 'info' },
-  },
+  projects: [
+    { name: 'demo', testMatch: /demo-.*\.spec\.ts/, use: { baseURL: `http://127.0.0.1:${ports.demo}` } },
+    { name: 'live', testMatch: /live-.*\.spec\.ts/, use: { baseURL: `http://127.0.0.1:${ports.live}` } },
+  ],
+  webServer: [
+    {
+      command: `${bin} serve --demo --speed 120 --repeat --listen 127.0.0.1:${ports.demo} --token-file ${state}/demo-token --session-idle 6s`,
+      url: `http://127.0.0.1:${ports.demo}/readyz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: site,
+    },
+    {
+      command: `${testenv} --dir ${state}/live --control-port ${ports.control}`,
+      url: `http://127.0.0.1:${ports.control}/ready`,
+      reuseExistingServer: false,
+      timeout: 240_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      // Waits for testenv's kubeconfig; probes a stand-in login target, no outside hosts.
+      command: `sh -c 'until [ -f ${state}/live/kubeconfig ]; do sleep 0.2; done; exec ${bin} serve --listen 127.0.0.1:${ports.live} --kubeconfig ${state}/live/kubeconfig --token-file ${state}/live/token --login-url http://127.0.0.1:${ports.control}/login-target --dns-check localhost --https-check "" --no-log-tails'`,
+      url: `http://127.0.0.1:${ports.live}/readyz`,
+      reuseExistingServer: false,
+      timeout: 240_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: site,
+    },
+  ],
 });

@@ -25,7 +25,9 @@ cargo test -p server --locked
 step "release build (cargo leptos, wasm-opt)"
 bash scripts/build.sh
 
-step "Playwright (Debian chromium, release build)"
+step "Playwright (Debian chromium, release build, real API server)"
+cargo build -p testenv --bin testenv --locked
 export APPLIANCE_STATUS_BIN="$CARGO_TARGET_DIR/release/appliance-status"
+export TESTENV_BIN="$CARGO_TARGET_DIR/debug/testenv"
 cd end2end
 npx playwright test

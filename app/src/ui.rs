@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_query_map};
 
 /// How often the browser asks for the latest document.
-pub const POLL_INTERVAL_MS: u32 = 2_000;
+pub const POLL_INTERVAL_MS: u32 = 1_000;
 
 /// Milliseconds since the epoch in the browser; `None` on the server.
 fn browser_now_ms() -> Option<f64> {
@@ -68,6 +68,9 @@ pub fn StatusPage() -> impl IntoView {
         <header class="masthead">
             <h1>"Appliance status"</h1>
             <p class="updated" data-testid="updated">{updated}</p>
+            <form method="post" action="/logout" class="logout">
+                <button type="submit" data-testid="logout">"Log out"</button>
+            </form>
         </header>
         <nav class="tabs" role="tablist" aria-label="Views">
             <A href="?" attr:role="tab" attr:aria-selected=move || (!diagnostics()).to_string()
@@ -83,6 +86,11 @@ pub fn StatusPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match status.await {
                         Ok(doc) => view! { <Document doc diagnostics event_filter/> }.into_any(),
+                        Err(err) if err.to_string().contains("log in again") => {
+                            // The session ended (logout elsewhere, expiry, new token, restart).
+                            go_to_login();
+                            view! { <p class="loading">"Session ended; opening the login page…"</p> }.into_any()
+                        }
                         Err(err) => view! {
                             <div class="banner error" role="alert">
                                 "Cannot reach the status service, retrying. (" {err.to_string()} ")"
@@ -250,6 +258,13 @@ fn OperationLine(op: Operation) -> impl IntoView {
     }
 }
 
+fn go_to_login() {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().assign("/login");
+    }
+}
+
 fn copy_to_clipboard(text: &str) {
     #[cfg(feature = "hydrate")]
     if let Some(window) = web_sys::window() {
@@ -277,11 +292,6 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
     let events = doc.recent_events.clone();
     let operations = doc.active_operations.clone();
     let release = doc.release.clone();
-    let json = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    let download = format!(
-        "data:application/json;charset=utf-8,{}",
-        percent_encode(&json)
-    );
     let source = format!(
         "{} {}",
         match doc.source.mode {
@@ -303,7 +313,7 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                 <dt>"Source"</dt><dd>{source}</dd>
                 <dt>"Document time"</dt><dd><code>{doc.timestamp.to_string()}</code></dd>
             </dl>
-            <a class="button" download="appliance-status.json" href=download data-testid="download-json">"Download status JSON"</a>
+            <a class="button" download="appliance-status.json" href="/api/status" data-testid="download-json">"Download status JSON"</a>
         </section>
         }.into_any()}
         {view! {
@@ -357,7 +367,7 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
         {view! {
         <section class="card" data-testid="components">
             <h2>"Components"</h2>
-            <div class="table-wrap"><table>
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Components table"><table>
                 <thead><tr><th>"Component"</th><th>"Tier"</th><th>"Status"</th><th>"Ready"</th><th>"Restarts"</th><th>"Images"</th><th>"Message"</th></tr></thead>
                 <tbody>{components.into_iter().map(|c| {
                     let row_name = c.name.clone();
@@ -385,7 +395,7 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
             <label>"Filter " <input type="search" prop:value=move || event_filter.get()
                 on:input=move |ev| event_filter.set(event_target_value(&ev))
                 data-testid="event-filter"/></label>
-            <div class="table-wrap"><table>
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Events table"><table>
                 <thead><tr><th>"Type"</th><th>"Reason"</th><th>"Object"</th><th>"Message"</th><th>"Count"</th></tr></thead>
                 <tbody>{events.into_iter().map(|e| {
                     let haystack = format!("{} {} {} {}", e.event_type, e.reason, e.object, e.message).to_lowercase();
@@ -405,18 +415,4 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
         </section>
         }.into_any()}
     }
-}
-
-/// Percent-encodes everything but unreserved characters, for a `data:` URL.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3 / 2);
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }

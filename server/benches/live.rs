@@ -134,7 +134,11 @@ async fn main() -> anyhow::Result<()> {
             "--https-check",
             "localhost",
         ])
-        .args(std::env::var("BENCH_SERVE_ARGS").unwrap_or_default().split_whitespace())
+        .args(
+            std::env::var("BENCH_SERVE_ARGS")
+                .unwrap_or_default()
+                .split_whitespace(),
+        )
         .env("APPLIANCE_STATUS_TOKEN", TOKEN)
         .env("RUST_LOG", "warn")
         .env(

@@ -88,9 +88,18 @@ pub struct ServeArgs {
     /// The built site (pkg/*.wasm, *.js, *.css); cargo-leptos sets LEPTOS_SITE_ROOT.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
-    /// File holding the access token (the mounted Secret).
+    /// File holding the access token (the mounted Secret); re-read when it changes.
     #[arg(long, env = "APPLIANCE_STATUS_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
+    /// A session ends after this long without a request (sliding).
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    pub session_idle: jiff::SignedDuration,
+    /// A session ends this long after login, whatever happens.
+    #[arg(long, default_value = "8h", value_parser = parse_duration)]
+    pub session_absolute: jiff::SignedDuration,
+    /// Served over TLS (by a proxy): `Secure` cookies with the `__Host-` prefix.
+    #[arg(long, env = "APPLIANCE_STATUS_TLS")]
+    pub tls: bool,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,

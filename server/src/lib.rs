@@ -13,6 +13,7 @@
 //! - [`web`]: the HTTP server (the Leptos app, `/api/status`, health).
 
 pub mod assess;
+pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod collect;

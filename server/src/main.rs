@@ -3,6 +3,7 @@
 use anyhow::Context;
 use app::status::SourceMode;
 use appliance_status::assess::{SourceInfo, Thresholds};
+use appliance_status::auth::{Access, BoundedStore, SessionPolicy, TokenSource};
 use appliance_status::cli::{self, Cli, Command, LogFormat, OutputFormat, ServeArgs};
 use appliance_status::collect::{self, Change, CollectorOptions};
 use appliance_status::prober::{self, Dsn, ProberConfig};
@@ -10,7 +11,7 @@ use appliance_status::probes::Probes;
 use appliance_status::publish::{self, Engine, Publisher};
 use appliance_status::scenario::Scenario;
 use appliance_status::snapshot::Snapshot;
-use appliance_status::web::{self, AppState, Token};
+use appliance_status::web::{self, AppState};
 use clap::Parser;
 use leptos::config::LeptosOptions;
 use std::process::ExitCode;
@@ -75,18 +76,19 @@ fn init_tracing(format: LogFormat) {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let catalog = Arc::new(cli::load_catalog(args.catalog.as_deref())?);
-    let token = match &args.token_file {
+    let tokens = match &args.token_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let tokens = TokenSource::from_file(path.clone())
                 .with_context(|| format!("reading the token file {}", path.display()))?;
-            Some(
-                Token::new(&text)
-                    .with_context(|| format!("the token file {} is empty", path.display()))?,
-            )
+            anyhow::ensure!(
+                tokens.is_set(),
+                "the token file {} is empty",
+                path.display()
+            );
+            tokio::spawn(tokens.clone().watch(std::time::Duration::from_secs(2)));
+            tokens
         }
-        None => std::env::var("APPLIANCE_STATUS_TOKEN")
-            .ok()
-            .and_then(|t| Token::new(&t)),
+        None => TokenSource::fixed(std::env::var("APPLIANCE_STATUS_TOKEN").ok().as_deref()),
     };
     let thresholds: Thresholds = args.thresholds.thresholds();
     let ready = Arc::new(AtomicBool::new(false));
@@ -104,8 +106,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 None => Scenario::observed_bootstrap(),
                 Some(path) => Scenario::from_file(path)?,
             };
-            if token.is_none() {
-                tracing::warn!("no token configured (APPLIANCE_STATUS_TOKEN or --token-file): /api/status is open in demo mode");
+            if !tokens.is_set() {
+                tracing::warn!("no token configured (APPLIANCE_STATUS_TOKEN or --token-file): the demo is open to anyone who can reach it");
             }
             let engine = Engine {
                 catalog,
@@ -122,7 +124,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             (feed, tokio::spawn(runner.run(publisher, stopped())))
         }
         None => {
-            if token.is_none() {
+            if !tokens.is_set() {
                 anyhow::bail!("a token is required to serve a live cluster: set APPLIANCE_STATUS_TOKEN or --token-file");
             }
             let client = collect::client(args.kubeconfig.as_deref())
@@ -191,23 +193,39 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .site_pkg_dir("pkg")
         .site_addr(args.listen)
         .build();
+    let to_std =
+        |d: jiff::SignedDuration| std::time::Duration::from_secs(d.as_secs().max(1) as u64);
+    let access = Access {
+        open: !tokens.is_set(),
+        tokens,
+        limiter: Arc::default(),
+        policy: SessionPolicy {
+            idle: to_std(args.session_idle),
+            absolute: to_std(args.session_absolute),
+            tls: args.tls,
+        },
+    };
     let state = AppState {
         leptos_options,
         feed,
         ready,
-        token,
+        access,
+        sessions: BoundedStore::default(),
     };
     let app = web::router(state);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stop_tx.send(true);
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    })
+    .await?;
     let _ = source_task.await;
     tracing::info!("stopped");
     Ok(())

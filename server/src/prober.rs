@@ -150,10 +150,10 @@ pub async fn run(config: ProberConfig, feed: StatusFeed, tx: mpsc::Sender<Change
                 probe_login(&url, config.insecure_tls, config.timeout).await,
             ));
         }
-        for host in &config.dns_hosts {
+        for host in config.dns_hosts.iter().filter(|h| !h.is_empty()) {
             results.push((format!("dns:{host}"), probe_dns(host, config.timeout).await));
         }
-        for host in &config.https_hosts {
+        for host in config.https_hosts.iter().filter(|h| !h.is_empty()) {
             results.push((
                 format!("https:{host}"),
                 probe_https(host, config.timeout).await,

@@ -1,42 +1,20 @@
 //! The HTTP server: the Leptos app (SSR + hydration), `GET /api/status`, `/livez`, `/readyz`.
 //! Handlers only read the published document.
 
+use crate::auth::{self, Access, BoundedStore};
 use app::api::ssr::StatusFeed;
 use app::{shell, App};
 use axum::extract::{FromRef, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A bearer token; `Debug` never prints it.
-#[derive(Clone)]
-pub struct Token(Arc<str>);
-
-impl Token {
-    /// Wraps a token, trimmed of surrounding whitespace (files often end with a newline).
-    pub fn new(token: &str) -> Option<Token> {
-        let t = token.trim();
-        (!t.is_empty()).then(|| Token(Arc::from(t)))
-    }
-
-    /// Constant-time comparison (length leaks, content does not).
-    pub fn matches(&self, candidate: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), candidate.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    }
-}
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(***)")
-    }
-}
 
 /// What every handler may read.
 #[derive(Clone, FromRef)]
@@ -45,8 +23,10 @@ pub struct AppState {
     pub feed: StatusFeed,
     /// Set once the source has produced its first complete document (caches synced).
     pub ready: Arc<AtomicBool>,
-    /// `None` serves `/api/status` without authentication (demo without a token only).
-    pub token: Option<Token>,
+    /// Who may see what: the token, sessions, brute-force limits.
+    pub access: Access,
+    /// Where sessions live (bounded, in memory).
+    pub sessions: BoundedStore,
 }
 
 /// The whole router; tests call it with `oneshot`, without a socket.
@@ -54,8 +34,11 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     let feed = state.feed.clone();
+    let session_layer = state.access.policy.layer(state.sessions.clone());
     Router::new()
         .route("/api/status", get(api_status))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -63,6 +46,11 @@ pub fn router(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.access.clone(),
+            auth::require_access,
+        ))
+        .layer(session_layer)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
@@ -71,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         // Health endpoints sit outside auth, tracing and timeouts: probes must always get through.
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .layer(middleware::from_fn(auth::security_headers))
         .with_state(state)
 }
 
@@ -86,23 +75,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// `GET /api/status`: the published JSON (access is checked by the middleware: a session or a
+/// bearer token).
 async fn api_status(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = &state.token {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !presented.is_some_and(|p| token.matches(p.trim())) {
-            let mut r = (
-                StatusCode::UNAUTHORIZED,
-                "a valid bearer token is required\n",
-            )
-                .into_response();
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return r;
-        }
-    }
     let published = state.feed.current();
     let mut response = if headers
         .get(header::IF_NONE_MATCH)
@@ -155,11 +130,24 @@ mod tests {
                 .build(),
             feed,
             ready: Arc::new(AtomicBool::new(ready)),
-            token: token.and_then(Token::new),
+            access: Access {
+                tokens: crate::auth::TokenSource::fixed(token),
+                limiter: Arc::default(),
+                policy: crate::auth::SessionPolicy {
+                    idle: Duration::from_secs(1800),
+                    absolute: Duration::from_secs(8 * 3600),
+                    tls: false,
+                },
+                open: token.is_none(),
+            },
+            sessions: BoundedStore::default(),
         }
     }
 
     async fn get(app: Router, uri: &str, headers: &[(&str, &str)]) -> Response {
+        let app = app.layer(axum::extract::connect_info::MockConnectInfo(
+            std::net::SocketAddr::from(([127, 0, 0, 1], 40000)),
+        ));
         let mut req = Request::get(uri);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -228,12 +216,22 @@ mod tests {
         assert_eq!(get(app, "/readyz", &[]).await.status(), StatusCode::OK);
     }
 
-    #[test]
-    fn tokens_compare_whole_and_never_print() {
-        let t = Token::new(" abc \n").unwrap();
-        assert!(t.matches("abc"));
-        assert!(!t.matches("abd") && !t.matches("ab") && !t.matches("abcd"));
-        assert_eq!(format!("{t:?}"), "Token(***)");
-        assert!(Token::new("  \n").is_none());
+    #[tokio::test]
+    async fn pages_need_a_session_and_carry_security_headers() {
+        let app = router(state(Some("t"), true));
+        let page = get(app.clone(), "/", &[]).await;
+        assert_eq!(page.status(), StatusCode::SEE_OTHER);
+        assert_eq!(page.headers()[header::LOCATION], "/login");
+        let login = get(app.clone(), "/login", &[]).await;
+        assert_eq!(login.status(), StatusCode::OK);
+        let h = login.headers();
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
+        assert!(h[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
+        let api = get(app, "/api/status-document", &[]).await;
+        assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     }
 }

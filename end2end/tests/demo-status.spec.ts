@@ -1,0 +1,82 @@
+import { test, expect } from '@playwright/test';
+import { logIn, seriousA11yViolations, watchForErrors } from './helpers';
+import { tokens } from './env';
+
+test.describe.configure({ mode: 'serial' });
+
+test('the page hydrates: the diagnostics tab opens without a reload', async ({ page }) => {
+  const problems = watchForErrors(page);
+  const wasm = page.waitForResponse((r) => r.url().endsWith('.wasm') && r.ok());
+  await logIn(page, tokens.demo);
+  await wasm;
+  await page.evaluate(() => ((window as any).__noReload = true));
+
+  await page.getByTestId('tab-diagnostics').click();
+  await expect(page).toHaveURL(/\?tab=diagnostics/);
+  await expect(page.getByTestId('tiers')).toBeVisible();
+  await expect(page.getByTestId('components')).toContainText('alga-core');
+  await expect(page.getByTestId('tab-diagnostics')).toHaveAttribute('aria-selected', 'true');
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+
+  // Keyboard: the tabs are links, reachable and activated with Enter.
+  await page.getByTestId('tab-overview').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('rollup')).toBeVisible();
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  expect(problems).toEqual([]);
+});
+
+test('the open page follows the bootstrap live, without a reload', async ({ page }) => {
+  test.setTimeout(180_000);
+  const problems = watchForErrors(page);
+  await logIn(page, tokens.demo);
+  await page.evaluate(() => ((window as any).__noReload = true));
+  // The demo replays the observed bootstrap at 120x, over and over (about 35 s a round): see it
+  // leave "Fully healthy" (a new round starts) and reach it again, all in the same page.
+  const state = page.getByTestId('rollup-state');
+  await expect(state).not.toHaveText('Fully healthy', { timeout: 60_000 });
+  await expect(state).toHaveText('Fully healthy', { timeout: 60_000 });
+  await expect(page.getByTestId('login-url')).toContainText('http://192.168.64.8:3000');
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  expect(problems).toEqual([]);
+});
+
+test('the status API takes a bearer token, serves JSON with an ETag, and 304s', async ({ request }) => {
+  expect((await request.get('/api/status')).status()).toBe(401);
+  expect((await request.get('/api/status', { headers: { Authorization: 'Bearer wrong' } })).status()).toBe(401);
+  const res = await request.get('/api/status', { headers: { Authorization: `Bearer ${tokens.demo}` } });
+  expect(res.status()).toBe(200);
+  const doc = await res.json();
+  expect(doc.siteId).toBe('appliance-single-node');
+  expect(Object.keys(doc.tiers)).toEqual(['platform', 'core', 'bootstrap', 'login', 'background', 'fullHealth']);
+  expect(res.headers()['cache-control']).toBe('no-store');
+  const etag = res.headers()['etag'];
+  const again = await request.get('/api/status', { headers: { Authorization: `Bearer ${tokens.demo}`, 'If-None-Match': etag } });
+  expect([200, 304]).toContain(again.status()); // 304 unless the demo moved on in between
+  expect((await request.get('/livez')).status()).toBe(200);
+});
+
+test('responses carry the security headers; the app policy allows its wasm and nonce only', async ({ page, request }) => {
+  const login = await request.get('/login');
+  for (const h of [login.headers()]) {
+    expect(h['x-content-type-options']).toBe('nosniff');
+    expect(h['referrer-policy']).toBe('no-referrer');
+    expect(h['content-security-policy']).toContain("frame-ancestors 'none'");
+  }
+  const seen = page.waitForResponse((r) => new URL(r.url()).pathname === '/' && r.request().method() === 'GET');
+  await logIn(page, tokens.demo);
+  const app = await seen;
+  const csp = (await app.allHeaders())['content-security-policy'];
+  expect(csp).toContain("'wasm-unsafe-eval'");
+  expect(csp).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=_-]+'/);
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect((await app.allHeaders())['cache-control']).toBe('no-store');
+});
+
+test('neither tab has a serious or critical accessibility violation', async ({ page }) => {
+  await logIn(page, tokens.demo);
+  expect(await seriousA11yViolations(page)).toEqual([]);
+  await page.getByTestId('tab-diagnostics').click();
+  await expect(page.getByTestId('tiers')).toBeVisible();
+  expect(await seriousA11yViolations(page)).toEqual([]);
+});
