@@ -35,6 +35,12 @@ pub struct StatusDocument {
     pub active_operations: Vec<Operation>,
     /// Recent Kubernetes events: warnings first, each group newest first.
     pub recent_events: Vec<EventSummary>,
+    /// Every Flux source, Kustomization and HelmRelease with its Ready condition.
+    #[serde(default)]
+    pub flux: Vec<FluxStatus>,
+    /// The database bootstrap Job at a glance.
+    #[serde(default)]
+    pub bootstrap: Option<BootstrapSummary>,
     /// Where the data came from and whether it is current.
     pub source: Source,
 }
@@ -363,6 +369,35 @@ pub struct EventSummary {
     pub last_seen: Option<Timestamp>,
 }
 
+/// One Flux object's readiness, as its Ready condition says.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FluxStatus {
+    /// `GitRepository`, `Kustomization`, `HelmRelease`, ...
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// `None` while the condition is Unknown or absent.
+    pub ready: Option<bool>,
+    pub reason: String,
+    pub message: String,
+    pub since: Option<Timestamp>,
+    pub revision: Option<String>,
+}
+
+/// The database bootstrap (migrations and seed data).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BootstrapSummary {
+    /// The Job's name, while it exists.
+    pub job: Option<String>,
+    /// `not started`, `running`, `completed`, `failed`.
+    pub state: String,
+    pub completed_at: Option<Timestamp>,
+    /// The last lines of the Job's log, when read.
+    pub log_excerpt: Vec<String>,
+}
+
 /// Whether the document comes from a cluster or a scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -438,6 +473,8 @@ mod tests {
             components: vec![],
             active_operations: vec![],
             recent_events: vec![],
+            flux: vec![],
+            bootstrap: None,
             source: Source {
                 mode: SourceMode::Scenario,
                 name: None,

@@ -292,6 +292,8 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
     let events = doc.recent_events.clone();
     let operations = doc.active_operations.clone();
     let release = doc.release.clone();
+    let flux = doc.flux.clone();
+    let bootstrap = doc.bootstrap.clone();
     let source = format!(
         "{} {}",
         match doc.source.mode {
@@ -380,6 +382,36 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                     </tr>
                 }}).collect_view()}</tbody>
             </table></div>
+        </section>
+        }.into_any()}
+        {view! {
+        <section class="card" data-testid="flux">
+            <h2>"Flux and Helm releases"</h2>
+            {flux.is_empty().then(|| view! { <p>"No Flux object seen (yet)."</p> })}
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Flux objects table"><table>
+                <thead><tr><th>"Object"</th><th>"Ready"</th><th>"Reason"</th><th>"Message"</th></tr></thead>
+                <tbody>{flux.into_iter().map(|f| {
+                    let ready = match f.ready { Some(true) => "✔ yes", Some(false) => "✖ no", None => "… in progress" };
+                    view! {
+                        <tr><td><code>{f.kind} "/" {f.namespace} "/" {f.name}</code></td><td>{ready}</td>
+                            <td>{f.reason}</td><td>{f.message}</td></tr>
+                    }
+                }).collect_view()}</tbody>
+            </table></div>
+        </section>
+        }.into_any()}
+        {view! {
+        <section class="card" data-testid="bootstrap">
+            <h2>"Database bootstrap"</h2>
+            {match bootstrap {
+                Some(b) => view! {
+                    <p>"State: " <strong>{b.state}</strong>
+                        {b.job.map(|j| view! { " (" <code>{j}</code> ")" })}
+                        {b.completed_at.map(|t| view! { ", completed " <code>{t.to_string()}</code> })}</p>
+                    {(!b.log_excerpt.is_empty()).then(|| view! { <pre class="log">{b.log_excerpt.join("\n")}</pre> })}
+                }.into_any(),
+                None => view! { <p>"No bootstrap job in the catalog."</p> }.into_any(),
+            }}
         </section>
         }.into_any()}
         {view! {

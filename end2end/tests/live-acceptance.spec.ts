@@ -73,6 +73,8 @@ test('AC 2: the diagnostics tab shows tiers, checks, blockers, components and ev
   await expect(page.getByTestId('tiers')).toContainText('Seed data exists');
   await expect(page.getByTestId('components').locator('tr[data-component="temporal-worker"]')).toContainText('0/2');
   await expect(page.getByTestId('release')).toContainText('release/1.0-rc5@sha1:979e2079');
+  await expect(page.getByTestId('flux')).toContainText('HelmRelease/alga-system/workflow-worker');
+  await expect(page.getByTestId('bootstrap')).toContainText('completed');
   const events = page.getByTestId('events');
   await expect(events).toContainText('not found');
   await page.getByTestId('event-filter').fill('temporal-worker');

@@ -27,6 +27,31 @@ const FAILURE_REASONS: [&str; 14] = [
     "RetriesExceeded",
 ];
 
+/// Every Flux object's Ready condition, for the diagnostics tab.
+pub fn statuses(snapshot: &crate::snapshot::Snapshot) -> Vec<app::status::FluxStatus> {
+    snapshot
+        .flux
+        .values()
+        .map(|f| {
+            let ready = f.condition("Ready");
+            app::status::FluxStatus {
+                kind: f.kind.as_str().to_string(),
+                namespace: f.namespace.clone(),
+                name: f.name.clone(),
+                ready: ready.and_then(|c| match c.status.as_str() {
+                    "True" => Some(true),
+                    "False" => Some(false),
+                    _ => None,
+                }),
+                reason: ready.map(|c| c.reason.clone()).unwrap_or_default(),
+                message: ready.map(|c| c.message.clone()).unwrap_or_default(),
+                since: ready.map(|c| c.last_transition_time.0),
+                revision: f.revision.clone(),
+            }
+        })
+        .collect()
+}
+
 /// `Ready=True`.
 pub fn is_ready(f: &FluxObject) -> bool {
     f.condition("Ready").is_some_and(|c| c.status == "True")

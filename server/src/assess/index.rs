@@ -417,6 +417,52 @@ impl<'a> Index<'a> {
             .collect()
     }
 
+    /// The bootstrap Job: name, state and log tail.
+    pub fn bootstrap_summary(
+        &self,
+        tiers: &app::status::Tiers,
+    ) -> Option<app::status::BootstrapSummary> {
+        let view = self.components.iter().find(|v| {
+            v.component.tier == app::status::Tier::Bootstrap
+                && v.component.kind == ComponentKind::Job
+        })?;
+        let job = view
+            .jobs
+            .iter()
+            .max_by_key(|j| j.metadata.creation_timestamp.clone());
+        let failed = job
+            .and_then(|j| j.status.as_ref()?.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Failed" && c.status == "True"));
+        let state = if failed {
+            "failed"
+        } else if view.job_completed_at.is_some() || (job.is_none() && tiers.bootstrap.ready) {
+            "completed"
+        } else if job.is_some() {
+            "running"
+        } else {
+            "not started"
+        };
+        let log_excerpt = self
+            .snapshot
+            .logs
+            .iter()
+            .filter(|l| {
+                l.namespace == view.namespace
+                    && view
+                        .pods
+                        .iter()
+                        .any(|p| p.metadata.name.as_deref() == Some(l.pod.as_str()))
+            })
+            .flat_map(|l| l.lines.iter().rev().take(20).rev().cloned())
+            .collect();
+        Some(app::status::BootstrapSummary {
+            job: job.and_then(|j| j.metadata.name.clone()),
+            state: state.to_string(),
+            completed_at: view.job_completed_at,
+            log_excerpt,
+        })
+    }
+
     /// One row per catalog component.
     pub fn component_statuses(&self, findings: &[Finding]) -> Vec<ComponentStatus> {
         self.components

@@ -161,6 +161,20 @@ impl Finding {
         self.evidence.push(evidence);
         self
     }
+
+    /// Adds log lines of `source` (`pod/container` or a Job) as evidence.
+    pub fn with_log_lines<'l>(
+        mut self,
+        namespace: &str,
+        source: &str,
+        lines: impl IntoIterator<Item = &'l String>,
+    ) -> Finding {
+        for line in lines {
+            self.evidence
+                .push(evidence("log", Some(namespace), source, None, line, None));
+        }
+        self
+    }
 }
 
 /// The lowercase name of a layer, as in the JSON.
@@ -233,6 +247,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
         now,
     );
     let tiers = tiers::finish(tiers, &blockers);
+    let bootstrap = index.bootstrap_summary(&tiers);
     let rollup = rank::rollup(&tiers, &blockers, &operations, &index.login_url);
 
     operations.sort_by_key(|op| std::cmp::Reverse(op.elapsed_seconds));
@@ -251,6 +266,8 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
         components,
         active_operations: operations,
         recent_events: index.recent_events(),
+        flux: flux::statuses(inputs.snapshot),
+        bootstrap,
         source: source(inputs, now),
     };
     Assessment {

@@ -319,25 +319,16 @@ fn crash_loop(
     let back_off = ctx
         .event("BackOff", |_| true)
         .map(|e| ctx.event_evidence(e));
+    let source = format!("{}/{}", ctx.name, cs.name);
     let mut f = if let Some(signal) = log.and_then(|l| crash_signal(&l.lines)) {
-        let mut f = ctx.finding(
+        ctx.finding(
             signal.layer,
             Progress::Failed,
             signal.slug,
             signal.reason,
             signal.next_action,
-        );
-        for line in signal.lines {
-            f = f.with(evidence(
-                "log",
-                Some(ctx.ns),
-                &format!("{}/{}", ctx.name, cs.name),
-                None,
-                &line,
-                None,
-            ));
-        }
-        f
+        )
+        .with_log_lines(ctx.ns, &source, &signal.lines)
     } else if let Some((reason, code)) = exit.as_ref().filter(|(r, _)| r == "OOMKilled") {
         ctx.finding(
             Layer::Pod,
@@ -354,26 +345,17 @@ fn crash_loop(
             .as_ref()
             .map(|(r, c)| format!(" (last exit: {r}, code {c})"))
             .unwrap_or_default();
-        let mut f = ctx.finding(
+        let tail = log
+            .map(|l| &l.lines[l.lines.len().saturating_sub(5)..])
+            .unwrap_or(&[]);
+        ctx.finding(
             Layer::Pod,
             Progress::Failed,
             "crash-loop",
             format!("{label} of {} keeps crashing{how}", ctx.name),
             "Read the container log (shown in evidence when available) for the cause.",
-        );
-        if let Some(l) = log {
-            for line in l.lines.iter().rev().take(5).rev() {
-                f = f.with(evidence(
-                    "log",
-                    Some(ctx.ns),
-                    &format!("{}/{}", ctx.name, cs.name),
-                    None,
-                    line,
-                    None,
-                ));
-            }
-        }
-        f
+        )
+        .with_log_lines(ctx.ns, &source, tail)
     };
     f = f.seen_at(since).with(ctx.pod_evidence(
         "CrashLoopBackOff",

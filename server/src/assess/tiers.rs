@@ -572,68 +572,18 @@ pub fn evaluate(
     // ---------------- LOGIN ----------------
     let web_ready = login_up;
     let login_probe = probes.login_url();
-    let responds = match &login_probe {
-        Some(p) if p.works() => check(
-            "login.url-responds",
-            "App URL responds",
-            CheckState::Ok,
-            p.describe(),
-        ),
-        Some(p) => check(
-            "login.url-responds",
-            "App URL responds",
-            if web_ready {
-                CheckState::Failed
-            } else {
-                CheckState::Pending
-            },
-            p.describe(),
-        ),
-        None => check(
-            "login.url-responds",
-            "App URL responds",
-            ok_if(web_ready),
-            if web_ready {
-                "not probed; inferred from ready web pods".to_string()
-            } else {
-                "waiting for the web app".to_string()
-            },
-        ),
-    };
-    let redirect = match &login_probe {
-        Some(
-            p @ crate::probes::LoginProbe::Answered {
-                status: 300..=399, ..
-            },
-        ) if p.works() => check(
-            "login.redirect",
-            "Dashboard/login redirect works",
-            CheckState::Ok,
-            p.describe(),
-        ),
-        Some(p) if p.works() => check(
-            "login.redirect",
-            "Dashboard/login redirect works",
-            CheckState::Ok,
-            p.describe(),
-        ),
-        Some(p) => check(
-            "login.redirect",
-            "Dashboard/login redirect works",
-            if web_ready {
-                CheckState::Failed
-            } else {
-                CheckState::Pending
-            },
-            p.describe(),
-        ),
-        None => check(
-            "login.redirect",
-            "Dashboard/login redirect works",
-            ok_if(web_ready),
-            "not probed".to_string(),
-        ),
-    };
+    let responds = probe_check(
+        "login.url-responds",
+        "App URL responds",
+        login_probe.as_ref(),
+        web_ready,
+    );
+    let redirect = probe_check(
+        "login.redirect",
+        "Dashboard/login redirect works",
+        login_probe.as_ref(),
+        web_ready,
+    );
     let mut web_checks = Vec::new();
     for v in index
         .components
@@ -770,6 +720,40 @@ pub fn evaluate(
         login,
         background,
         full_health: tier_status(Tier::FullHealth, full),
+    }
+}
+
+/// A check on the login URL probe: ok when it works; failed once the web app is ready and it does
+/// not; without a probe, inferred from the web pods and saying so.
+fn probe_check(
+    name: &str,
+    description: &str,
+    probe: Option<&crate::probes::LoginProbe>,
+    web_ready: bool,
+) -> Check {
+    match probe {
+        Some(p) if p.works() => check(name, description, CheckState::Ok, p.describe()),
+        Some(p) => check(
+            name,
+            description,
+            if web_ready {
+                CheckState::Failed
+            } else {
+                CheckState::Pending
+            },
+            p.describe(),
+        ),
+        None => check(
+            name,
+            description,
+            ok_if(web_ready),
+            if web_ready {
+                "not probed; inferred from ready web pods"
+            } else {
+                "waiting for the web app"
+            }
+            .to_string(),
+        ),
     }
 }
 

@@ -235,21 +235,11 @@ fn job_findings(
             Some(line) => format!("Job {name} failed (migrations or seeds): {line}"),
             None => format!("Job {name} failed ({why})"),
         };
-        let mut f = new(Layer::Job, Progress::Failed, "job-failed", reason,
+        let f = new(Layer::Job, Progress::Failed, "job-failed", reason,
             "Read the job's log lines in evidence, fix the cause (database reachable, migrations, seed data), then re-run the bootstrap.")
             .seen_at(cond.last_transition_time.as_ref().map(|t| t.0))
             .with(evidence("Job", Some(view.namespace), name, cond.reason.as_deref(), cond.message.as_deref().unwrap_or(""), None));
-        for line in errors {
-            f = f.with(evidence(
-                "log",
-                Some(view.namespace),
-                name,
-                None,
-                &line,
-                None,
-            ));
-        }
-        out.push(f);
+        out.push(f.with_log_lines(view.namespace, name, &errors));
     } else if !complete {
         if let Some(start) = status.and_then(|s| s.start_time.as_ref()).map(|t| t.0) {
             ops.push(Operation {
@@ -262,21 +252,11 @@ fn job_findings(
                 message: "database bootstrap (migrations and seed data)".into(),
             });
             if !errors.is_empty() {
-                let mut f = new(Layer::Log, Progress::Progressing, "job-errors",
+                let f = new(Layer::Log, Progress::Progressing, "job-errors",
                     format!("Job {name} logs errors while running: {}", errors[0]),
                     "Watch whether the job recovers; if it fails, the log lines in evidence name the cause.")
                     .seen_at(Some(start));
-                for line in errors {
-                    f = f.with(evidence(
-                        "log",
-                        Some(view.namespace),
-                        name,
-                        None,
-                        &line,
-                        None,
-                    ));
-                }
-                out.push(f);
+                out.push(f.with_log_lines(view.namespace, name, &errors));
             }
         }
     }
