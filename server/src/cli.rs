@@ -109,8 +109,8 @@ pub struct ServeArgs {
     /// Watch Secret metadata (names only) for the credential checks; needs the chart's opt-in Role.
     #[arg(long, env = "APPLIANCE_STATUS_SECRET_METADATA")]
     pub secret_metadata: bool,
-    /// Events kept at most.
-    #[arg(long, default_value_t = 20_000)]
+    /// Events kept at most (the newest per object and reason first).
+    #[arg(long, default_value_t = 5_000)]
     pub max_events: usize,
     /// Do not read log tails of crash-looping pods.
     #[arg(long)]

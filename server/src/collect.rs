@@ -59,7 +59,7 @@ impl Default for CollectorOptions {
     fn default() -> Self {
         CollectorOptions {
             secret_metadata: false,
-            max_events: 20_000,
+            max_events: 5_000,
             debounce: Duration::from_millis(200),
             tick: Duration::from_secs(5),
             log_tails: true,
@@ -157,6 +157,7 @@ async fn reflect<K, S>(
     stream: S,
     convert: impl Fn(K) -> Option<KubeObject>,
     tx: mpsc::Sender<Change>,
+    event_cap: usize,
 ) where
     S: Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
 {
@@ -187,6 +188,10 @@ async fn reflect<K, S>(
                     }
                     watcher::Event::InitApply(o) => {
                         buffer.extend(convert(o));
+                        // Events are bounded while they arrive, not after a whole list is held.
+                        if kind == "Event" && buffer.len() > event_cap + event_cap / 4 {
+                            crate::objects::bound_event_batch(&mut buffer, event_cap);
+                        }
                         continue;
                     }
                     watcher::Event::InitDone => Change::Relist(kind, std::mem::take(&mut buffer)),
@@ -220,7 +225,7 @@ async fn reflect<K, S>(
     }
 }
 
-fn spawn_typed<K>(api: Api<K>, config: watcher::Config, tx: &mpsc::Sender<Change>)
+fn spawn_typed<K>(api: Api<K>, config: watcher::Config, tx: &mpsc::Sender<Change>, event_cap: usize)
 where
     K: Collectable + Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
@@ -230,6 +235,7 @@ where
         stream,
         |o: K| Some(o.into_object()),
         tx.clone(),
+        event_cap,
     ));
 }
 
@@ -241,18 +247,54 @@ pub fn spawn_watchers(
 ) -> mpsc::Receiver<Change> {
     let (tx, rx) = mpsc::channel(1024);
     let cfg = || watcher::Config::default();
-    spawn_typed(Api::<Node>::all(client.clone()), cfg(), &tx);
-    spawn_typed(Api::<Pod>::all(client.clone()), cfg(), &tx);
-    spawn_typed(Api::<Job>::all(client.clone()), cfg(), &tx);
+    spawn_typed(
+        Api::<Node>::all(client.clone()),
+        cfg(),
+        &tx,
+        options.max_events,
+    );
+    spawn_typed(
+        Api::<Pod>::all(client.clone()),
+        cfg(),
+        &tx,
+        options.max_events,
+    );
+    spawn_typed(
+        Api::<Job>::all(client.clone()),
+        cfg(),
+        &tx,
+        options.max_events,
+    );
     spawn_typed(
         Api::<PersistentVolumeClaim>::all(client.clone()),
         cfg(),
         &tx,
+        options.max_events,
     );
-    spawn_typed(Api::<Event>::all(client.clone()), cfg(), &tx);
-    spawn_typed(Api::<Deployment>::all(client.clone()), cfg(), &tx);
-    spawn_typed(Api::<StatefulSet>::all(client.clone()), cfg(), &tx);
-    spawn_typed(Api::<DaemonSet>::all(client.clone()), cfg(), &tx);
+    spawn_typed(
+        Api::<Event>::all(client.clone()),
+        cfg(),
+        &tx,
+        options.max_events,
+    );
+    spawn_typed(
+        Api::<Deployment>::all(client.clone()),
+        cfg(),
+        &tx,
+        options.max_events,
+    );
+    spawn_typed(
+        Api::<StatefulSet>::all(client.clone()),
+        cfg(),
+        &tx,
+        options.max_events,
+    );
+    spawn_typed(
+        Api::<DaemonSet>::all(client.clone()),
+        cfg(),
+        &tx,
+        options.max_events,
+    );
 
     // Only the ConfigMaps the catalog names, each by name (RBAC grants exactly those).
     let release = &catalog.release;
@@ -269,6 +311,7 @@ pub fn spawn_watchers(
             stream,
             |o: ConfigMap| Some(o.into_object()),
             tx.clone(),
+            usize::MAX,
         ));
     }
 
@@ -291,6 +334,7 @@ pub fn spawn_watchers(
                         Some(KubeObject::SecretName { namespace, name })
                     },
                     tx.clone(),
+                    usize::MAX,
                 ));
             }
         }
@@ -320,6 +364,7 @@ pub fn spawn_watchers(
                 }
             },
             tx.clone(),
+            usize::MAX,
         ));
     }
 

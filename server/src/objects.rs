@@ -449,6 +449,53 @@ fn condition_from_value(c: &Value) -> Option<Condition> {
     })
 }
 
+/// Of `events` (any key), the keys to keep: the newest event per (object, reason), then the
+/// newest `cap` of those.
+pub fn events_to_keep<'e, K: Eq + std::hash::Hash>(
+    events: impl Iterator<Item = (K, &'e Event)>,
+    cap: usize,
+) -> std::collections::HashSet<K> {
+    /// (kind, namespace, name, reason) of the object an event is about.
+    type About<'a> = (&'a str, &'a str, &'a str, &'a str);
+    let mut newest: std::collections::HashMap<About<'e>, (Option<jiff::Timestamp>, K)> =
+        std::collections::HashMap::new();
+    for (k, e) in events {
+        let o = &e.involved_object;
+        let about = (
+            o.kind.as_deref().unwrap_or(""),
+            o.namespace.as_deref().unwrap_or(""),
+            o.name.as_deref().unwrap_or(""),
+            e.reason.as_deref().unwrap_or(""),
+        );
+        let at = crate::assess::event_last_time(e);
+        if newest.get(&about).is_none_or(|(t, _)| *t < at) {
+            newest.insert(about, (at, k));
+        }
+    }
+    let mut keep: Vec<(Option<jiff::Timestamp>, K)> = newest.into_values().collect();
+    keep.sort_by_key(|k| std::cmp::Reverse(k.0));
+    keep.truncate(cap);
+    keep.into_iter().map(|(_, k)| k).collect()
+}
+
+/// Trims a batch of incoming objects (a relist in progress) to `cap` events, so a large first
+/// list is never held whole.
+pub fn bound_event_batch(batch: &mut Vec<KubeObject>, cap: usize) {
+    let keep = events_to_keep(
+        batch.iter().enumerate().filter_map(|(i, o)| match o {
+            KubeObject::Event(e) => Some((i, &**e)),
+            _ => None,
+        }),
+        cap,
+    );
+    let mut index = 0;
+    batch.retain(|o| {
+        let kept = !matches!(o, KubeObject::Event(_)) || keep.contains(&index);
+        index += 1;
+        kept
+    });
+}
+
 impl KubeObject {
     /// Kind and key, for deletes and logs.
     pub fn id(&self) -> ObjectId {
@@ -546,34 +593,7 @@ impl Snapshot {
         if self.events.len() <= cap {
             return;
         }
-        /// (kind, namespace, name, reason) of the object an event is about.
-        type About = (String, String, String, String);
-        let mut newest: std::collections::HashMap<
-            About,
-            (Option<jiff::Timestamp>, (String, String)),
-        > = std::collections::HashMap::new();
-        for (k, e) in &self.events {
-            let o = &e.involved_object;
-            let id = (
-                o.kind.clone().unwrap_or_default(),
-                o.namespace.clone().unwrap_or_default(),
-                o.name.clone().unwrap_or_default(),
-                e.reason.clone().unwrap_or_default(),
-            );
-            let at = crate::assess::event_last_time(e);
-            match newest.get(&id) {
-                Some((t, _)) if *t >= at => {}
-                _ => {
-                    newest.insert(id, (at, k.clone()));
-                }
-            }
-        }
-        let mut keep: Vec<(Option<jiff::Timestamp>, (String, String))> =
-            newest.into_values().collect();
-        keep.sort_by_key(|k| std::cmp::Reverse(k.0));
-        keep.truncate(cap);
-        let keep: std::collections::HashSet<(String, String)> =
-            keep.into_iter().map(|(_, k)| k).collect();
+        let keep = events_to_keep(self.events.iter().map(|(k, e)| (k.clone(), e)), cap);
         self.events.retain(|k, _| keep.contains(k));
     }
 
@@ -746,6 +766,25 @@ status:
         assert!(snap
             .events
             .contains_key(&("msp".to_string(), "e29".to_string())));
+    }
+
+    #[test]
+    fn a_batch_arriving_is_trimmed_to_the_newest_events() {
+        let mut text =
+            String::from("apiVersion: v1\nkind: Pod\nmetadata: {name: keep-me, namespace: msp}\n");
+        for i in 0..20 {
+            text.push_str(&format!("---\napiVersion: v1\nkind: Event\nmetadata: {{name: e{i}, namespace: msp}}\ninvolvedObject: {{kind: Pod, namespace: msp, name: p{i}}}\nreason: Failed\nlastTimestamp: \"2026-04-30T01:{i:02}:00Z\"\n"));
+        }
+        let mut batch = parse_documents(&text, "t").unwrap().objects;
+        bound_event_batch(&mut batch, 5);
+        assert_eq!(batch.len(), 6, "the pod and the five newest events");
+        let names: Vec<String> = batch.iter().map(|o| o.id().name).collect();
+        assert!(
+            names.contains(&"keep-me".to_string())
+                && names.contains(&"e19".to_string())
+                && !names.contains(&"e14".to_string()),
+            "{names:?}"
+        );
     }
 
     #[test]
