@@ -53,6 +53,30 @@ fn ready(port: u16) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Creates `n` objects made by `make`, sixteen requests at a time.
+async fn create_all<K>(
+    api: &Api<K>,
+    n: usize,
+    make: impl Fn(usize) -> serde_json::Value,
+) -> anyhow::Result<()>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    futures::stream::iter(0..n)
+        .map(|i| {
+            let object: anyhow::Result<K> = serde_json::from_value(make(i)).map_err(Into::into);
+            async move {
+                api.create(&PostParams::default(), &object?).await?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let bin = std::env::var("APPLIANCE_STATUS_BIN").unwrap_or_else(|_| {
@@ -68,48 +92,28 @@ async fn main() -> anyhow::Result<()> {
 
     let began = Instant::now();
     let pods: Api<Pod> = Api::namespaced(client.clone(), "msp");
-    futures::stream::iter(0..PODS)
-        .map(|i| {
-            let pods = pods.clone();
-            async move {
-                let pod: Pod = serde_json::from_value(json!({
-                    "apiVersion": "v1", "kind": "Pod",
-                    "metadata": {"name": format!("load-{i}"), "labels": {"app": format!("load-{}", i % 40)}},
-                    "spec": {"containers": [{"name": "main", "image": format!("ghcr.io/x/load-{}:1", i % 40)}]}
-                }))?;
-                pods.create(&PostParams::default(), &pod).await?;
-                anyhow::Ok(())
-            }
+    create_all(&pods, PODS, |i| {
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("load-{i}"), "labels": {"app": format!("load-{}", i % 40)}},
+            "spec": {"containers": [{"name": "main", "image": format!("ghcr.io/x/load-{}:1", i % 40)}]}
         })
-        .buffer_unordered(16)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    })
+    .await?;
     let events: Api<Event> = Api::namespaced(client.clone(), "msp");
-    futures::stream::iter(0..EVENTS)
-        .map(|i| {
-            let events = events.clone();
-            async move {
-                let minute = i % 60;
-                let reason = ["Pulling", "Failed", "BackOff", "Unhealthy", "Scheduled"][i % 5];
-                let event: Event = serde_json::from_value(json!({
-                    "apiVersion": "v1", "kind": "Event",
-                    "metadata": {"name": format!("load-{}.{i}", i % PODS)},
-                    "involvedObject": {"kind": "Pod", "namespace": "msp", "name": format!("load-{}", i % PODS)},
-                    "reason": reason,
-                    "message": format!("load event {i}"), "type": if i % 2 == 0 { "Warning" } else { "Normal" },
-                    "count": 1, "firstTimestamp": format!("2026-11-27T10:{minute:02}:00Z"), "lastTimestamp": format!("2026-11-27T10:{minute:02}:30Z")
-                }))?;
-                events.create(&PostParams::default(), &event).await?;
-                anyhow::Ok(())
-            }
+    create_all(&events, EVENTS, |i| {
+        let minute = i % 60;
+        let reason = ["Pulling", "Failed", "BackOff", "Unhealthy", "Scheduled"][i % 5];
+        json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": format!("load-{}.{i}", i % PODS)},
+            "involvedObject": {"kind": "Pod", "namespace": "msp", "name": format!("load-{}", i % PODS)},
+            "reason": reason,
+            "message": format!("load event {i}"), "type": if i % 2 == 0 { "Warning" } else { "Normal" },
+            "count": 1, "firstTimestamp": format!("2026-11-27T10:{minute:02}:00Z"), "lastTimestamp": format!("2026-11-27T10:{minute:02}:30Z")
         })
-        .buffer_unordered(16)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    })
+    .await?;
     eprintln!(
         "loaded {PODS} pods and {EVENTS} events in {:.1} s",
         began.elapsed().as_secs_f64()

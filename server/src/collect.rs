@@ -393,6 +393,27 @@ pub fn spawn_watchers(
     rx
 }
 
+/// One receiver for the watchers' changes and the prober's and log tails' (or a test's).
+pub fn merge(
+    mut a: mpsc::Receiver<Change>,
+    mut b: mpsc::Receiver<Change>,
+) -> mpsc::Receiver<Change> {
+    let (tx, rx) = mpsc::channel(1024);
+    tokio::spawn(async move {
+        loop {
+            let change = tokio::select! {
+                Some(c) = a.recv() => c,
+                Some(c) = b.recv() => c,
+                else => return,
+            };
+            if tx.send(change).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 /// Pods whose log tail explains something: crash-looping or failed containers of catalog
 /// components, and the bootstrap Job's pods.
 fn log_candidates(snapshot: &Snapshot, catalog: &Catalog) -> Vec<(String, String, String, bool)> {

@@ -5,7 +5,7 @@ use app::status::SourceMode;
 use appliance_status::assess::{SourceInfo, Thresholds};
 use appliance_status::auth::{Access, BoundedStore, SessionPolicy, TokenSource};
 use appliance_status::cli::{self, Cli, Command, LogFormat, OutputFormat, ServeArgs};
-use appliance_status::collect::{self, Change, CollectorOptions};
+use appliance_status::collect::{self, CollectorOptions};
 use appliance_status::prober::{self, Dsn, ProberConfig};
 use appliance_status::probes::Probes;
 use appliance_status::publish::{self, Engine, Publisher};
@@ -146,7 +146,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             };
             let changes = collect::spawn_watchers(&client, &catalog, &options);
             let (extra_tx, extra_rx) = tokio::sync::mpsc::channel(64);
-            let changes = merge(changes, extra_rx);
+            let changes = collect::merge(changes, extra_rx);
             let first = engine.assess(
                 &mut Snapshot::default(),
                 &Probes::default(),
@@ -229,27 +229,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = source_task.await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// One receiver for the watchers' changes and the log tails' and probes'.
-fn merge(
-    mut a: tokio::sync::mpsc::Receiver<Change>,
-    mut b: tokio::sync::mpsc::Receiver<Change>,
-) -> tokio::sync::mpsc::Receiver<Change> {
-    let (tx, rx) = tokio::sync::mpsc::channel(1024);
-    tokio::spawn(async move {
-        loop {
-            let change = tokio::select! {
-                Some(c) = a.recv() => c,
-                Some(c) = b.recv() => c,
-                else => return,
-            };
-            if tx.send(change).await.is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 async fn shutdown_signal() {

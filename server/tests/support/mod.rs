@@ -47,22 +47,9 @@ pub async fn start_collector(kubeconfig: &std::path::Path, secret_metadata: bool
         ..CollectorOptions::default()
     };
     let watchers = collect::spawn_watchers(&client, &catalog, &options);
-    let (extra_tx, mut extra_rx) = mpsc::channel(64);
-    // Merge the watchers' and the test's changes.
-    let (tx, rx) = mpsc::channel(1024);
-    let mut watchers = watchers;
-    tokio::spawn(async move {
-        loop {
-            let c = tokio::select! {
-                Some(c) = watchers.recv() => c,
-                Some(c) = extra_rx.recv() => c,
-                else => return,
-            };
-            if tx.send(c).await.is_err() {
-                return;
-            }
-        }
-    });
+    let (extra_tx, extra_rx) = mpsc::channel(64);
+    // The watchers' changes and the test's (probes, log tails), as `serve` merges them.
+    let rx = collect::merge(watchers, extra_rx);
     let (publisher, feed) = Publisher::new(engine.assess(
         &mut Snapshot::default(),
         &Probes::default(),
