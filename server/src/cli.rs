@@ -46,18 +46,19 @@ pub struct ThresholdArgs {
     /// ... and an error after this long.
     #[arg(long, default_value = "20m", value_parser = parse_duration)]
     pub error_after: jiff::SignedDuration,
-    /// A blocker must hold this long before it is shown.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub hysteresis: jiff::SignedDuration,
+    /// A blocker must hold this long before it is shown (default: 30s for `serve`; 0s for
+    /// `assess`, since a dump has no history to hold a blocker against).
+    #[arg(long, value_parser = parse_duration)]
+    pub hysteresis: Option<jiff::SignedDuration>,
 }
 
 impl ThresholdArgs {
-    /// The engine's thresholds.
-    pub fn thresholds(&self) -> Thresholds {
+    /// The engine's thresholds; `default_hysteresis` when `--hysteresis` is not given.
+    pub fn thresholds(&self, default_hysteresis: jiff::SignedDuration) -> Thresholds {
         Thresholds {
             warn_after: self.warn_after,
             error_after: self.error_after,
-            hysteresis: self.hysteresis,
+            hysteresis: self.hysteresis.unwrap_or(default_hysteresis),
             ..Thresholds::default()
         }
     }
@@ -235,7 +236,7 @@ pub fn run_assess(args: &AssessArgs) -> Result<(StatusDocument, Vec<String>)> {
         }
     }
     snapshot.remember();
-    let thresholds = args.thresholds.thresholds();
+    let thresholds = args.thresholds.thresholds(jiff::SignedDuration::ZERO);
     let source = SourceInfo {
         mode: SourceMode::Scenario,
         name: Some(

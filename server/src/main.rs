@@ -90,7 +90,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => TokenSource::fixed(std::env::var("APPLIANCE_STATUS_TOKEN").ok().as_deref()),
     };
-    let thresholds: Thresholds = args.thresholds.thresholds();
+    let thresholds: Thresholds = args.thresholds.thresholds(Thresholds::default().hysteresis);
     let ready = Arc::new(AtomicBool::new(false));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {

@@ -94,10 +94,15 @@ fn collect(value: Value, origin: &str, doc_no: usize, out: &mut Parsed) -> Resul
                     obj.insert("kind".into(), Value::String(k.to_string()));
                 }
             }
+            let item_kind = item
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             match object_from_value(item) {
                 Ok(Some(o)) => out.objects.push(o),
                 Ok(None) => out.warnings.push(format!(
-                    "{origin}: document {doc_no}, item {}: unknown kind ignored",
+                    "{origin}: document {doc_no}, item {}: kind {item_kind:?} is not used by appliance-status, ignored",
                     i + 1
                 )),
                 Err(message) => {
