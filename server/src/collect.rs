@@ -732,6 +732,50 @@ mod tests {
         }
     }
 
+    /// Log tails are read for crash-looping or failed catalog pods and the bootstrap Job's pods,
+    /// the previous container for a crash loop; never for healthy pods or other namespaces.
+    #[test]
+    fn log_tails_target_crashing_failed_and_job_pods() {
+        let yaml = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: temporal-1, namespace: msp}
+spec: {containers: [{name: temporal, image: x}]}
+status: {containerStatuses: [{name: temporal, image: x, imageID: "", ready: false, restartCount: 4, state: {waiting: {reason: CrashLoopBackOff}}}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: boot-1, namespace: msp, labels: {job-name: alga-core-sebastian-bootstrap-r1}}
+spec: {containers: [{name: bootstrap, image: x}]}
+status: {containerStatuses: [{name: bootstrap, image: x, imageID: "", ready: false, restartCount: 0, state: {terminated: {exitCode: 1}}}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: redis-0, namespace: msp}
+spec: {containers: [{name: redis, image: x}]}
+status: {containerStatuses: [{name: redis, image: x, imageID: "", ready: true, restartCount: 0, state: {running: {}}}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: other, namespace: tenant}
+spec: {containers: [{name: c, image: x}]}
+status: {containerStatuses: [{name: c, image: x, imageID: "", ready: false, restartCount: 9, state: {waiting: {reason: CrashLoopBackOff}}}]}
+"#;
+        let mut snapshot = Snapshot::default();
+        for o in crate::objects::parse_documents(yaml, "t").unwrap().objects {
+            snapshot.apply(o);
+        }
+        let mut got = log_candidates(&snapshot, &Catalog::embedded());
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("msp".into(), "boot-1".into(), "bootstrap".into(), false),
+                ("msp".into(), "temporal-1".into(), "temporal".into(), true),
+            ]
+        );
+    }
+
     /// Without the opt-in, nothing about Secrets is requested at all.
     #[tokio::test]
     async fn no_secret_request_without_the_opt_in() {
