@@ -10,5 +10,9 @@ export GOPATH="${GOPATH:-$AS_CACHE/go}"
 export GOCACHE="${GOCACHE:-$AS_CACHE/go-build}"
 export GOMODCACHE="${GOMODCACHE:-$AS_CACHE/go/pkg/mod}"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+# leptos reads this at compile time (the wasm file name in the hydration script). cargo-leptos sets
+# it; every other cargo command must set the same, or a plain `cargo build/test/bench` recompiles
+# leptos without it and the server then asks for `<name>_bg.wasm`, which does not exist.
+export LEPTOS_OUTPUT_NAME=appliance-status
 export PATH="$AS_CACHE/tools/cargo-leptos-$CARGO_LEPTOS_VERSION/bin:$AS_CACHE/tools/wasm-bindgen-cli-$WASM_BINDGEN_VERSION/bin:$AS_ROOT/end2end/node_modules/.bin:$PATH"
 mkdir -p "$AS_CACHE"

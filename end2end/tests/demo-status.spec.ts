@@ -73,10 +73,22 @@ test('responses carry the security headers; the app policy allows its wasm and n
   expect((await app.allHeaders())['cache-control']).toBe('no-store');
 });
 
-test('neither tab has a serious or critical accessibility violation', async ({ page }) => {
+test('neither tab has a serious or critical accessibility violation, light or dark', async ({ page }) => {
   await logIn(page, tokens.demo);
-  expect(await seriousA11yViolations(page)).toEqual([]);
-  await page.getByTestId('tab-diagnostics').click();
-  await expect(page.getByTestId('tiers')).toBeVisible();
-  expect(await seriousA11yViolations(page)).toEqual([]);
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.goto('/');
+    await expect(page.getByTestId('rollup-state')).toBeVisible();
+    expect(await seriousA11yViolations(page), `overview, ${scheme}`).toEqual([]);
+    await page.goto('/?tab=diagnostics');
+    await expect(page.getByTestId('tiers')).toBeVisible();
+    expect(await seriousA11yViolations(page), `diagnostics, ${scheme}`).toEqual([]);
+  }
+});
+
+test('the overview reads on a phone without sideways scrolling', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await logIn(page, tokens.demo);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
 });
