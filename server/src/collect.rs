@@ -539,7 +539,10 @@ pub async fn run(
         }
         snapshot.bound_events(options.max_events);
         snapshot.remember();
-        let doc = engine.assess(&mut snapshot, &probes, Timestamp::now());
+        // Whole seconds: the document describes a moment, not a sub-second sample.
+        let now = Timestamp::from_second(Timestamp::now().as_second())
+            .unwrap_or_else(|_| Timestamp::now());
+        let doc = engine.assess(&mut snapshot, &probes, now);
         publisher.publish(doc);
 
         if options.log_tails && snapshot.api.unreachable_since.is_none() {
