@@ -421,11 +421,6 @@ pub struct Source {
 }
 
 impl StatusDocument {
-    /// The blockers that keep Alga from being usable.
-    pub fn login_blockers(&self) -> impl Iterator<Item = &Blocker> {
-        self.top_blockers.iter().filter(|b| b.login_blocking)
-    }
-
     /// Components outside the login path that need attention.
     pub fn background_issue_count(&self) -> usize {
         self.components

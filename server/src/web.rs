@@ -122,8 +122,7 @@ mod tests {
             &crate::probes::Probes::default(),
             jiff::Timestamp::now(),
         );
-        let (publisher, feed) = Publisher::new(doc);
-        std::mem::forget(publisher); // keep the channel open for the test's lifetime
+        let (_publisher, feed) = Publisher::new(doc);
         AppState {
             leptos_options: LeptosOptions::builder()
                 .output_name("appliance-status")

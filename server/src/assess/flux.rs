@@ -8,7 +8,6 @@ use super::{evidence, Finding, Inputs, Progress};
 use crate::catalog::ComponentKind;
 use crate::snapshot::{FluxKind, FluxObject};
 use app::status::{Layer, Operation, OperationKind, Tier};
-use jiff::Timestamp;
 
 const FAILURE_REASONS: [&str; 14] = [
     "InstallFailed",
@@ -111,7 +110,6 @@ fn owner(index: &Index<'_>, f: &FluxObject) -> (String, Tier) {
 pub fn findings(
     inputs: &Inputs<'_>,
     index: &Index<'_>,
-    _now: Timestamp,
     out: &mut Vec<Finding>,
     ops: &mut Vec<Operation>,
 ) {

@@ -210,12 +210,12 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
     let mut findings = Vec::new();
     let mut operations = Vec::new();
 
-    platform::findings(inputs, &index, now, &mut findings);
+    platform::findings(inputs, &index, &mut findings);
     for view in &index.components {
         pod::findings(inputs, &index, view, now, &mut findings, &mut operations);
         workload::findings(inputs, &index, view, &mut findings, &mut operations);
     }
-    flux::findings(inputs, &index, now, &mut findings, &mut operations);
+    flux::findings(inputs, &index, &mut findings, &mut operations);
     for op in &mut operations {
         op.elapsed_seconds = now.duration_since(op.started).as_secs().max(0) as u64;
     }
@@ -238,7 +238,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
         })
         .collect();
     let components = index.component_statuses(&findings);
-    let tiers = tiers::evaluate(inputs, &index, &findings, &components, now);
+    let tiers = tiers::evaluate(inputs, &index, &findings);
     let (blockers, first_seen) = rank::blockers(
         findings,
         &inputs.snapshot.memory,

@@ -4,7 +4,6 @@ use super::dns::dns_failure;
 use super::index::{event_first_time, event_last_time, Index};
 use super::{evidence, Finding, Inputs, Progress};
 use app::status::{Layer, Tier};
-use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Node;
 
 const PRESSURES: [&str; 4] = [
@@ -50,7 +49,7 @@ fn platform(
 }
 
 /// Platform findings.
-pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, _now: Timestamp, out: &mut Vec<Finding>) {
+pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, out: &mut Vec<Finding>) {
     let snap = inputs.snapshot;
     if let Some(since) = snap.api.unreachable_since {
         let err = snap.api.last_error.clone().unwrap_or_default();

@@ -114,10 +114,10 @@ pub fn findings(
             .and_then(|s| s.container_statuses.as_deref())
             .unwrap_or(&[]);
         for cs in inits {
-            container(inputs, index, &ctx, cs, true, out);
+            container(index, &ctx, cs, true, out);
         }
         for cs in mains {
-            container(inputs, index, &ctx, cs, false, out);
+            container(index, &ctx, cs, false, out);
         }
         event_level(inputs, &ctx, now, out, ops);
     }
@@ -186,7 +186,6 @@ fn scheduling_cause(msg: &str) -> String {
 }
 
 fn container(
-    inputs: &Inputs<'_>,
     index: &Index<'_>,
     ctx: &PodCtx<'_, '_>,
     cs: &ContainerStatus,
@@ -230,7 +229,6 @@ fn container(
             );
         }
     }
-    let _ = inputs;
     // A running container that never becomes ready: its readiness probe fails.
     if !init && !cs.ready {
         if let Some(running) = state.and_then(|s| s.running.as_ref()) {

@@ -7,7 +7,6 @@ use super::{Finding, Inputs, Progress};
 use crate::catalog::ComponentKind;
 use crate::snapshot::FluxKind;
 use app::status::*;
-use jiff::Timestamp;
 
 fn check(
     name: &str,
@@ -130,13 +129,7 @@ const POD_LAYERS: [Layer; 8] = [
 ];
 
 /// All tiers; the full-health "no critical warnings" check is settled by [`finish`].
-pub fn evaluate(
-    inputs: &Inputs<'_>,
-    index: &Index<'_>,
-    findings: &[Finding],
-    components: &[ComponentStatus],
-    _now: Timestamp,
-) -> Tiers {
+pub fn evaluate(inputs: &Inputs<'_>, index: &Index<'_>, findings: &[Finding]) -> Tiers {
     let snap = inputs.snapshot;
     let probes = inputs.probes;
 
@@ -712,7 +705,6 @@ pub fn evaluate(
             ),
         },
     ];
-    let _ = components;
     Tiers {
         platform,
         core,
