@@ -14,26 +14,33 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[serde(rename_all = "camelCase")]
 pub struct StatusDocument {
     /// Version of this contract; see [`SCHEMA_VERSION`].
+    #[serde(default = "schema_version")]
     pub schema_version: u32,
     /// The appliance's site identifier, e.g. `appliance-single-node`.
     pub site_id: String,
     /// The moment the document describes (the assessment's `now`).
     pub timestamp: Timestamp,
     /// What release the appliance is installing or running.
+    #[serde(default)]
     pub release: Release,
     /// Where the status UI and the Alga login live.
+    #[serde(default)]
     pub urls: Urls,
     /// The one-line answer for the admin.
     pub rollup: Rollup,
     /// Tiered readiness, each tier with its checks.
     pub tiers: Tiers,
     /// Every blocker, ranked: login-blocking first, then tier, severity, depth, age.
+    #[serde(default)]
     pub top_blockers: Vec<Blocker>,
     /// One row per catalog component.
+    #[serde(default)]
     pub components: Vec<ComponentStatus>,
-    /// Things that take time and are not failures: image pulls, reconciliations, jobs.
+    /// Things that take time and are not failures: image pulls, reconciliations, jobs, waits.
+    #[serde(default)]
     pub active_operations: Vec<Operation>,
     /// Recent Kubernetes events: warnings first, each group newest first.
+    #[serde(default)]
     pub recent_events: Vec<EventSummary>,
     /// Every Flux source, Kustomization and HelmRelease with its Ready condition.
     #[serde(default)]
@@ -42,7 +49,12 @@ pub struct StatusDocument {
     #[serde(default)]
     pub bootstrap: Option<BootstrapSummary>,
     /// Where the data came from and whether it is current.
+    #[serde(default)]
     pub source: Source,
+}
+
+fn schema_version() -> u32 {
+    SCHEMA_VERSION
 }
 
 /// Release information, from the Flux source and the release selection ConfigMap.
@@ -191,6 +203,7 @@ pub enum TierHealth {
 pub struct TierStatus {
     pub ready: bool,
     pub status: TierHealth,
+    #[serde(default)]
     pub checks: Vec<Check>,
 }
 
@@ -205,6 +218,10 @@ pub struct Check {
     pub state: CheckState,
     /// What was seen, e.g. "db 0/1 ready".
     pub detail: Option<String>,
+    /// The ids of the blockers that make this check fail: a failed check always names at least
+    /// one, a check that has not failed names none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blockers: Vec<String>,
 }
 
 /// The outcome of one check.
@@ -266,6 +283,7 @@ pub enum Escalation {
 #[serde(rename_all = "camelCase")]
 pub struct Blocker {
     /// Stable across assessments while the cause persists, e.g. `storage/msp/db/subpath`.
+    #[serde(default)]
     pub id: String,
     pub severity: Severity,
     /// The catalog component affected, e.g. `db`.
@@ -277,13 +295,26 @@ pub struct Blocker {
     pub next_action: String,
     /// True when this blocker keeps Alga from being usable.
     pub login_blocking: bool,
-    /// The tier of the affected component.
+    /// The tier of the affected component (release-level problems: `full_health`, the tier every
+    /// blocker keeps from being ready; also what a document without the field reads as).
+    #[serde(default = "full_health")]
     pub tier: Tier,
     /// When the condition was first seen.
+    #[serde(default)]
     pub since: Timestamp,
+    #[serde(default = "escalation_error")]
     pub escalation: Escalation,
     /// The objects and exact messages that led to this blocker, lowest first.
+    #[serde(default)]
     pub evidence: Vec<Evidence>,
+}
+
+fn full_health() -> Tier {
+    Tier::FullHealth
+}
+
+fn escalation_error() -> Escalation {
+    Escalation::Error
 }
 
 /// An object and the exact message it carried.
@@ -336,6 +367,9 @@ pub enum OperationKind {
     ImagePull,
     Reconciliation,
     Job,
+    /// Waiting for an earlier step: an init container waiting for the bootstrap, a Flux object
+    /// waiting for its dependencies or for its controller to see a new spec.
+    Waiting,
 }
 
 /// Something in progress that is not (yet) a failure.
@@ -345,6 +379,9 @@ pub struct Operation {
     pub kind: OperationKind,
     /// The component it serves, when known.
     pub component: Option<String>,
+    /// The tier it serves, when known.
+    #[serde(default)]
+    pub tier: Option<Tier>,
     /// The image, or `HelmRelease/alga-system/alga-core`, or the Job.
     pub target: String,
     pub started: Timestamp,
@@ -399,15 +436,16 @@ pub struct BootstrapSummary {
 }
 
 /// Whether the document comes from a cluster or a scenario.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceMode {
+    #[default]
     Live,
     Scenario,
 }
 
 /// Where the data came from and how current it is.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Source {
     pub mode: SourceMode,
@@ -518,6 +556,34 @@ mod tests {
         assert_eq!(json["layer"], "image");
         assert_eq!(json["loginBlocking"], false);
         assert_eq!(json["nextAction"], blocker.next_action);
+    }
+
+    /// The PRD's representative document (Status API section), as written there, is a valid
+    /// document: fields it leaves out take their defaults.
+    #[test]
+    fn the_prd_example_document_deserializes_verbatim() {
+        let prd = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/spec/PRD.md"),
+        )
+        .expect("../shared/spec/PRD.md is beside the project");
+        let section = &prd[prd.find("## Status API").expect("Status API section")..];
+        let start = section.find("```json").expect("a json block") + "```json".len();
+        let json = &section[start..start + section[start..].find("```").unwrap()];
+        let doc: StatusDocument = serde_json::from_str(json).expect("the PRD example parses");
+        assert_eq!(doc.site_id, "appliance-single-node");
+        assert_eq!(doc.rollup.state, RollupState::ReadyWithBackgroundIssues);
+        assert!(doc.tiers.login.ready && !doc.tiers.background.ready);
+        assert_eq!(doc.tiers.background.status, TierHealth::Degraded);
+        let b = &doc.top_blockers[0];
+        assert_eq!(
+            (b.component.as_str(), b.layer, b.severity, b.login_blocking),
+            ("workflow-worker", Layer::Image, Severity::Background, false)
+        );
+        assert_eq!(
+            doc.urls.login_url.as_deref(),
+            Some("http://192.168.64.8:3000")
+        );
+        assert_eq!(doc.schema_version, SCHEMA_VERSION);
     }
 
     fn tier(ready: bool) -> TierStatus {

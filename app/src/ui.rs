@@ -170,11 +170,15 @@ fn Overview(doc: StatusDocument) -> impl IntoView {
     let background = doc.background_issue_count();
     let top = doc.top_blockers.first().cloned();
     let tiers = Tier::ALL.map(|t| (t, doc.tiers.get(t).clone()));
-    // The admin sees downloads and the bootstrap; Flux reconciliations are for the diagnostics tab.
+    // The admin sees downloads, the bootstrap and pods waiting their turn; Flux reconciliations
+    // and waits are for the diagnostics tab.
     let pulls: Vec<Operation> = doc
         .active_operations
         .iter()
-        .filter(|op| op.kind != OperationKind::Reconciliation)
+        .filter(|op| {
+            op.kind != OperationKind::Reconciliation
+                && op.target.starts_with(|c: char| c != 'K' && c != 'H')
+        })
         .cloned()
         .collect();
     let copied = RwSignal::new(false);
@@ -247,6 +251,7 @@ fn OperationLine(op: Operation) -> impl IntoView {
         OperationKind::ImagePull => "Downloading image",
         OperationKind::Reconciliation => "Installing",
         OperationKind::Job => "Running",
+        OperationKind::Waiting => "Waiting",
     };
     let size = op
         .size_bytes

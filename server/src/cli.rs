@@ -40,12 +40,11 @@ pub enum LogFormat {
 /// Thresholds shared by `serve` and `assess`.
 #[derive(Debug, Args, Clone)]
 pub struct ThresholdArgs {
-    /// A progressing state becomes a warning after this long (e.g. 5m).
+    /// Something still progressing (no failure signal) becomes a warning after this long, e.g. 5m
+    /// (large pulls: after twice the time their expected size takes). Age alone never makes a
+    /// blocker critical: a failure signal does.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub warn_after: jiff::SignedDuration,
-    /// ... and an error after this long.
-    #[arg(long, default_value = "20m", value_parser = parse_duration)]
-    pub error_after: jiff::SignedDuration,
     /// A blocker must hold this long before it is shown (default: 30s for `serve`; 0s for
     /// `assess`, since a dump has no history to hold a blocker against).
     #[arg(long, value_parser = parse_duration)]
@@ -57,7 +56,6 @@ impl ThresholdArgs {
     pub fn thresholds(&self, default_hysteresis: jiff::SignedDuration) -> Thresholds {
         Thresholds {
             warn_after: self.warn_after,
-            error_after: self.error_after,
             hysteresis: self.hysteresis.unwrap_or(default_hysteresis),
             ..Thresholds::default()
         }

@@ -403,6 +403,22 @@ pub fn flux_from_value(kind: FluxKind, value: &Value) -> std::result::Result<Flu
         namespace: namespace.to_string(),
         name: name.to_string(),
         generation: meta.get("generation").and_then(Value::as_i64),
+        labels: meta
+            .get("labels")
+            .and_then(Value::as_object)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        timeout: spec
+            .and_then(|s| str_at(s, &["timeout"]))
+            .map(str::to_string),
+        suspended: spec
+            .and_then(|s| s.get("suspend"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         target_namespace: spec
             .and_then(|s| str_at(s, &["targetNamespace"]))
             .map(str::to_string),

@@ -130,6 +130,13 @@ pub struct FluxObject {
     pub namespace: String,
     pub name: String,
     pub generation: Option<i64>,
+    /// `metadata.labels`: the Kustomization that applied this object
+    /// (`kustomize.toolkit.fluxcd.io/name|namespace`).
+    pub labels: BTreeMap<String, String>,
+    /// `spec.timeout` as written (`30m`, `30m0s`), when set.
+    pub timeout: Option<String>,
+    /// `spec.suspend`.
+    pub suspended: bool,
     /// HelmRelease: `spec.targetNamespace`.
     pub target_namespace: Option<String>,
     /// HelmRelease: `spec.releaseName`.

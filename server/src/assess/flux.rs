@@ -1,37 +1,27 @@
-//! Flux rules (signals §5): sources, Kustomizations and HelmReleases. A HelmRelease or
-//! Kustomization timeout is a symptom; these findings carry `waits_on` so that a lower cause can
-//! absorb them (see [`super::rank::merge_and_link`]).
+//! Flux rules (signals §5) over the Flux graph. A reconciling object within its own timeout, a
+//! dependency not ready yet, a spec the controller has not seen yet: operations. A failure:
+//! a finding that carries its Flux object, so that `link` can make it evidence of the lowest
+//! cause below it, or keep it as a blocker of its own when nothing below explains it.
 
 use super::dns::dns_failure;
+use super::facts::FluxState;
+use super::graph::FluxNode;
 use super::index::Index;
-use super::{evidence, Finding, Inputs, Progress};
+use super::{evidence, Finding, Progress};
 use crate::catalog::ComponentKind;
-use crate::snapshot::{FluxKind, FluxObject};
+use crate::snapshot::FluxKind;
 use app::status::{Layer, Operation, OperationKind, Tier};
-
-const FAILURE_REASONS: [&str; 14] = [
-    "InstallFailed",
-    "UpgradeFailed",
-    "TestFailed",
-    "RollbackFailed",
-    "UninstallFailed",
-    "ArtifactFailed",
-    "HealthCheckFailed",
-    "BuildFailed",
-    "ReconciliationFailed",
-    "PruneFailed",
-    "GitOperationFailed",
-    "FetchFailed",
-    "AuthenticationFailed",
-    "RetriesExceeded",
-];
+use jiff::SignedDuration;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 /// Every Flux object's Ready condition, for the diagnostics tab.
-pub fn statuses(snapshot: &crate::snapshot::Snapshot) -> Vec<app::status::FluxStatus> {
-    snapshot
-        .flux
+pub fn statuses(index: &Index<'_>) -> Vec<app::status::FluxStatus> {
+    index
+        .graph
+        .nodes
         .values()
-        .map(|f| {
+        .map(|n| {
+            let f = n.object;
             let ready = f.condition("Ready");
             app::status::FluxStatus {
                 kind: f.kind.as_str().to_string(),
@@ -51,221 +41,237 @@ pub fn statuses(snapshot: &crate::snapshot::Snapshot) -> Vec<app::status::FluxSt
         .collect()
 }
 
-/// `Ready=True`.
-pub fn is_ready(f: &FluxObject) -> bool {
-    f.condition("Ready").is_some_and(|c| c.status == "True")
-}
-
-/// The `Kind/namespace/name` of a Flux object.
-pub fn flux_ref(f: &FluxObject) -> String {
-    format!("{}/{}/{}", f.kind.as_str(), f.namespace, f.name)
-}
-
 /// `HelmRelease/alga-system/alga-core` references inside a Kustomization health message.
-fn referenced_releases(message: &str) -> Vec<String> {
+fn referenced_objects(message: &str) -> Vec<String> {
     message
         .split(['[', ']', ' ', ','])
-        .filter(|w| w.starts_with("HelmRelease/"))
+        .filter(|w| w.starts_with("HelmRelease/") || w.starts_with("Kustomization/"))
         .map(|w| w.trim_end_matches(':').to_string())
+        .filter(|w| w.matches('/').count() == 2)
         .collect()
 }
 
-/// Which component and tier a Flux object stands for.
-fn owner(index: &Index<'_>, f: &FluxObject) -> (String, Tier) {
+/// The component a Flux object stands for in blockers: the HelmRelease's name, or the catalog
+/// component that lists the Kustomization or source.
+fn component_of(index: &Index<'_>, node: &FluxNode<'_>) -> String {
+    let f = node.object;
     if f.kind == FluxKind::HelmRelease {
-        let installs: Vec<_> = index
-            .components
-            .iter()
-            .filter(|v| {
-                v.component.helm_release.as_deref() == Some(f.name.as_str())
-                    && index.catalog.site.helm_release_namespace == f.namespace
-            })
-            .collect();
-        if let Some(first) = installs.iter().min_by_key(|v| v.component.tier) {
-            return (first.component.name.clone(), first.component.tier);
-        }
-        return (f.name.clone(), Tier::Background);
+        return f.name.clone();
     }
-    for v in &index.components {
-        if !matches!(
-            v.component.kind,
-            ComponentKind::GitRepository
-                | ComponentKind::OCIRepository
-                | ComponentKind::Kustomization
-        ) {
-            continue;
-        }
-        if let Some((w, _)) = v
-            .flux
-            .iter()
-            .find(|(_, o)| o.is_some_and(|o| o.name == f.name && o.kind == f.kind))
-        {
-            return (v.component.name.clone(), w.tier.unwrap_or(v.component.tier));
-        }
-    }
-    (format!("{}/{}", f.kind.as_str(), f.name), Tier::Background)
-}
-
-/// Findings and reconciliations for every Flux object.
-pub fn findings(
-    inputs: &Inputs<'_>,
-    index: &Index<'_>,
-    out: &mut Vec<Finding>,
-    ops: &mut Vec<Operation>,
-) {
-    for f in inputs.snapshot.flux.values() {
-        if matches!(f.kind, FluxKind::HelmChart | FluxKind::HelmRepository) && is_ready(f) {
-            continue;
-        }
-        let (component, tier) = owner(index, f);
-        let ready = f.condition("Ready");
-        let stalled = f.condition("Stalled").filter(|c| c.status == "True");
-        let reconciling = f.condition("Reconciling").filter(|c| c.status == "True");
-        let object = flux_ref(f);
-        let ev = |c: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition| {
-            evidence(
-                f.kind.as_str(),
-                Some(&f.namespace),
-                &f.name,
-                Some(&format!("{}={} {}", c.type_, c.status, c.reason)),
-                &c.message,
-                Some(c.last_transition_time.0),
+    index
+        .components
+        .iter()
+        .filter(|v| {
+            matches!(
+                v.component.kind,
+                ComponentKind::GitRepository
+                    | ComponentKind::OCIRepository
+                    | ComponentKind::Kustomization
             )
+        })
+        .find(|v| {
+            v.flux
+                .iter()
+                .any(|(_, o)| o.is_some_and(|o| o.name == f.name && o.kind == f.kind))
+        })
+        .map(|v| v.component.name.clone())
+        .unwrap_or_else(|| format!("{}/{}", f.kind.as_str(), f.name))
+}
+
+fn condition_evidence(node: &FluxNode<'_>, c: &Condition) -> app::status::Evidence {
+    let f = node.object;
+    evidence(
+        f.kind.as_str(),
+        Some(&f.namespace),
+        &f.name,
+        Some(&format!("{}={} {}", c.type_, c.status, c.reason)),
+        &c.message,
+        Some(c.last_transition_time.0),
+    )
+}
+
+/// Findings and operations for every Flux object.
+pub fn findings(index: &Index<'_>, out: &mut Vec<Finding>, ops: &mut Vec<Operation>) {
+    for node in index.graph.nodes.values() {
+        let f = node.object;
+        let component = component_of(index, node);
+        let op = |kind, started, message: String| Operation {
+            kind,
+            component: Some(component.clone()),
+            tier: Some(node.tier),
+            target: node.key.clone(),
+            started,
+            elapsed_seconds: 0,
+            size_bytes: None,
+            message,
         };
-        // Waiting for a dependency or for the source's first artifact is progress, not failure.
-        let waiting_on_deps = ready.is_some_and(|c| {
-            c.status == "False"
-                && (c.reason == "DependencyNotReady"
-                    || (c.reason == "ArtifactFailed"
-                        && c.message.contains("Source artifact not found")))
-        });
-        let failed_cond = stalled.or(ready.filter(|c| {
-            c.status == "False" && !waiting_on_deps && FAILURE_REASONS.contains(&c.reason.as_str())
-        }));
-        if let Some(cond) = failed_cond {
-            // The most telling message: the Ready one usually has the Helm or Git error.
-            let message = ready
-                .filter(|r| !r.message.is_empty())
-                .map(|r| r.message.as_str())
-                .unwrap_or(&cond.message);
-            let mut finding = if let Some(dns) = dns_failure(message) {
-                // A named resolver is one platform cause, whatever it fails to resolve.
-                let (who, tier, slug, ns) = match dns.resolver_slug() {
-                    Some(slug) => ("dns".to_string(), Tier::Platform, slug, String::new()),
-                    None => (
-                        component.clone(),
-                        tier,
-                        format!("dns-{}", f.name),
-                        f.namespace.clone(),
-                    ),
+        match node.state {
+            FluxState::Ready | FluxState::Suspended => {}
+            FluxState::NotReconciledYet => {
+                // Creation time is not kept; the Ready condition, when any, dates the last change.
+                let since = f
+                    .condition("Ready")
+                    .map(|c| c.last_transition_time.0)
+                    .unwrap_or_default();
+                let message = match (f.generation, f.observed_generation) {
+                    (Some(g), Some(o)) => {
+                        format!("not reconciled yet: generation {g}, the controller has seen {o}")
+                    }
+                    _ => "not reconciled yet: the controller has not reported on it".to_string(),
                 };
-                Finding::new(
-                    &who,
-                    tier,
-                    Layer::Dns,
-                    Progress::Failed,
-                    &slug,
-                    &ns,
-                    format!(
-                        "DNS resolver failure: {} ({object} cannot fetch)",
-                        dns.describe()
-                    ),
-                    "Configure explicit DNS servers for the appliance and retry.",
-                )
-            } else {
-                let (layer, what, next) = describe_failure(f, message);
-                let mut x = Finding::new(
-                    &component,
-                    tier,
-                    layer,
-                    Progress::Failed,
-                    &format!("{}-{}-failed", f.kind.as_str().to_ascii_lowercase(), f.name),
-                    &f.namespace,
-                    what,
-                    next,
-                );
-                x.waits_on = match f.kind {
-                    FluxKind::HelmRelease => vec![object.clone()],
-                    FluxKind::Kustomization => referenced_releases(message),
-                    _ => Vec::new(),
-                };
-                x
-            };
-            finding = finding
-                .seen_at(Some(cond.last_transition_time.0))
-                .with(ev(cond));
-            if let Some(r) = ready.filter(|r| !std::ptr::eq(*r, cond)) {
-                finding = finding.with(ev(r));
+                ops.push(op(OperationKind::Waiting, since, message));
             }
-            out.push(finding);
-            continue;
-        }
-        let in_progress =
-            reconciling.or(ready.filter(|c| c.status == "Unknown" || waiting_on_deps));
-        if let Some(cond) = in_progress {
-            ops.push(Operation {
-                kind: OperationKind::Reconciliation,
-                component: Some(component.clone()),
-                target: object.clone(),
-                started: cond.last_transition_time.0,
-                elapsed_seconds: 0,
-                size_bytes: None,
-                message: if cond.message.is_empty() {
-                    cond.reason.clone()
+            FluxState::Waiting(c) => {
+                let on = if node.depends_on.is_empty() {
+                    String::new()
                 } else {
-                    cond.message.clone()
-                },
-            });
-            if !waiting_on_deps {
-                // Long reconciliations escalate by age, unless a lower cause absorbs them.
-                let mut x = Finding::new(
-                    &component,
-                    tier,
-                    if f.kind == FluxKind::HelmRelease {
-                        Layer::Helm
-                    } else {
-                        Layer::Flux
-                    },
-                    Progress::Progressing,
-                    &format!(
-                        "{}-{}-reconciling",
-                        f.kind.as_str().to_ascii_lowercase(),
-                        f.name
-                    ),
-                    &f.namespace,
-                    format!("{object} is still reconciling: {}", cond.message),
-                    "Wait; if it does not finish, look at the workloads it installs.",
-                );
-                x.waits_on = if f.kind == FluxKind::HelmRelease {
-                    vec![object.clone()]
-                } else {
-                    Vec::new()
+                    format!(" (depends on {})", node.depends_on.join(", "))
                 };
-                out.push(x.seen_at(Some(cond.last_transition_time.0)).with(ev(cond)));
+                ops.push(op(
+                    OperationKind::Waiting,
+                    c.last_transition_time.0,
+                    format!("waiting{on}: {}", c.message),
+                ));
+            }
+            FluxState::Reconciling { condition, timeout } => {
+                let message = if condition.message.is_empty() {
+                    condition.reason.clone()
+                } else {
+                    condition.message.clone()
+                };
+                ops.push(op(
+                    OperationKind::Reconciliation,
+                    condition.last_transition_time.0,
+                    message.clone(),
+                ));
+                // Within its own timeout this is the install doing its job. Past it, the
+                // controller should have reported a result: say so, as a warning.
+                if let Some(t) = timeout {
+                    let mut x = Finding::new(
+                        &component,
+                        node.tier,
+                        layer_of(f.kind),
+                        Progress::Progressing,
+                        &format!("{}-{}-overdue", f.kind.as_str().to_ascii_lowercase(), f.name),
+                        &f.namespace,
+                        format!(
+                            "{} is still reconciling past its own timeout of {}: {message}",
+                            node.key,
+                            app::format::duration(t.as_secs().max(0) as u64)
+                        ),
+                        "Check that the Flux controllers are running (flux-system namespace) and read their logs.",
+                    )
+                    .seen_at(Some(condition.last_transition_time.0))
+                    .with(condition_evidence(node, condition));
+                    x.warn_after = Some(t + SignedDuration::from_mins(2));
+                    x.flux = Some(node.key.clone());
+                    out.push(x);
+                }
+            }
+            FluxState::Failed {
+                condition,
+                ready,
+                retrying,
+            } => {
+                let mut x = failure(node, &component, condition, ready);
+                if retrying {
+                    x.next_action
+                        .push_str(" Flux is retrying by itself meanwhile.");
+                }
+                out.push(x);
             }
         }
     }
 }
 
-fn describe_failure(f: &FluxObject, message: &str) -> (Layer, String, String) {
-    let object = flux_ref(f);
+fn layer_of(kind: FluxKind) -> Layer {
+    if kind == FluxKind::HelmRelease {
+        Layer::Helm
+    } else {
+        Layer::Flux
+    }
+}
+
+fn failure(
+    node: &FluxNode<'_>,
+    component: &str,
+    condition: &Condition,
+    ready: Option<&Condition>,
+) -> Finding {
+    let f = node.object;
+    // The most telling message: the Ready one has the Helm or Git error, Stalled only counts.
+    let message = ready
+        .filter(|r| !r.message.is_empty())
+        .map(|r| r.message.as_str())
+        .unwrap_or(&condition.message);
+    let mut finding = if let Some(dns) = dns_failure(message) {
+        // A named resolver is one platform cause, whatever it fails to resolve.
+        let (who, tier, slug, ns) = match dns.resolver_slug() {
+            Some(slug) => ("dns".to_string(), Tier::Platform, slug, String::new()),
+            None => (
+                component.to_string(),
+                node.tier,
+                format!("dns-{}", f.name),
+                f.namespace.clone(),
+            ),
+        };
+        Finding::new(
+            &who,
+            tier,
+            Layer::Dns,
+            Progress::Failed,
+            &slug,
+            &ns,
+            format!(
+                "DNS resolver failure: {} ({} cannot fetch)",
+                dns.describe(),
+                node.key
+            ),
+            "Configure explicit DNS servers for the appliance and retry.",
+        )
+    } else {
+        let (what, next) = describe_failure(node, message);
+        let mut x = Finding::new(
+            component,
+            node.tier,
+            layer_of(f.kind),
+            Progress::Failed,
+            &format!("{}-{}-failed", f.kind.as_str().to_ascii_lowercase(), f.name),
+            &f.namespace,
+            what,
+            next,
+        );
+        x.waits_on = referenced_objects(message);
+        x
+    };
+    finding.flux = Some(node.key.clone());
+    finding = finding
+        .seen_at(Some(condition.last_transition_time.0))
+        .with(condition_evidence(node, condition));
+    if let Some(r) = ready.filter(|r| !std::ptr::eq(*r, condition)) {
+        finding = finding.with(condition_evidence(node, r));
+    }
+    finding
+}
+
+fn describe_failure(node: &FluxNode<'_>, message: &str) -> (String, String) {
+    let f = node.object;
     let lower = message.to_ascii_lowercase();
     match f.kind {
         FluxKind::HelmRelease => {
             let what = if lower.contains("context deadline exceeded") {
                 format!("Helm install/upgrade of {} timed out waiting for its workloads (context deadline exceeded)", f.name)
-            } else if lower.contains("retries exhausted") {
+            } else if lower.contains("retries exhausted") || lower.contains("attempt(s)") {
                 format!("Helm gave up on {} after its retries: {message}", f.name)
             } else if lower.contains("another operation") {
                 format!("Helm release {} is locked by another operation: {message}", f.name)
             } else {
                 format!("Helm release {} failed: {message}", f.name)
             };
-            (Layer::Helm, what, "Look at the pods of this release for the cause; once fixed, run `flux reconcile helmrelease` or wait for the next retry.".into())
+            (what, "Look at the pods of this release for the cause; once fixed, run `flux reconcile helmrelease` or wait for the next retry.".into())
         }
         FluxKind::Kustomization => (
-            Layer::Flux,
-            format!("{object} failed: {message}"),
+            format!("{} failed: {message}", node.key),
             "Check the objects named in the message; the Kustomization retries by itself once they are healthy.".into(),
         ),
         _ => {
@@ -274,7 +280,7 @@ fn describe_failure(f: &FluxObject, message: &str) -> (Layer, String, String) {
             } else {
                 "Check outbound HTTPS to the release source and its URL."
             };
-            (Layer::Flux, format!("{object} cannot fetch the release: {message}"), next.into())
+            (format!("{} cannot fetch the release: {message}", node.key), next.into())
         }
     }
 }
@@ -283,11 +289,13 @@ fn describe_failure(f: &FluxObject, message: &str) -> (Layer, String, String) {
 mod tests {
     use super::*;
 
+    /// fluxcd/pkg ssa `WaitForSet`, as kustomize-controller reports it in Ready=False
+    /// HealthCheckFailed.
     #[test]
-    fn kustomization_health_message_names_releases() {
+    fn kustomization_health_message_names_objects() {
         let msg = "timeout waiting for: [HelmRelease/alga-system/alga-core status: 'InProgress', HelmRelease/alga-system/pgbouncer status: 'InProgress']";
         assert_eq!(
-            referenced_releases(msg),
+            referenced_objects(msg),
             vec![
                 "HelmRelease/alga-system/alga-core",
                 "HelmRelease/alga-system/pgbouncer"

@@ -1,10 +1,11 @@
 //! Lookups built once per assessment: each catalog component with its objects, and events by the
 //! object they are about (newest first, one per reason).
 
-use super::{Finding, Progress};
+use super::facts::{deployment_current, flux_state, node_ready, stateful_set_current};
+use super::graph::{ComponentObjects, FluxGraph};
 use crate::catalog::{Catalog, Component, ComponentKind, WorkloadRef};
 use crate::snapshot::{FluxKind, FluxObject, Objects, Snapshot};
-use app::status::{ComponentState, ComponentStatus, EventSummary, Release};
+use app::status::{Blocker, ComponentState, ComponentStatus, EventSummary, Release, Severity};
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
@@ -118,6 +119,8 @@ pub struct Index<'a> {
     pub snapshot: &'a Snapshot,
     pub catalog: &'a Catalog,
     pub components: Vec<ComponentView<'a>>,
+    /// Root Kustomization → tier Kustomizations → HelmReleases → components.
+    pub graph: FluxGraph<'a>,
     /// Events by the name of the object they are about, newest first.
     events: HashMap<&'a str, Vec<&'a Event>>,
     /// The newest events, warnings first.
@@ -329,10 +332,29 @@ impl<'a> Index<'a> {
         });
         let login_url = catalog.url_for(&catalog.site.login_url, node_ip.as_deref());
         let status_url = catalog.url_for(&catalog.site.status_url, node_ip.as_deref());
+        let objects: Vec<ComponentObjects<'a>> = components
+            .iter()
+            .map(|v| ComponentObjects {
+                name: v.component.name.as_str(),
+                tier: v.component.tier,
+                helm_release: v.component.helm_release.as_deref(),
+                metas: v
+                    .deployments
+                    .iter()
+                    .map(|d| &d.metadata)
+                    .chain(v.stateful_sets.iter().map(|d| &d.metadata))
+                    .chain(v.daemon_sets.iter().map(|d| &d.metadata))
+                    .chain(v.jobs.iter().map(|d| &d.metadata))
+                    .chain(v.pods.iter().map(|d| &d.metadata))
+                    .collect(),
+            })
+            .collect();
+        let graph = FluxGraph::build(snapshot, catalog, &objects);
         Index {
             snapshot,
             catalog,
             components,
+            graph,
             events,
             recent,
             dns_warnings,
@@ -358,6 +380,50 @@ impl<'a> Index<'a> {
             }
         }
         out
+    }
+
+    /// Whether a login-tier workload (the web app) has its replicas ready.
+    pub fn login_up(&self) -> bool {
+        self.components
+            .iter()
+            .filter(|v| v.component.tier == app::status::Tier::Login)
+            .any(|v| v.workloads_ready())
+    }
+
+    /// The bootstrap Job component.
+    pub fn bootstrap_view(&self) -> Option<&ComponentView<'a>> {
+        self.components.iter().find(|v| {
+            v.component.tier == app::status::Tier::Bootstrap
+                && v.component.kind == ComponentKind::Job
+        })
+    }
+
+    /// `Some(when)` once the bootstrap ran: its Job completed (remembered after the TTL deletes
+    /// it), or — with no Job and no memory, after a restart past the TTL — the web app is ready,
+    /// which its `wait-for-bootstrap` init container allows only after the bootstrap.
+    pub fn bootstrap_done(&self) -> Option<Option<Timestamp>> {
+        let view = self.bootstrap_view()?;
+        if let Some(at) = view.job_completed_at {
+            return Some(Some(at));
+        }
+        (view.jobs.is_empty() && self.login_up()).then_some(None)
+    }
+
+    /// `bootstrap.mode` from the alga-core values ConfigMap (any data key holding YAML).
+    pub fn bootstrap_mode(&self) -> Option<(&'a crate::catalog::ObjectRef, String)> {
+        let r = self.catalog.release.bootstrap_values.as_ref()?;
+        let cm = self
+            .snapshot
+            .config_maps
+            .get(&(r.namespace.clone(), r.name.clone()))?;
+        let mode = cm.data.as_ref()?.values().find_map(|text| {
+            let v: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+            v.get("bootstrap")?
+                .get("mode")?
+                .as_str()
+                .map(str::to_string)
+        })?;
+        Some((r, mode))
     }
 
     /// The view of a component by name.
@@ -464,7 +530,7 @@ impl<'a> Index<'a> {
     }
 
     /// One row per catalog component.
-    pub fn component_statuses(&self, findings: &[Finding]) -> Vec<ComponentStatus> {
+    pub fn component_statuses(&self, blockers: &[Blocker]) -> Vec<ComponentStatus> {
         self.components
             .iter()
             .map(|v| {
@@ -494,17 +560,19 @@ impl<'a> Index<'a> {
                     .collect();
                 images.sort();
                 images.dedup();
-                let own: Vec<&Finding> =
-                    findings.iter().filter(|f| f.component == c.name).collect();
-                let failed = own.iter().find(|f| f.progress == Progress::Failed);
-                let (status, message) = if let Some(f) = failed {
-                    (ComponentState::Failed, f.reason.clone())
+                let own: Vec<&Blocker> = blockers
+                    .iter()
+                    .filter(|b| b.component == c.name && b.tier == c.tier)
+                    .collect();
+                let failed = own.iter().find(|b| b.severity != Severity::Warning);
+                let (status, message) = if let Some(b) = failed {
+                    (ComponentState::Failed, b.reason.clone())
                 } else if !v.present() {
                     (ComponentState::Missing, "Not installed yet".to_string())
                 } else if component_ready(self, v) {
                     (ComponentState::Ready, "Ready".to_string())
-                } else if let Some(f) = own.first() {
-                    (ComponentState::Progressing, f.reason.clone())
+                } else if let Some(b) = own.first() {
+                    (ComponentState::Progressing, b.reason.clone())
                 } else {
                     (ComponentState::Progressing, progress_message(v))
                 };
@@ -544,12 +612,7 @@ impl<'a> Index<'a> {
 pub fn component_ready(index: &Index<'_>, v: &ComponentView<'_>) -> bool {
     match v.component.kind {
         ComponentKind::Node => {
-            !index.snapshot.nodes.is_empty()
-                && index
-                    .snapshot
-                    .nodes
-                    .values()
-                    .all(super::platform::node_ready)
+            !index.snapshot.nodes.is_empty() && index.snapshot.nodes.values().all(node_ready)
         }
         ComponentKind::Job => v.job_completed_at.is_some(),
         ComponentKind::GitRepository
@@ -558,10 +621,16 @@ pub fn component_ready(index: &Index<'_>, v: &ComponentView<'_>) -> bool {
             !v.flux.is_empty()
                 && v.flux
                     .iter()
-                    .all(|(_, f)| f.is_some_and(super::flux::is_ready))
+                    .all(|(_, f)| f.is_some_and(|f| flux_state(f).is_ready()))
         }
         _ => v.workloads_ready(),
     }
+}
+
+/// Whether every workload of a component runs its latest template (rollout complete).
+pub fn component_current(v: &ComponentView<'_>) -> bool {
+    v.deployments.iter().all(|d| deployment_current(d))
+        && v.stateful_sets.iter().all(|s| stateful_set_current(s))
 }
 
 fn progress_message(v: &ComponentView<'_>) -> String {

@@ -1,17 +1,25 @@
 //! The assessment engine: a pure function from (snapshot, catalog, probes, time) to the document.
 //!
-//! No clock, no I/O, no randomness. The rules live one module per layer and produce
-//! [`Finding`]s; [`rank`] turns findings into blockers (root cause over symptom, escalation by age,
-//! hysteresis, ranking) and [`tiers`] decides readiness from the PRD's checks.
+//! No clock, no I/O, no randomness. The flow reads one way:
+//!
+//! `index` (objects per component, events, the Flux `graph`) → rules, one module per layer
+//! (`platform`, `pod`, `workload`, `flux`, `release`), producing [`Finding`]s → `link` (root
+//! cause over symptom along the Flux graph) → `rank::escalate` (hysteresis, escalation on
+//! evidence) → `tiers` (the PRD's checks, each failed only by a shown blocker) → `rank` (login
+//! blocking, severity, order, rollup).
 
 mod dns;
+mod facts;
 mod flux;
+mod graph;
 mod image;
 mod index;
+mod link;
 mod logs;
 mod platform;
 mod pod;
 mod rank;
+mod release;
 mod tiers;
 mod workload;
 
@@ -29,10 +37,9 @@ use std::collections::BTreeMap;
 /// Age thresholds for slow-but-progressing states (signals §8).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Thresholds {
-    /// A progressing state becomes a warning blocker after this long.
+    /// A progressing state (no evidence that it stopped) becomes a warning after this long. It
+    /// never becomes critical by age alone: that takes a failure signal.
     pub warn_after: SignedDuration,
-    /// ... and an error after this long.
-    pub error_after: SignedDuration,
     /// A blocker must hold this long before it is shown.
     pub hysteresis: SignedDuration,
     /// Assumed pull throughput, to scale the thresholds of large image pulls.
@@ -43,7 +50,6 @@ impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
             warn_after: SignedDuration::from_mins(5),
-            error_after: SignedDuration::from_mins(20),
             hysteresis: SignedDuration::from_secs(30),
             pull_bytes_per_second: 2_000_000,
         }
@@ -99,13 +105,14 @@ pub struct Finding {
     /// From the objects (event first timestamp, condition transition), when they say.
     pub since: Option<Timestamp>,
     pub evidence: Vec<Evidence>,
-    /// For slow operations with a known expected duration (large pulls): scales the thresholds.
-    pub expected: Option<SignedDuration>,
-    /// For Flux findings (symptoms): the Flux objects (`HelmRelease/ns/name`) whose workloads
-    /// this one waits on. A lower-level finding installed by one of them absorbs this one.
+    /// For progressing findings with their own expectation (a large pull, a reconciliation's
+    /// timeout): the age at which it becomes a warning, instead of the default threshold.
+    pub warn_after: Option<SignedDuration>,
+    /// Flux findings: the Flux object (`HelmRelease/ns/name`) that failed.
+    pub flux: Option<String>,
+    /// Flux findings: other Flux objects the message names (a Kustomization's health check
+    /// `timeout waiting for: [HelmRelease/…]`); their workloads may explain this one too.
     pub waits_on: Vec<String>,
-    /// The HelmRelease (`HelmRelease/ns/name`) that installs the affected component.
-    pub installed_by: Option<String>,
     /// Remember this diagnosis: the evidence for it may expire while the state persists.
     pub remember_cause: bool,
     /// A plain wait (workload not ready) that earlier tiers on the login path explain while they
@@ -138,9 +145,9 @@ impl Finding {
             next_action: next_action.into(),
             since: None,
             evidence: Vec::new(),
-            expected: None,
+            warn_after: None,
+            flux: None,
             waits_on: Vec::new(),
-            installed_by: None,
             remember_cause: false,
             waits_for_earlier_tiers: false,
             slug: slug.to_string(),
@@ -210,17 +217,18 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
     let mut findings = Vec::new();
     let mut operations = Vec::new();
 
-    platform::findings(inputs, &index, &mut findings);
+    platform::findings(inputs, &index, now, &mut findings);
     for view in &index.components {
         pod::findings(inputs, &index, view, now, &mut findings, &mut operations);
-        workload::findings(inputs, &index, view, &mut findings, &mut operations);
+        workload::findings(&index, view, &mut findings, &mut operations);
     }
-    flux::findings(inputs, &index, &mut findings, &mut operations);
+    flux::findings(&index, &mut findings, &mut operations);
+    release::findings(inputs, &index, &mut findings);
     for op in &mut operations {
         op.elapsed_seconds = now.duration_since(op.started).as_secs().max(0) as u64;
     }
 
-    let findings = rank::merge_and_link(findings);
+    let findings = link::link(findings, &index);
     let causes = findings
         .iter()
         .filter_map(|f| {
@@ -237,20 +245,17 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
             Some((f.id.clone(), cause))
         })
         .collect();
-    let components = index.component_statuses(&findings);
-    let tiers = tiers::evaluate(inputs, &index, &findings);
-    let (blockers, first_seen) = rank::blockers(
-        findings,
-        &inputs.snapshot.memory,
-        inputs.thresholds,
-        &tiers,
-        now,
-    );
-    let tiers = tiers::finish(tiers, &blockers);
+    let (candidates, mut first_seen) =
+        rank::escalate(findings, &inputs.snapshot.memory, inputs.thresholds, now);
+    let (tiers, shown, waiting) = tiers::evaluate(inputs, &index, candidates, now);
+    // A wait on an earlier tier that is not ready is not shown, and its clock has not started.
+    first_seen.retain(|id, _| !waiting.contains(id));
+    let blockers = rank::blockers(shown, &tiers);
+    let components = index.component_statuses(&blockers);
     let bootstrap = index.bootstrap_summary(&tiers);
-    let rollup = rank::rollup(&tiers, &blockers, &operations, &index.login_url);
-
     operations.sort_by_key(|op| std::cmp::Reverse(op.elapsed_seconds));
+    let rollup = rank::rollup(&tiers, &blockers, &operations, &index);
+
     let document = StatusDocument {
         schema_version: SCHEMA_VERSION,
         site_id: inputs.catalog.site.site_id.clone(),
@@ -266,7 +271,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
         components,
         active_operations: operations,
         recent_events: index.recent_events(),
-        flux: flux::statuses(inputs.snapshot),
+        flux: flux::statuses(&index),
         bootstrap,
         source: source(inputs, now),
     };

@@ -3,8 +3,8 @@
 use super::dns::dns_failure;
 use super::index::{event_first_time, event_last_time, Index};
 use super::{evidence, Finding, Inputs, Progress};
-use app::status::{Layer, Tier};
-use k8s_openapi::api::core::v1::Node;
+use app::status::{Layer, SourceMode, Tier};
+use jiff::{SignedDuration, Timestamp};
 
 const PRESSURES: [&str; 4] = [
     "MemoryPressure",
@@ -12,21 +12,6 @@ const PRESSURES: [&str; 4] = [
     "PIDPressure",
     "NetworkUnavailable",
 ];
-
-/// `Ready=True` and schedulable.
-pub fn node_ready(n: &Node) -> bool {
-    let ready = n
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-    let unschedulable = n
-        .spec
-        .as_ref()
-        .and_then(|s| s.unschedulable)
-        .unwrap_or(false);
-    ready && !unschedulable
-}
 
 fn platform(
     component: &str,
@@ -48,9 +33,27 @@ fn platform(
     )
 }
 
+/// How long the live collector may go without a complete, current view before the service
+/// calls itself unhealthy (its API check runs every 3 s).
+pub const COLLECTOR_STALE_AFTER: SignedDuration = SignedDuration::from_secs(60);
+
 /// Platform findings.
-pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, out: &mut Vec<Finding>) {
+pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, now: Timestamp, out: &mut Vec<Finding>) {
     let snap = inputs.snapshot;
+    // The service's own health: a live collector that stopped syncing while the API answers.
+    if inputs.source.mode == SourceMode::Live && snap.api.unreachable_since.is_none() {
+        if let Some(last) = snap.api.last_sync {
+            if now.duration_since(last) > COLLECTOR_STALE_AFTER {
+                out.push(
+                    platform("appliance-status", Layer::Api, Progress::Failed, "collector-stale",
+                        format!("appliance-status has not had a current view of the cluster since {last}"),
+                        "Restart the appliance-status pod (`kubectl -n appliance-system rollout restart deployment appliance-status`); if it persists, read its log.")
+                        .seen_at(Some(last))
+                        .with(evidence("api", None, "collector", None, &format!("last complete sync {last}"), Some(last))),
+                );
+            }
+        }
+    }
     if let Some(since) = snap.api.unreachable_since {
         let err = snap.api.last_error.clone().unwrap_or_default();
         out.push(

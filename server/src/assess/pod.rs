@@ -26,7 +26,6 @@ struct PodCtx<'a, 'i> {
     ns: &'i str,
     name: &'i str,
     events: Vec<&'i Event>,
-    installed_by: Option<String>,
 }
 
 impl PodCtx<'_, '_> {
@@ -39,11 +38,9 @@ impl PodCtx<'_, '_> {
         next: impl Into<String>,
     ) -> Finding {
         let c = self.view.component;
-        let mut f = Finding::new(
+        Finding::new(
             &c.name, c.tier, layer, progress, slug, self.ns, reason, next,
-        );
-        f.installed_by = self.installed_by.clone();
-        f
+        )
     }
 
     /// The newest event of `reason` whose message satisfies `matches`.
@@ -78,23 +75,7 @@ pub fn findings(
     out: &mut Vec<Finding>,
     ops: &mut Vec<Operation>,
 ) {
-    let catalog_release = view.component.helm_release.as_ref().map(|hr| {
-        format!(
-            "HelmRelease/{}/{}",
-            inputs.catalog.site.helm_release_namespace, hr
-        )
-    });
     for pod in &view.pods {
-        // helm-controller labels what it installs; the catalog covers charts that do not.
-        let labels = pod.metadata.labels.as_ref();
-        let labelled = labels.and_then(|l| {
-            Some(format!(
-                "HelmRelease/{}/{}",
-                l.get("helm.toolkit.fluxcd.io/namespace")?,
-                l.get("helm.toolkit.fluxcd.io/name")?
-            ))
-        });
-        let installed_by = labelled.or_else(|| catalog_release.clone());
         let ns = pod.metadata.namespace.as_deref().unwrap_or("");
         let name = pod.metadata.name.as_deref().unwrap_or("");
         let ctx = PodCtx {
@@ -103,7 +84,6 @@ pub fn findings(
             ns,
             name,
             events: index.events_for("Pod", ns, name),
-            installed_by: installed_by.clone(),
         };
         pod_level(&ctx, out);
         let status = pod.status.as_ref();
@@ -115,12 +95,34 @@ pub fn findings(
             .unwrap_or(&[]);
         for cs in inits {
             container(index, &ctx, cs, true, out);
+            waiting_init(&ctx, cs, ops);
         }
         for cs in mains {
             container(index, &ctx, cs, false, out);
         }
         event_level(inputs, &ctx, now, out, ops);
     }
+}
+
+/// An init container that runs (e.g. `wait-for-bootstrap`) holds the pod back by design: a wait.
+fn waiting_init(ctx: &PodCtx<'_, '_>, cs: &ContainerStatus, ops: &mut Vec<Operation>) {
+    let Some(running) = cs.state.as_ref().and_then(|s| s.running.as_ref()) else {
+        return;
+    };
+    let started = running.started_at.as_ref().map(|t| t.0).unwrap_or_default();
+    ops.push(Operation {
+        kind: OperationKind::Waiting,
+        component: Some(ctx.view.component.name.clone()),
+        tier: Some(ctx.view.component.tier),
+        target: format!("Pod/{}/{}", ctx.ns, ctx.name),
+        started,
+        elapsed_seconds: 0,
+        size_bytes: None,
+        message: format!(
+            "init container {} is running (waits before the app starts)",
+            cs.name
+        ),
+    });
 }
 
 fn pod_level(ctx: &PodCtx<'_, '_>, out: &mut Vec<Finding>) {
@@ -511,6 +513,7 @@ fn event_level(
             ops.push(Operation {
                 kind: OperationKind::ImagePull,
                 component: Some(ctx.view.component.name.clone()),
+                tier: Some(ctx.view.component.tier),
                 target: image.clone(),
                 started,
                 elapsed_seconds: elapsed as u64,
@@ -528,7 +531,8 @@ fn event_level(
                 "Nothing to do yet if the download is progressing; otherwise check the network speed to the registry.")
                 .seen_at(Some(started))
                 .with(ctx.event_evidence(pulling));
-            f.expected = expected;
+            // Twice the time the expected size takes: past that, a warning (never more by age).
+            f.warn_after = expected.map(|e| e * 2);
             out.push(f);
         }
     }

@@ -401,27 +401,26 @@ fn slow_pull_is_progress_not_failure_until_past_its_scaled_threshold() {
         "{}",
         doc.rollup.message
     );
-    // 1.8 GB at 2 MB/s is ~15 min expected: warning after twice that, error after three times.
-    let doc = assess_twice(&mut r.snapshot, &r.probes, at(13), at(3 + 35));
-    let slow = doc
-        .top_blockers
-        .iter()
-        .find(|b| b.id.ends_with("slow-pull"))
-        .expect("slow after 35 min");
-    assert_eq!(
-        (slow.escalation, slow.severity),
-        (Escalation::Warning, Severity::Warning)
-    );
-    let doc = assess_twice(&mut r.snapshot, &r.probes, at(38), at(3 + 50));
-    let slow = doc
-        .top_blockers
-        .iter()
-        .find(|b| b.id.ends_with("slow-pull"))
-        .unwrap();
-    assert_eq!(
-        (slow.escalation, slow.severity),
-        (Escalation::Error, Severity::Critical)
-    );
+    // 1.8 GB at 2 MB/s is ~15 min expected: a warning after twice that, and never more by age
+    // alone (issue 8, class 3): a slow pull is not a failed install.
+    for minutes in [35, 50, 90] {
+        let doc = assess_twice(&mut r.snapshot, &r.probes, at(13), at(3 + minutes));
+        let slow = doc
+            .top_blockers
+            .iter()
+            .find(|b| b.id.ends_with("slow-pull"))
+            .unwrap_or_else(|| panic!("slow after {minutes} min"));
+        assert_eq!(
+            (slow.escalation, slow.severity, slow.login_blocking),
+            (Escalation::Warning, Severity::Warning, false),
+            "at {minutes} min"
+        );
+        assert_eq!(
+            doc.rollup.state,
+            RollupState::Installing,
+            "at {minutes} min"
+        );
+    }
 }
 
 #[test]

@@ -1,24 +1,86 @@
-//! Tiered readiness: each PRD requirement as a named check, each tier ready when all its checks
-//! pass. LOGIN_READY reads only platform-independent core, bootstrap and login facts: background
-//! components, Temporal, email, workers never enter it.
+//! Tiered readiness: each PRD requirement is a named check in its tier's table. A check has two
+//! parts: which shown failures make it fail (`fails_on`), and what the objects and probes say
+//! when none does (`facts`: ok, pending or not applicable). A check can fail only by naming the
+//! blockers that fail it, so every failed check is explained. Tiers are evaluated in order;
+//! a workload that merely waits on an earlier tier is shown only once that tier is ready.
 
 use super::index::{component_ready, ComponentView, Index};
-use super::{Finding, Inputs, Progress};
+use super::platform::COLLECTOR_STALE_AFTER;
+use super::rank::{Candidate, LOGIN_PATH};
+use super::{Finding, Inputs};
 use crate::catalog::ComponentKind;
 use crate::snapshot::FluxKind;
 use app::status::*;
+use jiff::Timestamp;
+use std::collections::BTreeSet;
 
-fn check(
-    name: &str,
-    description: &str,
-    state: CheckState,
-    detail: impl Into<Option<String>>,
-) -> Check {
-    Check {
-        name: name.into(),
-        description: description.into(),
-        state,
-        detail: detail.into(),
+/// What a check reads.
+pub struct Ctx<'a, 'i> {
+    pub inputs: &'a Inputs<'i>,
+    pub index: &'a Index<'i>,
+    pub now: Timestamp,
+    /// Shown failures: the only thing that can fail a check.
+    pub failed: Vec<&'a Candidate>,
+    /// Shown warnings (slow, not failed).
+    pub warnings: Vec<&'a Candidate>,
+}
+
+/// A check's state when nothing failed it, with what was seen.
+type Facts = (CheckState, String);
+
+/// One row of a tier's table.
+pub struct CheckDef<'d> {
+    pub name: String,
+    pub description: String,
+    pub fails_on: Box<dyn Fn(&Finding) -> bool + 'd>,
+    pub facts: Box<dyn Fn(&Ctx<'_, '_>) -> Facts + 'd>,
+}
+
+impl<'d> CheckDef<'d> {
+    fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        fails_on: impl Fn(&Finding) -> bool + 'd,
+        facts: impl Fn(&Ctx<'_, '_>) -> Facts + 'd,
+    ) -> Self {
+        CheckDef {
+            name: name.into(),
+            description: description.into(),
+            fails_on: Box::new(fails_on),
+            facts: Box::new(facts),
+        }
+    }
+
+    /// Runs the check.
+    pub fn run(&self, ctx: &Ctx<'_, '_>) -> Check {
+        let failing: Vec<&Candidate> = ctx
+            .failed
+            .iter()
+            .copied()
+            .filter(|c| (self.fails_on)(&c.finding))
+            .collect();
+        let (state, detail) = match failing.first() {
+            Some(first) => (
+                CheckState::Failed,
+                format!(
+                    "{}{}",
+                    first.finding.reason,
+                    if failing.len() > 1 {
+                        format!(" (and {} more)", failing.len() - 1)
+                    } else {
+                        String::new()
+                    }
+                ),
+            ),
+            None => (self.facts)(ctx),
+        };
+        Check {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            state,
+            detail: Some(detail),
+            blockers: failing.iter().map(|c| c.finding.id.clone()).collect(),
+        }
     }
 }
 
@@ -28,60 +90,6 @@ fn ok_if(cond: bool) -> CheckState {
     } else {
         CheckState::Pending
     }
-}
-
-/// A check on one catalog component's readiness, failed when a finding says it failed.
-fn component_check(
-    index: &Index<'_>,
-    findings: &[Finding],
-    name: &str,
-    check_name: &str,
-    description: &str,
-) -> Check {
-    let Some(view) = index.view(name) else {
-        return check(
-            check_name,
-            description,
-            CheckState::NotApplicable,
-            format!("{name} is not in the catalog"),
-        );
-    };
-    let failure = findings
-        .iter()
-        .find(|f| f.component == name && f.progress == Progress::Failed);
-    if let Some(f) = failure {
-        return check(
-            check_name,
-            description,
-            CheckState::Failed,
-            f.reason.clone(),
-        );
-    }
-    if !view.present() {
-        return check(
-            check_name,
-            description,
-            CheckState::Pending,
-            "not installed yet".to_string(),
-        );
-    }
-    let ready = component_ready(index, view);
-    let (r, d) = view.replicas();
-    let detail = match view.component.kind {
-        ComponentKind::Job
-        | ComponentKind::Node
-        | ComponentKind::GitRepository
-        | ComponentKind::OCIRepository
-        | ComponentKind::Kustomization => {
-            if ready {
-                "ready".to_string()
-            } else {
-                "not ready yet".to_string()
-            }
-        }
-        _ => format!("{r}/{d} ready"),
-    };
-    check(check_name, description, ok_if(ready), detail)
 }
 
 fn tier_status(tier: Tier, checks: Vec<Check>) -> TierStatus {
@@ -102,21 +110,450 @@ fn tier_status(tier: Tier, checks: Vec<Check>) -> TierStatus {
     }
 }
 
+/// A check that another tier is ready: failed by exactly the blockers that fail that tier.
 fn dependency(name: &str, tier: Tier, status: &TierStatus) -> Check {
-    let state = match (status.ready, status.status) {
+    let blockers: Vec<String> = status
+        .checks
+        .iter()
+        .filter(|c| c.state == CheckState::Failed)
+        .flat_map(|c| c.blockers.iter().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let state = match (status.ready, blockers.is_empty()) {
         (true, _) => CheckState::Ok,
-        (false, TierHealth::Failed) => CheckState::Failed,
-        _ => CheckState::Pending,
+        (false, false) => CheckState::Failed,
+        (false, true) => CheckState::Pending,
     };
-    check(
-        name,
-        &format!("{} ready", tier.readiness_name()),
+    Check {
+        name: name.into(),
+        description: format!("{} ready", tier.readiness_name()),
         state,
-        format!("{:?}", status.status).to_lowercase(),
+        detail: Some(format!("{:?}", status.status).to_lowercase()),
+        blockers,
+    }
+}
+
+/// Failures of a component, at its own tier (release-level findings never count here).
+fn of_component(name: &str, tier: Tier) -> impl Fn(&Finding) -> bool + '_ {
+    move |f| f.component == name && f.tier == tier
+}
+
+/// The readiness check of one catalog component.
+fn component<'d>(
+    index: &'d Index<'_>,
+    name: &'d str,
+    check: impl Into<String>,
+    description: impl Into<String>,
+) -> CheckDef<'d> {
+    let tier = index
+        .view(name)
+        .map(|v| v.component.tier)
+        .unwrap_or(Tier::Background);
+    CheckDef::new(
+        check,
+        description,
+        of_component(name, tier),
+        move |ctx| match ctx.index.view(name) {
+            None => (
+                CheckState::NotApplicable,
+                format!("{name} is not in the catalog"),
+            ),
+            Some(v) => component_facts(ctx.index, v),
+        },
     )
 }
 
-const LOGIN_PATH: [Tier; 3] = [Tier::Core, Tier::Bootstrap, Tier::Login];
+fn component_facts(index: &Index<'_>, v: &ComponentView<'_>) -> Facts {
+    if !v.present() {
+        return (CheckState::Pending, "not installed yet".into());
+    }
+    let ready = component_ready(index, v);
+    let (r, d) = v.replicas();
+    let detail = match v.component.kind {
+        ComponentKind::Job if ready => "completed".to_string(),
+        ComponentKind::Job => "running".to_string(),
+        ComponentKind::Node
+        | ComponentKind::GitRepository
+        | ComponentKind::OCIRepository
+        | ComponentKind::Kustomization => if ready { "ready" } else { "not ready yet" }.into(),
+        _ => format!("{r}/{d} ready"),
+    };
+    (ok_if(ready), detail)
+}
+
+/// The tier's Flux objects: its Kustomization(s) and the HelmReleases they apply. Failed by a
+/// Flux failure of this tier nothing below explains, or by the blocker a failed one is evidence
+/// of. Reconciling, waiting on a dependency and not yet reconciled are progress: the tier's
+/// readiness comes from its components (a tier Kustomization with `wait` turns Ready only when
+/// everything it applies is, including later tiers' workloads).
+fn flux_apply<'d>(tier: Tier, name: &str, kustomization: &'d str) -> CheckDef<'d> {
+    let description =
+        format!("Flux Kustomization {kustomization} and its HelmReleases have not failed");
+    CheckDef::new(
+        name,
+        description,
+        move |f| {
+            f.tier == tier && (f.flux.is_some() && matches!(f.layer, Layer::Flux | Layer::Helm))
+        },
+        move |ctx| {
+            let nodes: Vec<_> = ctx
+                .index
+                .graph
+                .nodes
+                .values()
+                .filter(|n| {
+                    n.tier == tier
+                        && matches!(
+                            n.object.kind,
+                            FluxKind::Kustomization | FluxKind::HelmRelease
+                        )
+                })
+                .collect();
+            if nodes.is_empty() {
+                return (
+                    CheckState::NotApplicable,
+                    format!("no Flux Kustomization or HelmRelease serves this tier (installed without Flux, or {kustomization} not applied yet)"),
+                );
+            }
+            let failed: Vec<&str> = nodes
+                .iter()
+                .filter(|n| n.state.is_failed())
+                .map(|n| n.key.as_str())
+                .collect();
+            let detail = if failed.is_empty() {
+                let ready = nodes.iter().filter(|n| n.state.is_ready()).count();
+                format!("{ready} of {} ready, none failed", nodes.len())
+            } else {
+                // Explained by a lower cause (see the component checks) or by a release-level
+                // blocker under full health.
+                format!("failed, explained elsewhere: {}", failed.join(", "))
+            };
+            (CheckState::Ok, detail)
+        },
+    )
+}
+
+/// Every tier, each check listing the blockers that fail it. Returns the tiers, the candidates
+/// shown as blockers, and the ids of waits that are not shown because an earlier tier is not
+/// ready.
+pub fn evaluate(
+    inputs: &Inputs<'_>,
+    index: &Index<'_>,
+    candidates: Vec<Candidate>,
+    now: Timestamp,
+) -> (Tiers, Vec<Candidate>, BTreeSet<String>) {
+    let (waits, direct): (Vec<Candidate>, Vec<Candidate>) = candidates
+        .into_iter()
+        .partition(|c| c.finding.waits_for_earlier_tiers);
+    let mut shown: Vec<Candidate> = direct;
+    let mut waiting = BTreeSet::new();
+    let mut done: Vec<(Tier, TierStatus)> = Vec::new();
+
+    // The waits of a tier are shown once every earlier tier on the way to login is ready.
+    let mut waits = waits;
+    let mut admit = |tier: Tier, done: &[(Tier, TierStatus)], shown: &mut Vec<Candidate>| {
+        let earlier_ready = LOGIN_PATH
+            .iter()
+            .filter(|t| **t < tier)
+            .all(|t| done.iter().any(|(d, s)| d == t && s.ready));
+        let (mine, rest): (Vec<Candidate>, Vec<Candidate>) = std::mem::take(&mut waits)
+            .into_iter()
+            .partition(|c| c.finding.tier == tier);
+        waits = rest;
+        for c in mine {
+            if earlier_ready {
+                shown.push(c);
+            } else {
+                waiting.insert(c.finding.id.clone());
+            }
+        }
+    };
+
+    type Table = for<'d, 'i> fn(&'d Index<'i>) -> Vec<CheckDef<'d>>;
+    let tables: [(Tier, Table); 3] = [
+        (Tier::Platform, platform_checks),
+        (Tier::Core, core_checks),
+        (Tier::Bootstrap, bootstrap_checks),
+    ];
+    for (tier, table) in tables {
+        admit(tier, &done, &mut shown);
+        let ctx = context(inputs, index, now, &shown);
+        let checks = table(index).iter().map(|d| d.run(&ctx)).collect();
+        done.push((tier, tier_status(tier, checks)));
+    }
+    let get = |done: &[(Tier, TierStatus)], t: Tier| {
+        done.iter()
+            .find(|(d, _)| *d == t)
+            .map(|(_, s)| s.clone())
+            .expect("evaluated in order")
+    };
+
+    admit(Tier::Login, &done, &mut shown);
+    let ctx = context(inputs, index, now, &shown);
+    let login = login_tier(
+        &ctx,
+        &get(&done, Tier::Platform),
+        &get(&done, Tier::Core),
+        &get(&done, Tier::Bootstrap),
+    );
+    done.push((Tier::Login, login.clone()));
+
+    admit(Tier::Background, &done, &mut shown);
+    let ctx = context(inputs, index, now, &shown);
+    let background = tier_status(
+        Tier::Background,
+        background_checks(index)
+            .iter()
+            .map(|d| d.run(&ctx))
+            .collect(),
+    );
+    // Whatever still waits (a tier the catalog does not order) is shown as it is.
+    shown.append(&mut waits);
+
+    let ctx = context(inputs, index, now, &shown);
+    let mut full = vec![
+        dependency("full.login", Tier::Login, &login),
+        dependency("full.background", Tier::Background, &background),
+    ];
+    full.extend(full_checks(index).iter().map(|d| d.run(&ctx)));
+    let tiers = Tiers {
+        platform: get(&done, Tier::Platform),
+        core: get(&done, Tier::Core),
+        bootstrap: get(&done, Tier::Bootstrap),
+        login,
+        background,
+        full_health: tier_status(Tier::FullHealth, full),
+    };
+    (tiers, shown, waiting)
+}
+
+fn context<'a, 'i>(
+    inputs: &'a Inputs<'i>,
+    index: &'a Index<'i>,
+    now: Timestamp,
+    shown: &'a [Candidate],
+) -> Ctx<'a, 'i> {
+    let (failed, warnings) = shown.iter().partition(|c| c.failed());
+    Ctx {
+        inputs,
+        index,
+        now,
+        failed,
+        warnings,
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// PLATFORM_READY
+// ------------------------------------------------------------------------------------------------
+
+fn platform_checks<'d>(index: &'d Index<'_>) -> Vec<CheckDef<'d>> {
+    vec![
+        CheckDef::new(
+            "platform.node-booted",
+            "Talos node installed and booted from disk",
+            |_| false,
+            node_booted,
+        ),
+        CheckDef::new(
+            "platform.kubernetes-api",
+            "Kubernetes API reachable",
+            |f| {
+                f.component == "kubernetes-api"
+                    || (f.component == "appliance-status" && f.slug == "forbidden")
+            },
+            kubernetes_api,
+        ),
+        component(
+            index,
+            "node",
+            "platform.node-ready",
+            "Node Ready and schedulable",
+        ),
+        component(index, "coredns", "platform.coredns", "CoreDNS healthy"),
+        CheckDef::new(
+            "platform.dns-outbound",
+            "DNS and outbound HTTPS checks pass",
+            |f| matches!(f.layer, Layer::Dns | Layer::Network) && f.tier == Tier::Platform,
+            dns_outbound,
+        ),
+        component(
+            index,
+            "local-path-provisioner",
+            "platform.local-path",
+            "local-path storage installed",
+        ),
+        CheckDef::new(
+            "platform.storage-smoke",
+            "Storage smoke test passes",
+            |f| f.component == "local-path-provisioner" && f.slug == "smoke",
+            storage_smoke,
+        ),
+        component(
+            index,
+            "flux-controllers",
+            "platform.flux-controllers",
+            "Flux controllers running",
+        ),
+        component(
+            index,
+            "flux-source",
+            "platform.flux-source",
+            "Release source fetched (Flux GitRepository)",
+        ),
+        flux_apply(Tier::Platform, "platform.flux", "alga-platform"),
+        CheckDef::new(
+            "platform.appliance-status",
+            "appliance-status reachable",
+            |f| f.component == "appliance-status" && f.tier == Tier::Platform,
+            appliance_status,
+        ),
+    ]
+}
+
+/// Names what it read: the node, its OS image and kubelet version, its Ready condition.
+fn node_booted(ctx: &Ctx<'_, '_>) -> Facts {
+    let Some(node) = ctx.inputs.snapshot.nodes.values().next() else {
+        return (CheckState::Pending, "no node registered yet".into());
+    };
+    let name = node.metadata.name.as_deref().unwrap_or("node");
+    let info = node.status.as_ref().and_then(|s| s.node_info.as_ref());
+    let ready = node
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+        .map(|c| c.status.as_str())
+        .unwrap_or("unknown");
+    match info.filter(|i| !i.os_image.is_empty() && !i.kubelet_version.is_empty()) {
+        Some(i) => {
+            let talos = if i.os_image.starts_with("Talos") {
+                ""
+            } else {
+                " (not a Talos image)"
+            };
+            (
+                CheckState::Ok,
+                format!(
+                    "{name}: {}{talos}, kubelet {}, Ready={ready}",
+                    i.os_image, i.kubelet_version
+                ),
+            )
+        }
+        None => (
+            CheckState::Pending,
+            format!("{name} registered; its kubelet has not reported the OS image yet"),
+        ),
+    }
+}
+
+fn kubernetes_api(ctx: &Ctx<'_, '_>) -> Facts {
+    let api = &ctx.inputs.snapshot.api;
+    match (ctx.inputs.source.mode, api.last_sync) {
+        (SourceMode::Live, Some(at)) => (
+            CheckState::Ok,
+            format!("answering; last complete list at {at}"),
+        ),
+        (SourceMode::Live, None) => (
+            CheckState::Pending,
+            "the first list of every kind is not complete yet".into(),
+        ),
+        (SourceMode::Scenario, _) => (
+            CheckState::Ok,
+            format!(
+                "objects read from {}, not from a live API",
+                ctx.inputs.source.name.as_deref().unwrap_or("a dump")
+            ),
+        ),
+    }
+}
+
+fn dns_outbound(ctx: &Ctx<'_, '_>) -> Facts {
+    let probes = ctx.inputs.probes;
+    match probes.hosts("dns:").len() + probes.hosts("https:").len() {
+        0 => (
+            CheckState::NotApplicable,
+            "no DNS or HTTPS probe configured; no resolver failure seen".into(),
+        ),
+        n => (CheckState::Ok, format!("{n} probes pass")),
+    }
+}
+
+fn storage_smoke(ctx: &Ctx<'_, '_>) -> Facts {
+    let storage_class = ctx
+        .index
+        .components
+        .iter()
+        .find_map(|v| v.component.storage_class.clone())
+        .unwrap_or_else(|| "local-path".into());
+    match ctx.inputs.probes.storage_smoke() {
+        Some(Ok(())) => (CheckState::Ok, "probe passed: a test claim bound".into()),
+        // A failed probe is a blocker (platform rules) and fails this check through it.
+        Some(Err(e)) => (CheckState::Pending, e),
+        None => {
+            let bound = ctx.inputs.snapshot.pvcs.values().find(|p| {
+                p.spec
+                    .as_ref()
+                    .and_then(|s| s.storage_class_name.as_deref())
+                    == Some(storage_class.as_str())
+                    && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound")
+            });
+            match bound {
+                Some(p) => (
+                    CheckState::Ok,
+                    format!(
+                        "inferred from bound claims ({} is bound); no smoke probe configured",
+                        p.metadata.name.as_deref().unwrap_or("a claim")
+                    ),
+                ),
+                None => (
+                    CheckState::Pending,
+                    format!("no smoke probe configured; inferred from bound claims: waiting for a {storage_class} claim to bind"),
+                ),
+            }
+        }
+    }
+}
+
+/// Live: the service's own collector is current. From a dump or scenario: the appliance-status
+/// Deployment that was running there.
+fn appliance_status(ctx: &Ctx<'_, '_>) -> Facts {
+    let api = &ctx.inputs.snapshot.api;
+    match ctx.inputs.source.mode {
+        SourceMode::Live => match api.last_sync {
+            None => (
+                CheckState::Pending,
+                "the collector has not completed its first list yet".into(),
+            ),
+            Some(at) => {
+                let age = ctx.now.duration_since(at);
+                let fresh = age <= COLLECTOR_STALE_AFTER || api.unreachable_since.is_some();
+                (
+                    ok_if(fresh),
+                    format!(
+                        "collector current ({} since the last complete sync); this document is fresh",
+                        app::format::duration(age.as_secs().max(0) as u64)
+                    ),
+                )
+            }
+        },
+        SourceMode::Scenario => match ctx.index.view("appliance-status") {
+            Some(v) => component_facts(ctx.index, v),
+            None => (
+                CheckState::NotApplicable,
+                "appliance-status is not in the catalog".into(),
+            ),
+        },
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// CORE_READY
+// ------------------------------------------------------------------------------------------------
+
+/// The tiers whose pods and claims are login-critical.
+const LOGIN_CRITICAL: [Tier; 3] = [Tier::Core, Tier::Bootstrap, Tier::Login];
 const POD_LAYERS: [Layer; 8] = [
     Layer::Image,
     Layer::Config,
@@ -128,715 +565,433 @@ const POD_LAYERS: [Layer; 8] = [
     Layer::Node,
 ];
 
-/// All tiers; the full-health "no critical warnings" check is settled by [`finish`].
-pub fn evaluate(inputs: &Inputs<'_>, index: &Index<'_>, findings: &[Finding]) -> Tiers {
-    let snap = inputs.snapshot;
-    let probes = inputs.probes;
-
-    // ---------------- PLATFORM ----------------
-    let node_booted = snap.nodes.values().next().map(|n| {
-        n.status
-            .as_ref()
-            .and_then(|s| s.node_info.as_ref())
-            .map(|i| i.os_image.clone())
-            .unwrap_or_else(|| "registered".into())
-    });
-    let dns_failures: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| {
-            matches!(f.layer, Layer::Dns | Layer::Network) && f.progress == Progress::Failed
-        })
-        .collect();
-    let dns_probes = probes.hosts("dns:").len() + probes.hosts("https:").len();
-    let dns_check = match (dns_failures.first(), dns_probes) {
-        (Some(f), _) => check(
-            "platform.dns-outbound",
-            "DNS and outbound HTTPS checks pass",
-            CheckState::Failed,
-            f.reason.clone(),
-        ),
-        (None, 0) => check(
-            "platform.dns-outbound",
-            "DNS and outbound HTTPS checks pass",
-            CheckState::NotApplicable,
-            "no DNS or HTTPS probe configured; no resolver failure seen".to_string(),
-        ),
-        (None, n) => check(
-            "platform.dns-outbound",
-            "DNS and outbound HTTPS checks pass",
-            CheckState::Ok,
-            format!("{n} probes pass"),
-        ),
-    };
-    let storage_class = index
-        .components
-        .iter()
-        .find_map(|v| v.component.storage_class.clone())
-        .unwrap_or_else(|| "local-path".into());
-    let smoke = match probes.storage_smoke() {
-        Some(Ok(())) => check(
-            "platform.storage-smoke",
-            "Storage smoke test passes",
-            CheckState::Ok,
-            "probe passed".to_string(),
-        ),
-        Some(Err(e)) => check(
-            "platform.storage-smoke",
-            "Storage smoke test passes",
-            CheckState::Failed,
-            e,
-        ),
-        None => {
-            let bound = snap.pvcs.values().any(|p| {
-                p.spec
-                    .as_ref()
-                    .and_then(|s| s.storage_class_name.as_deref())
-                    == Some(storage_class.as_str())
-                    && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound")
-            });
-            check(
-                "platform.storage-smoke",
-                "Storage smoke test passes",
-                ok_if(bound),
-                if bound {
-                    format!("a {storage_class} claim is bound")
-                } else {
-                    format!("waiting for a {storage_class} claim to bind")
-                },
-            )
-        }
-    };
-    let api = match snap.api.unreachable_since {
-        Some(since) => check(
-            "platform.kubernetes-api",
-            "Kubernetes API reachable",
-            CheckState::Failed,
-            format!("unreachable since {since}"),
-        ),
-        None => check(
-            "platform.kubernetes-api",
-            "Kubernetes API reachable",
-            CheckState::Ok,
-            None,
-        ),
-    };
-    let platform = tier_status(
-        Tier::Platform,
-        vec![
-            check(
-                "platform.node-booted",
-                "Talos node installed and booted from disk",
-                ok_if(node_booted.is_some()),
-                node_booted
-                    .map(|o| format!("node registered ({o})"))
-                    .unwrap_or_else(|| "no node registered yet".into()),
-            ),
-            api,
-            component_check(
-                index,
-                findings,
-                "node",
-                "platform.node-ready",
-                "Node Ready and schedulable",
-            ),
-            component_check(
-                index,
-                findings,
-                "coredns",
-                "platform.coredns",
-                "CoreDNS healthy",
-            ),
-            dns_check,
-            component_check(
-                index,
-                findings,
-                "local-path-provisioner",
-                "platform.local-path",
-                "local-path storage installed",
-            ),
-            smoke,
-            component_check(
-                index,
-                findings,
-                "flux-controllers",
-                "platform.flux-controllers",
-                "Flux controllers running",
-            ),
-            component_check(
-                index,
-                findings,
-                "flux-source",
-                "platform.flux-source",
-                "Release source fetched (Flux GitRepository)",
-            ),
-            check(
-                "platform.appliance-status",
-                "appliance-status reachable",
-                CheckState::Ok,
-                "this service is answering".to_string(),
-            ),
-        ],
-    );
-
-    // ---------------- CORE ----------------
-    let login_path = |f: &&Finding| LOGIN_PATH.contains(&f.tier) && f.progress == Progress::Failed;
-    let pgbouncer = match index.view("pgbouncer") {
-        Some(v) if v.component.required_when_present && !v.present() => check(
+fn core_checks<'d>(index: &'d Index<'_>) -> Vec<CheckDef<'d>> {
+    let pgbouncer_check = match index.view("pgbouncer") {
+        Some(v) if v.component.required_when_present && !v.present() => CheckDef::new(
             "core.pgbouncer",
             "PgBouncer ready (when the app runtime uses it)",
-            CheckState::NotApplicable,
-            "not installed: the web app connects to Postgres directly".to_string(),
+            of_component("pgbouncer", Tier::Core),
+            |_| {
+                (
+                    CheckState::NotApplicable,
+                    "not installed: the web app connects to Postgres directly".into(),
+                )
+            },
         ),
-        Some(_) => component_check(
+        _ => component(
             index,
-            findings,
             "pgbouncer",
             "core.pgbouncer",
             "PgBouncer ready (when the app runtime uses it)",
         ),
-        None => check(
-            "core.pgbouncer",
-            "PgBouncer ready (when the app runtime uses it)",
-            CheckState::NotApplicable,
-            "not in the catalog".to_string(),
-        ),
     };
-    let core_views: Vec<&ComponentView<'_>> = index
+    vec![
+        flux_apply(Tier::Core, "core.flux", "alga-core"),
+        component(index, "db", "core.postgres", "Postgres ready"),
+        component(index, "redis", "core.redis", "Redis ready"),
+        pgbouncer_check,
+        CheckDef::new(
+            "core.credentials",
+            "DB and Redis credentials exist",
+            |f| LOGIN_CRITICAL.contains(&f.tier) && f.layer == Layer::Config && f.slug.starts_with("secret"),
+            credentials,
+        ),
+        CheckDef::new(
+            "core.pvcs",
+            "Required PVCs bound",
+            |f| LOGIN_CRITICAL.contains(&f.tier) && f.layer == Layer::Storage && f.slug.starts_with("pvc-"),
+            pvcs,
+        ),
+        CheckDef::new(
+            "core.no-failing-pods",
+            "No login-critical pod in CreateContainerConfigError, ImagePullBackOff or CrashLoopBackOff",
+            |f| LOGIN_CRITICAL.contains(&f.tier) && POD_LAYERS.contains(&f.layer) && f.component != "bootstrap",
+            |_| (CheckState::Ok, "none failing".into()),
+        ),
+    ]
+}
+
+fn core_views<'a, 'i>(ctx: &'a Ctx<'_, 'i>) -> impl Iterator<Item = &'a ComponentView<'i>> {
+    ctx.index
         .components
         .iter()
         .filter(|v| v.component.tier == Tier::Core)
+}
+
+fn credentials(ctx: &Ctx<'_, '_>) -> Facts {
+    let secrets: Vec<(&str, &str)> = core_views(ctx)
+        .flat_map(|v| {
+            v.component
+                .secrets
+                .iter()
+                .map(move |s| (v.namespace, s.as_str()))
+        })
         .collect();
-    let credentials = {
-        let missing = findings
-            .iter()
-            .find(|f| login_path(f) && f.layer == Layer::Config && f.slug.starts_with("secret"));
-        let secrets: Vec<(&str, &str)> = core_views
-            .iter()
-            .flat_map(|v| {
-                v.component
-                    .secrets
-                    .iter()
-                    .map(move |s| (v.namespace, s.as_str()))
+    let listed = !secrets.is_empty()
+        && secrets.iter().all(|(ns, s)| {
+            ctx.inputs
+                .snapshot
+                .secret_names
+                .contains_key(&(ns.to_string(), s.to_string()))
+        });
+    let started = core_views(ctx)
+        .filter(|v| !v.component.required_when_present)
+        .all(|v| {
+            v.pods.iter().any(|p| {
+                p.status
+                    .as_ref()
+                    .and_then(|s| s.container_statuses.as_ref())
+                    .is_some_and(|cs| {
+                        cs.iter()
+                            .any(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
+                    })
             })
-            .collect();
-        let all_listed = !secrets.is_empty()
-            && secrets.iter().all(|(ns, s)| {
-                snap.secret_names
-                    .contains_key(&(ns.to_string(), s.to_string()))
-            });
-        let started = core_views
-            .iter()
-            .filter(|v| !v.component.required_when_present)
-            .all(|v| {
-                v.pods.iter().any(|p| {
-                    p.status
-                        .as_ref()
-                        .and_then(|s| s.container_statuses.as_ref())
-                        .is_some_and(|cs| {
-                            cs.iter()
-                                .any(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
-                        })
-                })
-            });
-        match missing {
-            Some(f) => check(
-                "core.credentials",
-                "DB and Redis credentials exist",
-                CheckState::Failed,
-                f.reason.clone(),
-            ),
-            None if all_listed => check(
-                "core.credentials",
-                "DB and Redis credentials exist",
-                CheckState::Ok,
-                "Secrets present".to_string(),
-            ),
-            None if started => check(
-                "core.credentials",
-                "DB and Redis credentials exist",
-                CheckState::Ok,
-                "inferred: Postgres and Redis started with their credentials".to_string(),
-            ),
-            None => check(
-                "core.credentials",
-                "DB and Redis credentials exist",
-                CheckState::Pending,
-                "waiting for Postgres and Redis to start".to_string(),
-            ),
-        }
-    };
-    let pvcs = {
-        let required: Vec<(
-            &str,
-            Option<&k8s_openapi::api::core::v1::PersistentVolumeClaim>,
-        )> = index
-            .components
-            .iter()
-            .filter(|v| LOGIN_PATH.contains(&v.component.tier))
-            .flat_map(|v| v.pvcs.iter().copied())
-            .collect();
-        let storage_failed = findings
-            .iter()
-            .find(|f| login_path(f) && f.layer == Layer::Storage && f.slug.starts_with("pvc-"));
-        let unbound: Vec<&str> = required
-            .iter()
-            .filter(|(_, p)| p.and_then(|p| p.status.as_ref()?.phase.as_deref()) != Some("Bound"))
-            .map(|(n, _)| *n)
-            .collect();
-        match (storage_failed, unbound.is_empty()) {
-            (Some(f), _) => check(
-                "core.pvcs",
-                "Required PVCs bound",
-                CheckState::Failed,
-                f.reason.clone(),
-            ),
-            (None, true) => check(
-                "core.pvcs",
-                "Required PVCs bound",
-                CheckState::Ok,
-                format!("{} bound", required.len()),
-            ),
-            (None, false) => check(
-                "core.pvcs",
-                "Required PVCs bound",
-                CheckState::Pending,
-                format!("not bound yet: {}", unbound.join(", ")),
-            ),
-        }
-    };
-    let bad_pods: Vec<&Finding> = findings
+        });
+    if listed {
+        (CheckState::Ok, "Secrets present".into())
+    } else if started {
+        (
+            CheckState::Ok,
+            "inferred: Postgres and Redis started with their credentials".into(),
+        )
+    } else {
+        (
+            CheckState::Pending,
+            "waiting for Postgres and Redis to start".into(),
+        )
+    }
+}
+
+fn pvcs(ctx: &Ctx<'_, '_>) -> Facts {
+    let required: Vec<(&str, bool)> = ctx
+        .index
+        .components
         .iter()
-        .filter(|f| login_path(f) && POD_LAYERS.contains(&f.layer))
+        .filter(|v| LOGIN_CRITICAL.contains(&v.component.tier))
+        .flat_map(|v| v.pvcs.iter())
+        .map(|(n, p)| {
+            (
+                *n,
+                p.and_then(|p| p.status.as_ref()?.phase.as_deref()) == Some("Bound"),
+            )
+        })
         .collect();
-    let no_bad_pods = match bad_pods.first() {
-        Some(f) => check("core.no-failing-pods", "No login-critical pod in CreateContainerConfigError, ImagePullBackOff or CrashLoopBackOff", CheckState::Failed,
-            format!("{}: {}{}", f.component, f.reason, if bad_pods.len() > 1 { format!(" (and {} more)", bad_pods.len() - 1) } else { String::new() })),
-        None => check("core.no-failing-pods", "No login-critical pod in CreateContainerConfigError, ImagePullBackOff or CrashLoopBackOff", CheckState::Ok, None),
-    };
-    let core = tier_status(
-        Tier::Core,
-        vec![
-            component_check(index, findings, "db", "core.postgres", "Postgres ready"),
-            component_check(index, findings, "redis", "core.redis", "Redis ready"),
-            pgbouncer,
-            credentials,
-            pvcs,
-            no_bad_pods,
-        ],
-    );
+    let unbound: Vec<&str> = required
+        .iter()
+        .filter(|(_, b)| !b)
+        .map(|(n, _)| *n)
+        .collect();
+    if unbound.is_empty() {
+        (CheckState::Ok, format!("{} bound", required.len()))
+    } else {
+        (
+            CheckState::Pending,
+            format!("not bound yet: {}", unbound.join(", ")),
+        )
+    }
+}
 
-    // ---------------- BOOTSTRAP ----------------
-    let job_view = index
-        .components
-        .iter()
-        .find(|v| v.component.tier == Tier::Bootstrap && v.component.kind == ComponentKind::Job);
-    let job_failed = findings
-        .iter()
-        .find(|f| f.tier == Tier::Bootstrap && f.progress == Progress::Failed);
-    let login_up = index
-        .components
-        .iter()
-        .filter(|v| v.component.tier == Tier::Login)
-        .any(|v| v.workloads_ready());
-    let (job_done, job_detail) = match job_view {
-        Some(v) if v.job_completed_at.is_some() => (
-            true,
-            format!("completed at {}", v.job_completed_at.unwrap_or_default()),
-        ),
-        Some(v) if !v.jobs.is_empty() => (false, "running".to_string()),
-        // After ttlSecondsAfterFinished the Job is gone; a ready web app (its init container waits
-        // for the bootstrap) proves it ran.
-        _ if login_up => (
-            true,
-            "inferred: the web app passed its wait-for-bootstrap step".to_string(),
-        ),
-        _ => (false, "not started yet".to_string()),
-    };
-    let job_check = match job_failed {
-        Some(f) => check(
+// ------------------------------------------------------------------------------------------------
+// BOOTSTRAP_READY
+// ------------------------------------------------------------------------------------------------
+
+fn bootstrap_checks<'d>(index: &'d Index<'_>) -> Vec<CheckDef<'d>> {
+    let job = index
+        .bootstrap_view()
+        .map(|v| v.component.name.as_str())
+        .unwrap_or("bootstrap-job");
+    vec![
+        CheckDef::new(
             "bootstrap.job-completed",
             "Bootstrap job completed",
-            CheckState::Failed,
-            f.reason.clone(),
+            of_component(job, Tier::Bootstrap),
+            job_completed,
         ),
-        None => check(
-            "bootstrap.job-completed",
-            "Bootstrap job completed",
-            ok_if(job_done),
-            job_detail,
-        ),
-    };
-    let seed = probes.seed_users();
-    let database = match &seed {
-        Some(Ok(_)) => check(
+        CheckDef::new(
             "bootstrap.database",
             "Database exists",
-            CheckState::Ok,
-            "the seed query ran".to_string(),
-        ),
-        Some(Err(e)) if e.contains("does not exist") => check(
-            "bootstrap.database",
-            "Database exists",
-            if job_done {
-                CheckState::Failed
-            } else {
-                CheckState::Pending
-            },
-            e.clone(),
-        ),
-        _ => check(
-            "bootstrap.database",
-            "Database exists",
-            ok_if(job_done),
-            if job_done {
-                "inferred from the completed bootstrap".to_string()
-            } else {
-                "waiting for the bootstrap".to_string()
+            |f| f.component == "bootstrap" && f.slug == "database-missing",
+            |ctx| match ctx.inputs.probes.seed_users() {
+                Some(Ok(_)) => (CheckState::Ok, "the seed query ran".into()),
+                _ => inferred_from_bootstrap(ctx, "waiting for the bootstrap"),
             },
         ),
-    };
-    let migrations = match job_failed {
-        Some(f) => check(
+        CheckDef::new(
             "bootstrap.migrations",
             "Migrations completed",
-            CheckState::Failed,
-            f.reason.clone(),
+            move |f| f.component == job && matches!(f.layer, Layer::Job | Layer::Log),
+            |ctx| inferred_from_bootstrap(ctx, "waiting for the bootstrap job"),
         ),
-        None => check(
-            "bootstrap.migrations",
-            "Migrations completed",
-            ok_if(job_done),
-            if job_done {
-                "the bootstrap job ran them".to_string()
-            } else {
-                "waiting for the bootstrap job".to_string()
-            },
-        ),
-    };
-    let seed_check = match seed {
-        Some(Ok(n)) if n > 0 => check(
+        CheckDef::new(
             "bootstrap.seed-data",
             "Seed data exists (server.users count > 0)",
-            CheckState::Ok,
-            format!("{n} users"),
-        ),
-        Some(Ok(n)) => check(
-            "bootstrap.seed-data",
-            "Seed data exists (server.users count > 0)",
-            if job_done {
-                CheckState::Failed
-            } else {
-                CheckState::Pending
-            },
-            format!("{n} users"),
-        ),
-        Some(Err(e)) => check(
-            "bootstrap.seed-data",
-            "Seed data exists (server.users count > 0)",
-            if job_done {
-                CheckState::Failed
-            } else {
-                CheckState::Pending
-            },
-            e,
-        ),
-        None => check(
-            "bootstrap.seed-data",
-            "Seed data exists (server.users count > 0)",
-            ok_if(job_done),
-            if job_done {
-                "seed query not configured; inferred from the completed bootstrap".to_string()
-            } else {
-                "waiting for the bootstrap".to_string()
+            |f| f.component == "bootstrap" && f.layer == Layer::Probe,
+            |ctx| match ctx.inputs.probes.seed_users() {
+                Some(Ok(n)) if n > 0 => (CheckState::Ok, format!("{n} users")),
+                Some(Ok(n)) => (
+                    CheckState::Pending,
+                    format!("{n} users; waiting for the bootstrap"),
+                ),
+                Some(Err(e)) => (
+                    CheckState::Pending,
+                    format!("{e}; waiting for the bootstrap"),
+                ),
+                None => inferred_from_bootstrap(ctx, "waiting for the bootstrap"),
             },
         ),
-    };
-    let mode = bootstrap_mode(index);
-    let mode_check = match (mode.as_deref(), job_done) {
-        (None, _) => check("bootstrap.mode", "Bootstrap mode no longer `fresh` after the first success", CheckState::NotApplicable, "bootstrap values not found".to_string()),
-        (Some("fresh"), true) => check("bootstrap.mode", "Bootstrap mode no longer `fresh` after the first success", CheckState::Failed, "bootstrap.mode is still `fresh`: a re-run would wipe the database; set it to `recover`".to_string()),
-        (Some(m), _) => check("bootstrap.mode", "Bootstrap mode no longer `fresh` after the first success", if m == "fresh" { CheckState::Pending } else { CheckState::Ok }, format!("bootstrap.mode: {m}")),
-    };
-    let bootstrap = tier_status(
-        Tier::Bootstrap,
-        vec![job_check, database, migrations, seed_check, mode_check],
-    );
+        CheckDef::new(
+            "bootstrap.mode",
+            "Bootstrap mode no longer `fresh` after the first success",
+            |f| f.component == "bootstrap" && f.slug == "mode-fresh",
+            |ctx| match ctx.index.bootstrap_mode() {
+                None => (
+                    CheckState::NotApplicable,
+                    "bootstrap values not found".into(),
+                ),
+                Some((_, m)) if m == "fresh" => (
+                    CheckState::Pending,
+                    "bootstrap.mode: fresh (expected until the first bootstrap succeeds)".into(),
+                ),
+                Some((_, m)) => (CheckState::Ok, format!("bootstrap.mode: {m}")),
+            },
+        ),
+    ]
+}
 
-    // ---------------- LOGIN ----------------
-    let web_ready = login_up;
-    let login_probe = probes.login_url();
-    let responds = probe_check(
-        "login.url-responds",
-        "App URL responds",
-        login_probe.as_ref(),
-        web_ready,
-    );
-    let redirect = probe_check(
-        "login.redirect",
-        "Dashboard/login redirect works",
-        login_probe.as_ref(),
-        web_ready,
-    );
-    let mut web_checks = Vec::new();
+fn job_completed(ctx: &Ctx<'_, '_>) -> Facts {
+    match ctx.index.bootstrap_done() {
+        Some(Some(at)) => (CheckState::Ok, format!("completed at {at}")),
+        Some(None) => (
+            CheckState::Ok,
+            "inferred: the web app passed its wait-for-bootstrap step".into(),
+        ),
+        None if ctx
+            .index
+            .bootstrap_view()
+            .is_some_and(|v| !v.jobs.is_empty()) =>
+        {
+            (CheckState::Pending, "running".into())
+        }
+        None => (CheckState::Pending, "not started yet".into()),
+    }
+}
+
+fn inferred_from_bootstrap(ctx: &Ctx<'_, '_>, waiting: &str) -> Facts {
+    match ctx.index.bootstrap_done() {
+        Some(_) => (
+            CheckState::Ok,
+            "inferred from the completed bootstrap".into(),
+        ),
+        None => (CheckState::Pending, waiting.into()),
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// LOGIN_READY
+// ------------------------------------------------------------------------------------------------
+
+fn login_tier(
+    ctx: &Ctx<'_, '_>,
+    platform: &TierStatus,
+    core: &TierStatus,
+    bootstrap: &TierStatus,
+) -> TierStatus {
+    let index = ctx.index;
+    let mut own: Vec<Check> = vec![
+        dependency("login.core", Tier::Core, core),
+        dependency("login.bootstrap", Tier::Bootstrap, bootstrap),
+    ];
     for v in index
         .components
         .iter()
         .filter(|v| v.component.tier == Tier::Login)
     {
-        web_checks.push(component_check(
+        own.push(
+            component(
+                index,
+                &v.component.name,
+                format!("login.{}", v.component.name),
+                format!("{} deployment ready", v.component.display_name()),
+            )
+            .run(ctx),
+        );
+    }
+    for (name, description) in [
+        ("login.url-responds", "App URL responds"),
+        ("login.redirect", "Dashboard/login redirect works"),
+    ] {
+        own.push(
+            CheckDef::new(
+                name,
+                description,
+                |f| f.component == "login-url",
+                login_probe,
+            )
+            .run(ctx),
+        );
+    }
+    own.push(Check {
+        name: "login.url-known".into(),
+        description: "Public login URL known".into(),
+        state: ok_if(index.login_url.is_some()),
+        detail: Some(
+            index
+                .login_url
+                .clone()
+                .unwrap_or_else(|| "node address not known yet".into()),
+        ),
+        blockers: Vec::new(),
+    });
+    // The platform is required on the way to login; once Alga is up, a platform problem no
+    // longer keeps anyone from logging in.
+    let up = own
+        .iter()
+        .all(|c| matches!(c.state, CheckState::Ok | CheckState::NotApplicable));
+    let mut platform_check = dependency("login.platform", Tier::Platform, platform);
+    platform_check.description = "PLATFORM_READY (until Alga is up)".into();
+    if up && platform_check.state != CheckState::Ok {
+        platform_check = Check {
+            state: CheckState::Ok,
+            detail: Some(
+                format!(
+                    "platform {:?}, but Alga is up: platform issues do not block login",
+                    platform.status
+                )
+                .to_lowercase(),
+            ),
+            blockers: Vec::new(),
+            ..platform_check
+        };
+    }
+    let mut checks = vec![platform_check];
+    checks.extend(own);
+    tier_status(Tier::Login, checks)
+}
+
+/// Without a probe, inferred from the ready web pods, and saying so.
+fn login_probe(ctx: &Ctx<'_, '_>) -> Facts {
+    let web = ctx.index.login_up();
+    match ctx.inputs.probes.login_url() {
+        Some(p) if p.works() => (CheckState::Ok, p.describe()),
+        // Not working while the web app is ready is a blocker (release rules).
+        Some(p) => (
+            CheckState::Pending,
+            format!("{}; waiting for the web app", p.describe()),
+        ),
+        None if web => (
+            CheckState::Ok,
+            "not probed; inferred from ready web pods".into(),
+        ),
+        None => (CheckState::Pending, "waiting for the web app".into()),
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// BACKGROUND_READY
+// ------------------------------------------------------------------------------------------------
+
+fn background_checks<'d>(index: &'d Index<'_>) -> Vec<CheckDef<'d>> {
+    let mut checks = vec![flux_apply(
+        Tier::Background,
+        "background.flux",
+        "alga-background",
+    )];
+    for v in index
+        .components
+        .iter()
+        .filter(|v| v.component.tier == Tier::Background)
+    {
+        checks.push(component(
             index,
-            findings,
             &v.component.name,
-            &format!("login.{}", v.component.name),
-            &format!("{} deployment ready", v.component.display_name()),
+            format!("background.{}", v.component.name),
+            format!("{} healthy", v.component.display_name()),
         ));
     }
-    let mut login_checks = vec![
-        dependency("login.core", Tier::Core, &core),
-        dependency("login.bootstrap", Tier::Bootstrap, &bootstrap),
-    ];
-    login_checks.extend(web_checks);
-    login_checks.push(responds);
-    login_checks.push(redirect);
-    login_checks.push(check(
-        "login.url-known",
-        "Public login URL known",
-        ok_if(index.login_url.is_some()),
-        index
-            .login_url
-            .clone()
-            .unwrap_or_else(|| "node address not known yet".into()),
-    ));
-    let login = tier_status(Tier::Login, login_checks);
+    checks
+}
 
-    // ---------------- BACKGROUND ----------------
-    let background = tier_status(
-        Tier::Background,
-        index
-            .components
-            .iter()
-            .filter(|v| v.component.tier == Tier::Background)
-            .map(|v| {
-                component_check(
-                    index,
-                    findings,
-                    &v.component.name,
-                    &format!("background.{}", v.component.name),
-                    &format!("{} healthy", v.component.display_name()),
-                )
-            })
-            .collect(),
-    );
+// ------------------------------------------------------------------------------------------------
+// FULLY_HEALTHY
+// ------------------------------------------------------------------------------------------------
 
-    // ---------------- FULLY_HEALTHY ----------------
-    let releases: Vec<_> = snap
-        .flux
-        .values()
-        .filter(|f| f.kind == FluxKind::HelmRelease)
-        .collect();
-    let unready: Vec<&str> = releases
-        .iter()
-        .filter(|f| !super::flux::is_ready(f))
-        .map(|f| f.name.as_str())
-        .collect();
-    let missing_tags: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| f.slug == "tag-missing")
-        .collect();
-    let drift = image_drift(index);
-    let full = vec![
-        dependency("full.login", Tier::Login, &login),
-        dependency("full.background", Tier::Background, &background),
-        check(
-            "full.helmreleases",
-            "All selected HelmReleases ready",
-            if releases.is_empty() {
-                CheckState::Pending
-            } else {
-                ok_if(unready.is_empty())
-            },
-            if releases.is_empty() {
-                "no HelmRelease seen yet".to_string()
-            } else if unready.is_empty() {
-                format!("{} ready", releases.len())
-            } else {
-                format!("not ready: {}", unready.join(", "))
+fn full_checks<'d>(_index: &'d Index<'_>) -> Vec<CheckDef<'d>> {
+    vec![
+        CheckDef::new(
+            "full.flux",
+            "All selected HelmReleases and Kustomizations ready",
+            |f| f.tier == Tier::FullHealth && matches!(f.layer, Layer::Flux | Layer::Helm),
+            |ctx| {
+                let objects: Vec<_> = ctx
+                    .index
+                    .graph
+                    .nodes
+                    .values()
+                    .filter(|n| {
+                        matches!(
+                            n.object.kind,
+                            FluxKind::HelmRelease | FluxKind::Kustomization
+                        )
+                    })
+                    .collect();
+                let unready: Vec<&str> = objects
+                    .iter()
+                    .filter(|n| !n.state.is_ready())
+                    .map(|n| n.key.as_str())
+                    .collect();
+                if objects.is_empty() {
+                    (
+                        CheckState::Pending,
+                        "no HelmRelease or Kustomization seen yet".into(),
+                    )
+                } else if unready.is_empty() {
+                    (CheckState::Ok, format!("{} ready", objects.len()))
+                } else {
+                    (
+                        CheckState::Pending,
+                        format!("not ready: {}", unready.join(", ")),
+                    )
+                }
             },
         ),
-        check(
-            "full.no-critical",
-            "No unacknowledged critical warnings",
-            CheckState::Ok,
-            None,
-        ),
-        match missing_tags.first() {
-            Some(f) => check(
-                "full.image-tags",
-                "No missing image tags",
-                CheckState::Failed,
-                format!("{} ({} in all)", f.reason, missing_tags.len()),
-            ),
-            None => check(
-                "full.image-tags",
-                "No missing image tags",
-                CheckState::Ok,
-                None,
-            ),
-        },
-        match drift.first() {
-            Some(d) => check(
-                "full.image-drift",
-                "No image drift",
-                CheckState::Failed,
-                format!(
-                    "{d}{}",
-                    if drift.len() > 1 {
-                        format!(" (and {} more)", drift.len() - 1)
-                    } else {
-                        String::new()
-                    }
+        CheckDef::new(
+            "full.no-open-blockers",
+            "No open blockers or warnings",
+            |_| true,
+            |ctx| match ctx.warnings.first() {
+                None => (CheckState::Ok, "none".into()),
+                Some(w) => (
+                    CheckState::Pending,
+                    format!(
+                        "{} warning(s), e.g. {}",
+                        ctx.warnings.len(),
+                        w.finding.reason
+                    ),
                 ),
-            ),
-            None => check(
-                "full.image-drift",
-                "No image drift",
-                CheckState::Ok,
-                "running images match their workloads".to_string(),
-            ),
-        },
-    ];
-    Tiers {
-        platform,
-        core,
-        bootstrap,
-        login,
-        background,
-        full_health: tier_status(Tier::FullHealth, full),
-    }
-}
-
-/// A check on the login URL probe: ok when it works; failed once the web app is ready and it does
-/// not; without a probe, inferred from the web pods and saying so.
-fn probe_check(
-    name: &str,
-    description: &str,
-    probe: Option<&crate::probes::LoginProbe>,
-    web_ready: bool,
-) -> Check {
-    match probe {
-        Some(p) if p.works() => check(name, description, CheckState::Ok, p.describe()),
-        Some(p) => check(
-            name,
-            description,
-            if web_ready {
-                CheckState::Failed
-            } else {
-                CheckState::Pending
             },
-            p.describe(),
         ),
-        None => check(
-            name,
-            description,
-            ok_if(web_ready),
-            if web_ready {
-                "not probed; inferred from ready web pods"
-            } else {
-                "waiting for the web app"
-            }
-            .to_string(),
+        CheckDef::new(
+            "full.image-tags",
+            "No missing image tags",
+            |f| f.slug == "tag-missing",
+            |_| (CheckState::Ok, "no pull reports a missing tag".into()),
         ),
-    }
-}
-
-/// Settles the "no critical warnings" check once blockers are known.
-pub fn finish(mut tiers: Tiers, blockers: &[Blocker]) -> Tiers {
-    let critical: Vec<&Blocker> = blockers
-        .iter()
-        .filter(|b| b.escalation == Escalation::Error || b.severity == Severity::Critical)
-        .collect();
-    let mut checks = std::mem::take(&mut tiers.full_health.checks);
-    if let Some(c) = checks.iter_mut().find(|c| c.name == "full.no-critical") {
-        if let Some(b) = critical.first() {
-            c.state = CheckState::Failed;
-            c.detail = Some(format!(
-                "{}: {} ({} in all)",
-                b.component,
-                b.reason,
-                critical.len()
-            ));
-        }
-    }
-    tiers.full_health = tier_status(Tier::FullHealth, checks);
-    tiers
-}
-
-/// `bootstrap.mode` from the alga-core values ConfigMap (any data key holding YAML).
-fn bootstrap_mode(index: &Index<'_>) -> Option<String> {
-    let r = index.catalog.release.bootstrap_values.as_ref()?;
-    let cm = index
-        .snapshot
-        .config_maps
-        .get(&(r.namespace.clone(), r.name.clone()))?;
-    cm.data.as_ref()?.values().find_map(|text| {
-        let v: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
-        v.get("bootstrap")?
-            .get("mode")?
-            .as_str()
-            .map(str::to_string)
-    })
-}
-
-/// Containers whose running image differs from their workload's template.
-fn image_drift(index: &Index<'_>) -> Vec<String> {
-    let mut drift = Vec::new();
-    for v in &index.components {
-        let templates: Vec<(&str, &str)> = v
-            .deployments
-            .iter()
-            .filter_map(|d| d.spec.as_ref())
-            .map(|s| &s.template)
-            .chain(
-                v.stateful_sets
+        CheckDef::new(
+            "full.image-drift",
+            "No image drift",
+            |f| f.slug.starts_with("image-drift"),
+            |ctx| {
+                let workloads: usize = ctx
+                    .index
+                    .components
                     .iter()
-                    .filter_map(|s| s.spec.as_ref())
-                    .map(|s| &s.template),
-            )
-            .filter_map(|t| t.spec.as_ref())
-            .flat_map(|s| {
-                s.containers
-                    .iter()
-                    .filter_map(|c| Some((c.name.as_str(), c.image.as_deref()?)))
-            })
-            .collect();
-        for pod in &v.pods {
-            let running = pod
-                .status
-                .as_ref()
-                .and_then(|s| s.container_statuses.as_ref());
-            for cs in running.into_iter().flatten() {
-                if cs.state.as_ref().and_then(|s| s.running.as_ref()).is_none() {
-                    continue;
-                }
-                if let Some((_, want)) = templates.iter().find(|(n, _)| *n == cs.name) {
-                    if !same_image(want, &cs.image) {
-                        drift.push(format!(
-                            "{}: runs {} but should run {}",
-                            v.component.name, cs.image, want
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    drift
-}
-
-/// Compares image references, tolerating the runtime's `docker.io/library/` expansion.
-fn same_image(a: &str, b: &str) -> bool {
-    fn norm(s: &str) -> &str {
-        s.trim_start_matches("docker.io/")
-            .trim_start_matches("library/")
-    }
-    norm(a) == norm(b)
+                    .map(|v| v.deployments.len() + v.stateful_sets.len() + v.daemon_sets.len())
+                    .sum();
+                (
+                    CheckState::Ok,
+                    format!("each of {workloads} workloads runs its own template's images"),
+                )
+            },
+        ),
+    ]
 }

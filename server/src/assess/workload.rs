@@ -1,29 +1,24 @@
-//! Workload, Job and PVC rules (signals §4). A workload that is not ready is a symptom: its pods
-//! usually say why, and [`super::rank`] lets a pod-level finding absorb it.
+//! Workload, Job and PVC rules (signals §4). A workload that is not ready, or whose rollout passed
+//! its progress deadline, is a symptom: its pods usually say why, and `link` lets a pod-level
+//! finding absorb it. While an earlier tier on the way to login is not ready, such a workload only
+//! waits (the web pod's `wait-for-bootstrap` init container during the migrations) and is not shown.
 
 use super::index::{event_first_time, ComponentView, Index};
 use super::logs::bootstrap_errors;
-use super::{evidence, Finding, Inputs, Progress};
+use super::{evidence, Finding, Progress};
 use crate::catalog::ComponentKind;
 use app::status::{Layer, Operation, OperationKind};
 
 /// Findings for one component's workloads, Jobs and PVCs.
 pub fn findings(
-    inputs: &Inputs<'_>,
     index: &Index<'_>,
     view: &ComponentView<'_>,
     out: &mut Vec<Finding>,
     ops: &mut Vec<Operation>,
 ) {
     let c = view.component;
-    let installed_by = c.helm_release.as_ref().map(|hr| {
-        format!(
-            "HelmRelease/{}/{}",
-            inputs.catalog.site.helm_release_namespace, hr
-        )
-    });
     let new = |layer, progress, slug: &str, reason: String, next: &str| {
-        let mut f = Finding::new(
+        Finding::new(
             &c.name,
             c.tier,
             layer,
@@ -32,9 +27,7 @@ pub fn findings(
             view.namespace,
             reason,
             next,
-        );
-        f.installed_by = installed_by.clone();
-        f
+        )
     };
 
     for d in &view.deployments {
@@ -48,24 +41,24 @@ pub fn findings(
             })
         }) {
             let msg = p.message.clone().unwrap_or_default();
-            out.push(
-                new(
-                    Layer::Workload,
-                    Progress::Failed,
-                    "rollout-stalled",
-                    format!("Deployment {name} rollout stalled (progress deadline exceeded)"),
-                    "Look at the pods of the deployment for the cause.",
-                )
-                .seen_at(p.last_transition_time.as_ref().map(|t| t.0))
-                .with(evidence(
-                    "Deployment",
-                    Some(view.namespace),
-                    name,
-                    Some("ProgressDeadlineExceeded"),
-                    &msg,
-                    None,
-                )),
-            );
+            let mut f = new(
+                Layer::Workload,
+                Progress::Failed,
+                "rollout-stalled",
+                format!("Deployment {name} rollout stalled (progress deadline exceeded) and its pods give no reason"),
+                "Read the logs of the deployment's pods and describe them (`kubectl describe pod`) for the cause.",
+            )
+            .seen_at(p.last_transition_time.as_ref().map(|t| t.0))
+            .with(evidence(
+                "Deployment",
+                Some(view.namespace),
+                name,
+                Some("ProgressDeadlineExceeded"),
+                &msg,
+                None,
+            ));
+            f.waits_for_earlier_tiers = true;
+            out.push(f);
         }
     }
 
@@ -242,14 +235,23 @@ fn job_findings(
         out.push(f.with_log_lines(view.namespace, name, &errors));
     } else if !complete {
         if let Some(start) = status.and_then(|s| s.start_time.as_ref()).map(|t| t.0) {
+            // Failed pods within the backoff limit are attempts, not failure (signals §4).
+            let failed_pods = status.and_then(|s| s.failed).unwrap_or(0);
+            let limit = job.spec.as_ref().and_then(|s| s.backoff_limit).unwrap_or(6);
+            let attempt = if failed_pods > 0 {
+                format!(", attempt {} of {}", failed_pods + 1, limit + 1)
+            } else {
+                String::new()
+            };
             ops.push(Operation {
                 kind: OperationKind::Job,
                 component: Some(view.component.name.clone()),
+                tier: Some(view.component.tier),
                 target: format!("Job/{}/{name}", view.namespace),
                 started: start,
                 elapsed_seconds: 0,
                 size_bytes: None,
-                message: "database bootstrap (migrations and seed data)".into(),
+                message: format!("database bootstrap (migrations and seed data){attempt}"),
             });
             if !errors.is_empty() {
                 let f = new(Layer::Log, Progress::Progressing, "job-errors",

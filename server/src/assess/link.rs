@@ -1,0 +1,224 @@
+//! Root cause over symptom. Findings with the same id merge; a workload's "not ready" or "rollout
+//! stalled" becomes evidence of its own pods' cause; a failed Flux object becomes evidence of the
+//! lowest cause below it in the Flux graph (a component it installs, else a Flux object it
+//! applied). Only a Flux failure nothing below explains stays a finding of its own: at its tier
+//! when what it applies is not serving, or release-level (full health, never blocking login) when
+//! everything it applies is ready and current.
+
+use super::index::{component_current, component_ready, Index};
+use super::{Finding, Progress};
+use app::status::{Layer, Tier};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Best cause first: failed before progressing, lower tier, lower layer.
+fn cause_order(f: &Finding) -> (u8, Tier, Layer) {
+    (u8::from(f.progress != Progress::Failed), f.tier, f.layer)
+}
+
+fn is_flux(f: &Finding) -> bool {
+    f.flux.is_some()
+}
+
+/// Folds `symptom` into `cause` as evidence. A Flux owner that gave up (its own timeout passed)
+/// is evidence that progress stopped: a progressing cause becomes a failure.
+fn absorb(cause: &mut Finding, symptom: Finding) {
+    if symptom.progress == Progress::Failed && is_flux(&symptom) {
+        let who = symptom
+            .flux
+            .clone()
+            .unwrap_or_else(|| "its installer".into());
+        if cause.progress != Progress::Failed {
+            cause.progress = Progress::Failed;
+            cause.next_action.push_str(&format!(
+                " Meanwhile {who} gave up waiting for it; once this is resolved, Flux retries on its next reconcile (or run `flux reconcile` on it)."
+            ));
+        }
+    }
+    for e in symptom.evidence {
+        if !cause.evidence.contains(&e) {
+            cause.evidence.push(e);
+        }
+    }
+}
+
+/// Same id: one finding, all evidence, earliest start, failed wins.
+fn merge(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut merged: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut by_id: BTreeMap<String, usize> = BTreeMap::new();
+    for f in findings {
+        match by_id.get(&f.id) {
+            Some(&i) => {
+                let m = &mut merged[i];
+                if f.progress == Progress::Failed {
+                    m.progress = Progress::Failed;
+                }
+                m.since = match (m.since, f.since) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                for e in f.evidence {
+                    if !m.evidence.contains(&e) {
+                        m.evidence.push(e);
+                    }
+                }
+            }
+            None => {
+                by_id.insert(f.id.clone(), merged.len());
+                merged.push(f);
+            }
+        }
+    }
+    merged
+}
+
+/// Merges, then lets lower causes absorb the symptoms they explain.
+pub fn link(findings: Vec<Finding>, index: &Index<'_>) -> Vec<Finding> {
+    let merged = merge(findings);
+    let (flux, rest): (Vec<Finding>, Vec<Finding>) = merged.into_iter().partition(is_flux);
+    let (workload, mut causes): (Vec<Finding>, Vec<Finding>) =
+        rest.into_iter().partition(|f| f.layer == Layer::Workload);
+
+    // 1. A workload symptom is explained by its own pods. The Deployment's progress deadline
+    //    only reports; it stops nothing, so it never escalates the pods' cause.
+    for s in workload {
+        let best = causes
+            .iter_mut()
+            .filter(|c| c.component == s.component && c.tier == s.tier)
+            .min_by_key(|c| cause_order(c));
+        match best {
+            Some(c) => {
+                for e in s.evidence {
+                    if !c.evidence.contains(&e) {
+                        c.evidence.push(e);
+                    }
+                }
+            }
+            None => causes.push(s),
+        }
+    }
+
+    // 2. Flux failures, deepest first (a HelmRelease before the Kustomization that applied it).
+    let graph = &index.graph;
+    let depth = |f: &Finding| {
+        let mut d = 0;
+        let mut at = f.flux.clone();
+        while let Some(k) = at {
+            at = graph.node(&k).and_then(|n| n.parent.clone());
+            d += 1;
+            if d > 16 {
+                break;
+            }
+        }
+        d
+    };
+    let mut flux = flux;
+    flux.sort_by_key(|f| std::cmp::Reverse(depth(f)));
+    let mut kept: Vec<Finding> = Vec::new();
+    for s in flux {
+        let key = s.flux.clone().unwrap_or_default();
+        let mut below_objects: BTreeSet<String> =
+            graph.below(&key).into_iter().map(str::to_string).collect();
+        below_objects.extend(s.waits_on.iter().cloned());
+        let mut components: BTreeSet<&str> = graph.components_below(&key);
+        for w in &s.waits_on {
+            components.extend(graph.components_below(w));
+        }
+        // A plain wait on an earlier tier explains nothing: the earlier tier's cause does.
+        let cause = causes
+            .iter_mut()
+            .filter(|c| {
+                components.contains(c.component.as_str())
+                    && !c.waits_for_earlier_tiers
+                    && c.tier != Tier::FullHealth
+            })
+            .min_by_key(|c| cause_order(c));
+        if let Some(c) = cause {
+            absorb(c, s);
+            continue;
+        }
+        let lower = kept
+            .iter_mut()
+            .filter(|k| k.flux.as_ref().is_some_and(|f| below_objects.contains(f)))
+            .min_by_key(|k| cause_order(k));
+        if let Some(k) = lower {
+            absorb(k, s);
+            continue;
+        }
+        kept.push(release_level(s, &key, &components, &below_objects, index));
+    }
+    causes.extend(kept);
+    causes
+}
+
+/// A Flux failure nothing below explains: if every component it applies is ready and current
+/// and nothing it applied is failing, the failure is the release's own (the previous version
+/// keeps serving): a full-health finding that does not block login.
+fn release_level(
+    mut f: Finding,
+    key: &str,
+    components: &BTreeSet<&str>,
+    below: &BTreeSet<String>,
+    index: &Index<'_>,
+) -> Finding {
+    if f.progress != Progress::Failed
+        || f.layer == Layer::Dns
+        || components.is_empty()
+        || below
+            .iter()
+            .any(|b| index.graph.node(b).is_some_and(|n| n.state.is_failed()))
+    {
+        return f;
+    }
+    let serving = components.iter().all(|c| {
+        index
+            .view(c)
+            .is_some_and(|v| component_ready(index, v) && component_current(v))
+    });
+    if !serving {
+        return f;
+    }
+    let list: Vec<&str> = components.iter().copied().collect();
+    f.tier = Tier::FullHealth;
+    f.id = format!("{}/release", f.id);
+    f.reason = format!(
+        "{} (what it installs — {} — is ready and keeps serving the previous version)",
+        f.reason,
+        list.join(", ")
+    );
+    f.next_action = format!(
+        "Alga is not affected for now. Fix the cause in the message, then run `flux reconcile {}` (or wait for the next retry).",
+        flux_cli_target(key)
+    );
+    f
+}
+
+/// `helmrelease alga-core -n alga-system` for a `HelmRelease/alga-system/alga-core` key.
+fn flux_cli_target(key: &str) -> String {
+    let mut parts = key.splitn(3, '/');
+    let kind = parts.next().unwrap_or("").to_ascii_lowercase();
+    let ns = parts.next().unwrap_or("");
+    let name = parts.next().unwrap_or("");
+    let kind = match kind.as_str() {
+        "kustomization" => "kustomization",
+        "helmrelease" => "helmrelease",
+        _ => "source git",
+    };
+    format!("{kind} {name} -n {ns}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flux_cli_targets() {
+        assert_eq!(
+            flux_cli_target("HelmRelease/alga-system/alga-core"),
+            "helmrelease alga-core -n alga-system"
+        );
+        assert_eq!(
+            flux_cli_target("Kustomization/flux-system/alga-core"),
+            "kustomization alga-core -n flux-system"
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! Release-level rules: what the PRD's bootstrap, login and full-health checks require beyond
+//! single workloads — image drift per workload, the bootstrap mode after the first success, and
+//! the login URL and seed probes once what they probe should answer.
+
+use super::facts::{deployment_current, pod_workload, stateful_set_current};
+use super::index::{ComponentView, Index};
+use super::{evidence, Finding, Inputs, Progress};
+use app::status::{Layer, Tier};
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
+
+/// Release-level findings.
+pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, out: &mut Vec<Finding>) {
+    for view in &index.components {
+        drift(view, out);
+    }
+    bootstrap(inputs, index, out);
+    login(inputs, index, out);
+}
+
+/// Compares image references, tolerating the runtime's `docker.io/library/` expansion.
+pub fn same_image(a: &str, b: &str) -> bool {
+    fn norm(s: &str) -> &str {
+        s.trim_start_matches("docker.io/")
+            .trim_start_matches("library/")
+    }
+    norm(a) == norm(b)
+}
+
+/// Each workload of a component against its own template: a pod of a workload whose rollout is
+/// complete that runs another image than the template says.
+fn drift(view: &ComponentView<'_>, out: &mut Vec<Finding>) {
+    let workloads = view
+        .deployments
+        .iter()
+        .filter(|d| deployment_current(d))
+        .filter_map(|d| {
+            Some((
+                "Deployment",
+                d.metadata.name.as_deref()?,
+                &d.spec.as_ref()?.template,
+            ))
+        })
+        .chain(
+            view.stateful_sets
+                .iter()
+                .filter(|s| stateful_set_current(s))
+                .filter_map(|s| {
+                    Some((
+                        "StatefulSet",
+                        s.metadata.name.as_deref()?,
+                        &s.spec.as_ref()?.template,
+                    ))
+                }),
+        )
+        .chain(view.daemon_sets.iter().filter_map(|d| {
+            Some((
+                "DaemonSet",
+                d.metadata.name.as_deref()?,
+                &d.spec.as_ref()?.template,
+            ))
+        }));
+    for (kind, name, template) in workloads {
+        let owned = view
+            .pods
+            .iter()
+            .filter(|p| pod_workload(p).is_some_and(|(k, n)| k == kind && n == name));
+        for pod in owned {
+            if let Some((container, want, got)) = drifted(template, pod) {
+                let pod_name = pod.metadata.name.as_deref().unwrap_or("");
+                out.push(
+                    Finding::new(
+                        &view.component.name,
+                        Tier::FullHealth,
+                        Layer::Image,
+                        Progress::Failed,
+                        &format!("image-drift-{name}"),
+                        view.namespace,
+                        format!("Image drift: {kind} {name} should run {want} but pod {pod_name} runs {got} (container {container})"),
+                        format!("Restart it (`kubectl -n {} rollout restart {} {name}`) so every pod runs the release's image; if it comes back, the tag is mutable — pin the release to a fixed tag.", view.namespace, kind.to_ascii_lowercase()),
+                    )
+                    .with(evidence("Pod", Some(view.namespace), pod_name, Some("ImageDrift"), &format!("{container}: runs {got}, template {want}"), None)),
+                );
+            }
+        }
+    }
+}
+
+/// The first running container whose image differs from the template's.
+fn drifted(template: &PodTemplateSpec, pod: &Pod) -> Option<(String, String, String)> {
+    let want = template.spec.as_ref()?;
+    let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
+    statuses.iter().find_map(|cs| {
+        cs.state.as_ref()?.running.as_ref()?;
+        // A runtime that reports only a digest says nothing about the tag.
+        if cs.image.starts_with("sha256:") {
+            return None;
+        }
+        let expected = want
+            .containers
+            .iter()
+            .find(|c| c.name == cs.name)?
+            .image
+            .as_deref()?;
+        (!same_image(expected, &cs.image))
+            .then(|| (cs.name.clone(), expected.to_string(), cs.image.clone()))
+    })
+}
+
+/// The bootstrap's own requirements once it ran: seed data present, mode no longer `fresh`.
+fn bootstrap(inputs: &Inputs<'_>, index: &Index<'_>, out: &mut Vec<Finding>) {
+    let Some(done_at) = index.bootstrap_done() else {
+        return;
+    };
+    let ns = index.catalog.site.workload_namespace.as_str();
+    let new = |layer, slug: &str, reason: String, next: &str| {
+        Finding::new(
+            "bootstrap",
+            Tier::Bootstrap,
+            layer,
+            Progress::Failed,
+            slug,
+            ns,
+            reason,
+            next,
+        )
+        .seen_at(done_at)
+    };
+    if let Some((source, mode)) = index.bootstrap_mode() {
+        if mode == "fresh" {
+            out.push(
+                new(Layer::Config, "mode-fresh",
+                    "Bootstrap mode is still `fresh` after the first successful bootstrap: a re-run would wipe the database".into(),
+                    "Set bootstrap.mode to `recover` in the alga-core values (the appliance's values ConfigMap) so that a re-run keeps the data.")
+                .with(evidence("ConfigMap", Some(&source.namespace), &source.name, Some("bootstrap.mode"), "bootstrap.mode: fresh", None)),
+            );
+        }
+    }
+    match inputs.probes.seed_users() {
+        Some(Ok(0)) => out.push(
+            new(
+                Layer::Probe,
+                "seed-empty",
+                "Seed data missing: the bootstrap completed but server.users has no rows".into(),
+                "Re-run the bootstrap in `recover` mode and read its log for the seed step.",
+            )
+            .with(evidence(
+                "probe",
+                None,
+                "seed-users",
+                None,
+                "SELECT count(*) FROM users: 0",
+                None,
+            )),
+        ),
+        Some(Err(e)) => {
+            let (slug, what) = if e.contains("does not exist") {
+                (
+                    "database-missing",
+                    "The database `server` does not exist although the bootstrap completed",
+                )
+            } else {
+                (
+                    "seed-query",
+                    "The seed query fails although the bootstrap completed",
+                )
+            };
+            out.push(
+                new(
+                    Layer::Probe,
+                    slug,
+                    format!("{what}: {e}"),
+                    "Check Postgres (db-0) and re-run the bootstrap in `recover` mode.",
+                )
+                .with(evidence("probe", None, "seed-users", None, &e, None)),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// The login URL probe fails while the web app says it is ready.
+fn login(inputs: &Inputs<'_>, index: &Index<'_>, out: &mut Vec<Finding>) {
+    let Some(probe) = inputs.probes.login_url() else {
+        return;
+    };
+    if probe.works() || !index.login_up() {
+        return;
+    }
+    let url = index
+        .login_url
+        .clone()
+        .unwrap_or_else(|| "the login URL".into());
+    out.push(
+        Finding::new(
+            "login-url",
+            Tier::Login,
+            Layer::Probe,
+            Progress::Failed,
+            "login-url",
+            "",
+            format!("The web app is ready but {url} does not answer as expected: {}", probe.describe()),
+            "Check that port 3000 on the node is reachable (host network, firewall) and read the web pod's log.",
+        )
+        .with(evidence("probe", None, "login-url", None, &probe.describe(), None)),
+    );
+}
