@@ -224,11 +224,11 @@ pub fn run_assess(args: &AssessArgs) -> Result<(StatusDocument, Vec<String>)> {
         probes.set_pair(p)?;
     }
     let mut snapshot = Snapshot::default();
-    let mut warnings = Vec::new();
+    let mut ignored = crate::objects::Ignored::default();
     for path in &args.files {
         let (origin, text) = read_input(path)?;
         let parsed = parse_documents(&text, &origin)?;
-        warnings.extend(parsed.warnings);
+        ignored.merge(parsed.ignored);
         for o in parsed.objects {
             snapshot.apply(o);
         }
@@ -253,7 +253,7 @@ pub fn run_assess(args: &AssessArgs) -> Result<(StatusDocument, Vec<String>)> {
         thresholds: &thresholds,
         source: &source,
     };
-    Ok((assess(&inputs, now).document, warnings))
+    Ok((assess(&inputs, now).document, ignored.summary()))
 }
 
 /// The document for people: rollup, tiers with failing checks, blockers.

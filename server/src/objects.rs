@@ -33,11 +33,42 @@ pub enum KubeObject {
     Flux(Box<FluxObject>),
 }
 
-/// What reading one input produced: objects, and warnings for what was skipped.
+/// What reading one input produced: objects, and the kinds it skipped.
 #[derive(Debug, Default)]
 pub struct Parsed {
     pub objects: Vec<KubeObject>,
-    pub warnings: Vec<String>,
+    /// Kinds the engine does not use, with how many objects of each and where the first was.
+    pub ignored: Ignored,
+}
+
+/// Objects skipped because the engine does not use their kind: a count per kind and where the
+/// first one was, so a dump with thousands of them makes one line per kind.
+#[derive(Debug, Default)]
+pub struct Ignored(pub std::collections::BTreeMap<String, (usize, String)>);
+
+impl Ignored {
+    fn add(&mut self, kind: &str, at: String) {
+        self.0.entry(kind.to_string()).or_insert((0, at)).0 += 1;
+    }
+
+    /// Adds another input's counts.
+    pub fn merge(&mut self, other: Ignored) {
+        for (kind, (n, at)) in other.0 {
+            self.0.entry(kind).or_insert((0, at)).0 += n;
+        }
+    }
+
+    /// One line per kind.
+    pub fn summary(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|(kind, (n, at))| {
+                let kind = if kind.is_empty() { "(none)" } else { kind };
+                let objects = if *n == 1 { "object" } else { "objects" };
+                format!("{n} {objects} of kind {kind:?} ignored: not used by appliance-status (first at {at})")
+            })
+            .collect()
+    }
 }
 
 /// A reference to an object to delete: `kind`, `namespace`, `name`.
@@ -101,10 +132,10 @@ fn collect(value: Value, origin: &str, doc_no: usize, out: &mut Parsed) -> Resul
                 .to_string();
             match object_from_value(item) {
                 Ok(Some(o)) => out.objects.push(o),
-                Ok(None) => out.warnings.push(format!(
-                    "{origin}: document {doc_no}, item {}: kind {item_kind:?} is not used by appliance-status, ignored",
-                    i + 1
-                )),
+                Ok(None) => out.ignored.add(
+                    &item_kind,
+                    format!("{origin}, document {doc_no}, item {}", i + 1),
+                ),
                 Err(message) => {
                     return Err(Error::Input {
                         origin: origin.into(),
@@ -118,10 +149,9 @@ fn collect(value: Value, origin: &str, doc_no: usize, out: &mut Parsed) -> Resul
     }
     match object_from_value(value) {
         Ok(Some(o)) => out.objects.push(o),
-        Ok(None) => out.warnings.push(format!(
-            "{origin}: document {doc_no}: kind {:?} is not used by appliance-status, ignored",
-            kind
-        )),
+        Ok(None) => out
+            .ignored
+            .add(kind, format!("{origin}, document {doc_no}")),
         Err(message) => {
             return Err(Error::Input {
                 origin: origin.into(),
@@ -470,14 +500,15 @@ fn condition_from_value(c: &Value) -> Option<Condition> {
     })
 }
 
-/// Of `events` (any key), the keys to keep: the newest event per (object, reason), then the
-/// newest `cap` of those.
+/// Of `events` (any key), the keys to keep: the newest event per (object, reason, message), then
+/// the newest `cap` of those. The message counts: the kubelet reports one pull failure in three
+/// `Failed` events, and only the first has the registry's words.
 pub fn events_to_keep<'e, K: Eq + std::hash::Hash>(
     events: impl Iterator<Item = (K, &'e Event)>,
     cap: usize,
 ) -> std::collections::HashSet<K> {
-    /// (kind, namespace, name, reason) of the object an event is about.
-    type About<'a> = (&'a str, &'a str, &'a str, &'a str);
+    /// (kind, namespace, name, reason, message) of the object an event is about.
+    type About<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
     let mut newest: std::collections::HashMap<About<'e>, (Option<jiff::Timestamp>, K)> =
         std::collections::HashMap::new();
     for (k, e) in events {
@@ -487,6 +518,7 @@ pub fn events_to_keep<'e, K: Eq + std::hash::Hash>(
             o.namespace.as_deref().unwrap_or(""),
             o.name.as_deref().unwrap_or(""),
             e.reason.as_deref().unwrap_or(""),
+            e.message.as_deref().unwrap_or(""),
         );
         let at = crate::assess::event_last_time(e);
         if newest.get(&about).is_none_or(|(t, _)| *t < at) {
@@ -660,15 +692,12 @@ mod tests {
         let multi = "apiVersion: v1\nkind: Node\nmetadata: {name: n}\n---\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: msp}\n";
         let parsed = parse_documents(multi, "c").unwrap();
         assert_eq!(parsed.objects.len(), 1);
-        assert_eq!(
-            parsed.warnings.len(),
-            1,
-            "the Service is ignored with a warning"
-        );
+        let summary = parsed.ignored.summary();
+        assert_eq!(summary.len(), 1, "the Service is ignored with a warning");
         assert!(
-            parsed.warnings[0].contains("document 3"),
-            "{:?}",
-            parsed.warnings
+            summary[0].contains("1 object of kind \"Service\"")
+                && summary[0].contains("document 3"),
+            "{summary:?}"
         );
     }
 

@@ -62,7 +62,7 @@ fn assess_prints_the_document_for_a_dump() {
     assert_eq!(doc["topBlockers"][0]["component"], "db");
     assert_eq!(doc["topBlockers"][0]["layer"], "storage");
     assert!(
-        stderr(&out).contains("kind \"Service\" is not used by appliance-status, ignored"),
+        stderr(&out).contains("1 object of kind \"Service\" ignored: not used by appliance-status"),
         "{}",
         stderr(&out)
     );

@@ -183,6 +183,14 @@ pub fn stateful_set_current(s: &StatefulSet) -> bool {
     seen && revision
 }
 
+/// The Job has `Failed=True` (backoff limit or deadline exceeded).
+pub fn job_failed(job: &k8s_openapi::api::batch::v1::Job) -> bool {
+    job.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Failed" && c.status == "True"))
+}
+
 /// The name of the workload (Deployment, StatefulSet, DaemonSet, Job) that owns a pod: a
 /// ReplicaSet owner is named `<deployment>-<pod-template-hash>`.
 pub fn pod_workload(pod: &Pod) -> Option<(&'static str, String)> {

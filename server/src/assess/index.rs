@@ -363,9 +363,12 @@ impl<'a> Index<'a> {
         }
     }
 
-    /// Events about one object, newest first, one per reason (signals §2: never the oldest).
+    /// Events about one object, newest first, one per reason and message (signals §2: never
+    /// the oldest). The kubelet reports one pull failure as several `Failed` events — the
+    /// registry's words, then `Error: ErrImagePull`, then `Error: ImagePullBackOff` — so one per
+    /// reason would keep only the least telling.
     pub fn events_for(&self, kind: &str, namespace: &str, name: &str) -> Vec<&'a Event> {
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen: Vec<(&str, &str)> = Vec::new();
         let mut out = Vec::new();
         for e in self.events.get(name).map(Vec::as_slice).unwrap_or(&[]) {
             let o = &e.involved_object;
@@ -373,9 +376,12 @@ impl<'a> Index<'a> {
             {
                 continue;
             }
-            let reason = e.reason.as_deref().unwrap_or("");
-            if !seen.contains(&reason) {
-                seen.push(reason);
+            let key = (
+                e.reason.as_deref().unwrap_or(""),
+                e.message.as_deref().unwrap_or(""),
+            );
+            if !seen.contains(&key) {
+                seen.push(key);
                 out.push(*e);
             }
         }

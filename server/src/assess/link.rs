@@ -5,8 +5,10 @@
 //! when what it applies is not serving, or release-level (full health, never blocking login) when
 //! everything it applies is ready and current.
 
+use super::facts::job_failed;
 use super::index::{component_current, component_ready, Index};
 use super::{Finding, Progress};
+use crate::catalog::ComponentKind;
 use app::status::{Layer, Tier};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -169,10 +171,13 @@ fn release_level(
     {
         return f;
     }
+    // Workloads serve when ready and current; a Job does not serve: it counts unless it failed
+    // (the bootstrap Job is gone after its TTL once it completed).
     let serving = components.iter().all(|c| {
-        index
-            .view(c)
-            .is_some_and(|v| component_ready(index, v) && component_current(v))
+        index.view(c).is_some_and(|v| match v.component.kind {
+            ComponentKind::Job => !v.jobs.iter().any(|j| job_failed(j)),
+            _ => component_ready(index, v) && component_current(v),
+        })
     });
     if !serving {
         return f;

@@ -14,6 +14,7 @@ mod flux;
 mod graph;
 mod image;
 mod index;
+pub mod invariants;
 mod link;
 mod logs;
 mod platform;

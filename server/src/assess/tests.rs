@@ -101,6 +101,12 @@ fn observed_bootstrap_meets_every_step_expectation() {
         let now = at + expect.check_after.unwrap_or(SignedDuration::from_mins(2));
         let doc = assess_twice(&mut replay.snapshot, &replay.probes, at, now);
         assert_eq!(
+            invariants::contradictions(&doc),
+            Vec::<String>::new(),
+            "step {:?}",
+            step.name
+        );
+        assert_eq!(
             doc.rollup.state, expect.rollup,
             "step {:?}: {:#?}\n{:#?}",
             step.name, doc.rollup, doc.top_blockers

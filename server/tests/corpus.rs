@@ -1,0 +1,203 @@
+//! The realistic corpus (server/corpus/, written by testing/corpus/generate.py): complete
+//! `kubectl get -A -o yaml` dumps of the appliance at moments of a bootstrap, each run through the
+//! real `appliance-status assess` binary and held to its expected rollup, ready tiers, top blocker
+//! and named checks — and to the invariants of one consistent verdict.
+
+use app::status::{CheckState, StatusDocument, Tier};
+use appliance_status::assess::invariants::contradictions;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Deserialize)]
+struct Cases {
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Case {
+    name: String,
+    now: String,
+    probes: Vec<String>,
+    expect: Expect,
+}
+
+#[derive(Deserialize)]
+struct Expect {
+    rollup: String,
+    ready: Vec<String>,
+    top: Option<Top>,
+    #[serde(default)]
+    checks: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    detail: std::collections::BTreeMap<String, String>,
+    /// Words the rollup message must contain.
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Top {
+    component: String,
+    layer: String,
+    login_blocking: bool,
+    severity: String,
+    #[serde(default)]
+    reason: Option<String>,
+    /// A kind that must be among the top blocker's evidence (the symptom it absorbed).
+    #[serde(default)]
+    evidence: Option<String>,
+}
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
+}
+
+fn assess(case: &Case) -> (StatusDocument, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_appliance-status"));
+    cmd.args(["assess", "--now", &case.now]);
+    for p in &case.probes {
+        cmd.arg("--probe").arg(p);
+    }
+    let out = cmd
+        .arg(corpus().join(&case.name).join("dump.yaml"))
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{}: {stderr}", case.name);
+    let doc = serde_json::from_slice(&out.stdout).expect("assess prints the document");
+    (doc, stderr)
+}
+
+fn json_name<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn every_corpus_dump_gets_its_expected_verdict() {
+    let text = std::fs::read_to_string(corpus().join("cases.yaml")).unwrap();
+    let cases: Cases = serde_yaml::from_str(&text).unwrap();
+    assert!(cases.cases.len() >= 20, "the corpus has at least 20 states");
+    let mut failures = Vec::new();
+    for case in &cases.cases {
+        let (doc, stderr) = assess(case);
+        let mut wrong = Vec::new();
+        let rollup = json_name(doc.rollup.state);
+        if rollup != case.expect.rollup {
+            wrong.push(format!("rollup {rollup}, expected {}", case.expect.rollup));
+        }
+        let ready: Vec<String> = Tier::ALL
+            .into_iter()
+            .filter(|t| doc.tiers.get(*t).ready)
+            .map(json_name)
+            .collect();
+        if ready != case.expect.ready {
+            wrong.push(format!("ready {ready:?}, expected {:?}", case.expect.ready));
+        }
+        match (&case.expect.top, doc.top_blockers.first()) {
+            (None, None) => {}
+            (None, Some(b)) => wrong.push(format!("unexpected top blocker {}: {}", b.id, b.reason)),
+            (Some(t), None) => wrong.push(format!("no blocker, expected {}", t.component)),
+            (Some(t), Some(b)) => {
+                let got = (
+                    b.component.as_str(),
+                    json_name(b.layer),
+                    b.login_blocking,
+                    json_name(b.severity),
+                );
+                let want = (
+                    t.component.as_str(),
+                    t.layer.clone(),
+                    t.login_blocking,
+                    t.severity.clone(),
+                );
+                if got != want {
+                    wrong.push(format!(
+                        "top blocker {got:?} ({}), expected {want:?}",
+                        b.reason
+                    ));
+                }
+                if let Some(r) = &t.reason {
+                    if !b.reason.contains(r.as_str()) {
+                        wrong.push(format!("top reason {:?} lacks {r:?}", b.reason));
+                    }
+                }
+                if let Some(kind) = &t.evidence {
+                    if !b.evidence.iter().any(|e| &e.kind == kind) {
+                        wrong.push(format!("top blocker has no {kind} evidence"));
+                    }
+                }
+            }
+        }
+        let all_checks: Vec<_> = Tier::ALL
+            .into_iter()
+            .flat_map(|t| doc.tiers.get(t).checks.clone())
+            .collect();
+        for (name, state) in &case.expect.checks {
+            match all_checks.iter().find(|c| &c.name == name) {
+                Some(c) if json_name(c.state) == *state => {}
+                Some(c) => wrong.push(format!(
+                    "check {name} is {:?} ({:?}), expected {state}",
+                    c.state, c.detail
+                )),
+                None => wrong.push(format!("no check {name}")),
+            }
+        }
+        for (name, words) in &case.expect.detail {
+            let detail = all_checks
+                .iter()
+                .find(|c| &c.name == name)
+                .and_then(|c| c.detail.clone())
+                .unwrap_or_default();
+            if !detail.contains(words.as_str()) {
+                wrong.push(format!("check {name} detail {detail:?} lacks {words:?}"));
+            }
+        }
+        if let Some(words) = &case.expect.message {
+            if !doc.rollup.message.contains(words.as_str()) {
+                wrong.push(format!(
+                    "rollup message {:?} lacks {words:?}",
+                    doc.rollup.message
+                ));
+            }
+        }
+        for c in contradictions(&doc) {
+            wrong.push(format!("contradiction: {c}"));
+        }
+        // Ignored kinds are summarised, one line each.
+        let ignored_lines = stderr.lines().filter(|l| l.contains("ignored")).count();
+        if ignored_lines > 8 {
+            wrong.push(format!("{ignored_lines} lines about ignored objects"));
+        }
+        // Nothing of a Secret's data reaches the document.
+        let json = serde_json::to_string(&doc).unwrap();
+        if json.contains("c2VjcmV0") || json.contains("cGFzc3dvcmQ") {
+            wrong.push("Secret data in the document".into());
+        }
+        if !wrong.is_empty() {
+            let failed: Vec<String> = all_checks
+                .iter()
+                .filter(|c| c.state == CheckState::Failed)
+                .map(|c| format!("{}={:?}", c.name, c.blockers))
+                .collect();
+            let blockers: Vec<String> = doc
+                .top_blockers
+                .iter()
+                .map(|b| format!("{} [{:?}, {:?}] {}", b.id, b.severity, b.tier, b.reason))
+                .collect();
+            failures.push(format!(
+                "{}:\n  {}\n  blockers: {blockers:#?}\n  failed checks: {failed:?}\n  rollup: {}",
+                case.name,
+                wrong.join("\n  "),
+                doc.rollup.message
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

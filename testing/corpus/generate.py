@@ -1,0 +1,897 @@
+#!/usr/bin/env python3
+"""Writes the realistic scenario corpus: complete `kubectl get -A -o yaml` dumps of the Talos
+appliance at moments of a bootstrap, one directory per case under server/corpus/, plus
+server/corpus/cases.yaml with what `assess` must say about each.
+
+Every object is written the way its controller writes it: Deployments with their ReplicaSets and
+conditions, pods owned by them, StatefulSets with revisions, the root and tier Kustomizations
+labelled by the Kustomization that applied them, HelmReleases with the conditions helm-controller
+sets, HelmCharts, events (old resolved warnings included; expired ones are simply absent, as on a
+cluster), Secrets with data (the reader must keep only names), and kinds the engine ignores
+(Services, ServiceAccounts, Namespaces). The messages and where each comes from are listed in
+server/corpus/README.md.
+
+Run it after changing a case: `python3 testing/corpus/generate.py`; the files are committed, and
+`cargo test -p server --test corpus` runs `assess` on each.
+"""
+import copy
+import datetime as dt
+import os
+import sys
+
+import zlib
+
+import yaml
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OUT = os.path.join(ROOT, "server", "corpus")
+
+REVISION = "release/1.0-rc5@sha1:979e2079c1d4b0a1e6f2c3d4e5f60718293a4b5c"
+NODE = "appliance-single-node"
+NODE_IP = "192.168.64.8"
+
+ALGA_IMAGE = "ghcr.io/nine-minds/alga-psa-ee:3c9b1f0a"
+WORKER_IMAGE = "ghcr.io/nine-minds/workflow-worker:61e4a00e"
+EMAIL_IMAGE = "ghcr.io/nine-minds/email-service:3c9b1f0a"
+TWORKER_IMAGE = "ghcr.io/nine-minds/temporal-worker:61e4a00e"
+
+
+def h(*parts):
+    """A stable hash (Python's own is salted per process): the dumps must not change per run."""
+    return zlib.crc32(repr(parts).encode())
+
+
+# ------------------------------------------------------------------------------------------
+# time
+# ------------------------------------------------------------------------------------------
+
+class Clock:
+    def __init__(self, now):
+        self.now = dt.datetime.fromisoformat(now.replace("Z", "+00:00"))
+
+    def ago(self, minutes, seconds=0):
+        t = self.now - dt.timedelta(minutes=minutes, seconds=seconds)
+        return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ------------------------------------------------------------------------------------------
+# object builders
+# ------------------------------------------------------------------------------------------
+
+def meta(name, ns=None, created=None, labels=None, annotations=None, generation=None, owner=None, uid=None):
+    m = {"name": name}
+    if ns:
+        m["namespace"] = ns
+    if created:
+        m["creationTimestamp"] = created
+    m["resourceVersion"] = str(h(name, ns) % 900000 + 1000)
+    m["uid"] = uid or "%08x-0000-4000-8000-%012x" % (h(name) % 2**32, h(name, ns) % 2**48)
+    if generation is not None:
+        m["generation"] = generation
+    if labels:
+        m["labels"] = dict(labels)
+    if annotations:
+        m["annotations"] = dict(annotations)
+    if owner:
+        kind, oname, api = owner
+        m["ownerReferences"] = [{"apiVersion": api, "kind": kind, "name": oname, "uid": "%08x-1111-4000-8000-000000000000" % (h(oname) % 2**32), "controller": True, "blockOwnerDeletion": True}]
+    return m
+
+
+def helm_meta(release, release_ns, hr_name):
+    """What Helm and helm-controller put on every object they install: Helm's ownership
+    annotations and helm-controller's origin labels (internal/postrender/origin_labels.go)."""
+    labels = {
+        "app.kubernetes.io/managed-by": "Helm",
+        "helm.toolkit.fluxcd.io/name": hr_name,
+        "helm.toolkit.fluxcd.io/namespace": "alga-system",
+    }
+    annotations = {
+        "meta.helm.sh/release-name": release,
+        "meta.helm.sh/release-namespace": release_ns,
+    }
+    return labels, annotations
+
+
+def container_spec(name, image, **extra):
+    c = {"name": name, "image": image, "imagePullPolicy": "IfNotPresent",
+         "resources": {}, "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"}
+    c.update(extra)
+    return c
+
+
+def running_status(name, image, started, restarts=0, ready=True, last=None):
+    s = {"name": name, "image": image, "imageID": image.split(":")[0] + "@sha256:" + "ab" * 32,
+         "containerID": "containerd://" + "cd" * 32, "ready": ready, "started": True,
+         "restartCount": restarts, "state": {"running": {"startedAt": started}}}
+    if last:
+        s["lastState"] = last
+    else:
+        s["lastState"] = {}
+    return s
+
+
+def waiting_status(name, image, reason, message=None, restarts=0, last=None):
+    w = {"reason": reason}
+    if message:
+        w["message"] = message
+    s = {"name": name, "image": image, "imageID": "", "ready": False, "started": False,
+         "restartCount": restarts, "state": {"waiting": w}, "lastState": last or {}}
+    return s
+
+
+def terminated_status(name, image, reason, exit_code, started, finished):
+    return {"name": name, "image": image, "imageID": image.split(":")[0] + "@sha256:" + "ef" * 32,
+            "containerID": "containerd://" + "01" * 32, "ready": False, "started": False, "restartCount": 0,
+            "state": {"terminated": {"reason": reason, "exitCode": exit_code, "startedAt": started, "finishedAt": finished}},
+            "lastState": {}}
+
+
+def pod_conditions(clk, created, ready, scheduled=True, initialized=True, unschedulable_msg=None):
+    t = created
+    conds = []
+    if unschedulable_msg:
+        return [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": unschedulable_msg,
+                 "lastProbeTime": None, "lastTransitionTime": created}]
+    conds.append({"type": "PodReadyToStartContainers", "status": "True", "lastProbeTime": None, "lastTransitionTime": t})
+    conds.append({"type": "Initialized", "status": "True" if initialized else "False", "lastProbeTime": None, "lastTransitionTime": t,
+                  **({} if initialized else {"reason": "ContainersNotInitialized", "message": "containers with incomplete status: [wait-for-bootstrap]"})})
+    r = "True" if ready else "False"
+    extra = {} if ready else {"reason": "ContainersNotReady", "message": "containers with unready status: [main]"}
+    conds.append({"type": "Ready", "status": r, "lastProbeTime": None, "lastTransitionTime": t, **extra})
+    conds.append({"type": "ContainersReady", "status": r, "lastProbeTime": None, "lastTransitionTime": t, **extra})
+    conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": created})
+    return conds
+
+
+def pod(clk, name, ns, labels, owner, containers, statuses, created, phase="Running", ready=True,
+        init_containers=None, init_statuses=None, unschedulable_msg=None, initialized=True):
+    p = {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": meta(name, ns, created, labels=labels, owner=owner),
+        "spec": {"containers": containers, "nodeName": None if unschedulable_msg else NODE, "restartPolicy": owner[0] == "Job" and "Never" or "Always",
+                 "serviceAccountName": "default", "schedulerName": "default-scheduler", "enableServiceLinks": True,
+                 "dnsPolicy": "ClusterFirst", "securityContext": {}, "terminationGracePeriodSeconds": 30},
+        "status": {"phase": phase, "qosClass": "BestEffort", "startTime": created,
+                   "conditions": pod_conditions(clk, created, ready, initialized=initialized, unschedulable_msg=unschedulable_msg)},
+    }
+    if init_containers:
+        p["spec"]["initContainers"] = init_containers
+    if unschedulable_msg:
+        del p["spec"]["nodeName"]
+        del p["status"]["startTime"]
+        return p
+    p["status"]["hostIP"] = NODE_IP
+    p["status"]["podIP"] = "10.244.0.%d" % (h(name) % 200 + 10)
+    p["status"]["containerStatuses"] = statuses
+    if init_statuses:
+        p["status"]["initContainerStatuses"] = init_statuses
+    return p
+
+
+def deployment_conditions(rs_name, available, progressing="ok", t="", t_avail=None):
+    conds = []
+    if available:
+        conds.append({"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                      "message": "Deployment has minimum availability.", "lastUpdateTime": t_avail or t, "lastTransitionTime": t_avail or t})
+    else:
+        conds.append({"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+                      "message": "Deployment does not have minimum availability.", "lastUpdateTime": t, "lastTransitionTime": t})
+    # pkg/controller/deployment/util/deployment_util.go: NewRSAvailableReason, ReplicaSetUpdatedReason,
+    # TimedOutReason with these messages.
+    if progressing == "ok":
+        conds.append({"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                      "message": 'ReplicaSet "%s" has successfully progressed.' % rs_name, "lastUpdateTime": t, "lastTransitionTime": t})
+    elif progressing == "updating":
+        conds.append({"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
+                      "message": 'ReplicaSet "%s" is progressing.' % rs_name, "lastUpdateTime": t, "lastTransitionTime": t})
+    elif progressing == "deadline":
+        conds.append({"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                      "message": 'ReplicaSet "%s" has timed out progressing.' % rs_name, "lastUpdateTime": t, "lastTransitionTime": t})
+    return conds
+
+
+class World:
+    """All objects of one dump."""
+
+    def __init__(self, clk):
+        self.clk = clk
+        self.items = []
+        self.events = []
+
+    def add(self, *objs):
+        self.items.extend(objs)
+
+    def event(self, obj_kind, ns, obj_name, reason, message, first, last=None, count=1, type_="Normal", source="kubelet"):
+        name = "%s.%x" % (obj_name, h(obj_name, reason, message) % 2**40)
+        e = {
+            "apiVersion": "v1", "kind": "Event",
+            # Events about cluster-scoped objects (the Node) live in namespace "default".
+            "metadata": meta(name, ns or "default", first),
+            "involvedObject": {"apiVersion": "v1" if obj_kind in ("Pod", "PersistentVolumeClaim", "Node") else "apps/v1",
+                               "kind": obj_kind, "name": obj_name, "namespace": ns},
+            "reason": reason, "message": message, "type": type_, "count": count,
+            "firstTimestamp": first, "lastTimestamp": last or first,
+            "source": {"component": source, **({"host": NODE} if source == "kubelet" else {})},
+            "reportingComponent": source, "reportingInstance": NODE if source == "kubelet" else "",
+        }
+        if obj_kind == "Pod":
+            e["involvedObject"]["fieldPath"] = "spec.containers{main}"
+        self.events.append(e)
+
+    def dump(self):
+        return {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": self.items + self.events}
+
+
+def workload(w, kind, name, ns, replicas, image, selector, created, *, container="main", state="ready", helm=None,
+             pod_labels=None, init=None, pull_minutes=None, restarts=0, extra_images=None, template_image=None,
+             progressing="ok", events=True, hash_="5d8f7c9b6d", ready_since=None):
+    """A Deployment (with its ReplicaSet) or StatefulSet and its pods, in one of the states:
+    ready, pulling, tag-missing, unauthorized, interrupted, backoff-expired, crashloop, config:<msg>,
+    init-wait, unschedulable:<msg>, subpath."""
+    clk = w.clk
+    labels, annotations = ({}, {}) if helm is None else helm_meta(*helm)
+    tmpl_labels = dict(selector)
+    tmpl_labels.update(pod_labels or {})
+    template_image = template_image or image
+    tcontainers = [container_spec(container, template_image)]
+    tspec = {"containers": tcontainers, "restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "enableServiceLinks": True}
+    if init:
+        tspec["initContainers"] = [container_spec(init[0], init[1])]
+    template = {"metadata": {"labels": tmpl_labels}, "spec": tspec}
+    is_ready = state == "ready"
+    ready_count = replicas if is_ready else 0
+    t_ready = ready_since or created
+    if kind == "Deployment":
+        rs_name = "%s-%s" % (name, hash_)
+        d = {"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": meta(name, ns, created, labels={**labels, **selector}, annotations={**annotations, "deployment.kubernetes.io/revision": "1"}, generation=1),
+             "spec": {"replicas": replicas, "selector": {"matchLabels": selector}, "template": template,
+                      "progressDeadlineSeconds": 600, "revisionHistoryLimit": 10,
+                      "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}},
+             "status": {"observedGeneration": 1, "replicas": replicas, "updatedReplicas": replicas,
+                        "conditions": deployment_conditions(rs_name, is_ready, progressing if not is_ready or progressing != "ok" else "ok", t_ready if is_ready else created)}}
+        if is_ready:
+            d["status"].update({"readyReplicas": replicas, "availableReplicas": replicas})
+        else:
+            d["status"]["unavailableReplicas"] = replicas
+        rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+              "metadata": meta(rs_name, ns, created, labels={**tmpl_labels, "pod-template-hash": hash_},
+                               annotations={"deployment.kubernetes.io/desired-replicas": str(replicas), "deployment.kubernetes.io/max-replicas": str(replicas + 1), "deployment.kubernetes.io/revision": "1"},
+                               generation=1, owner=("Deployment", name, "apps/v1")),
+              "spec": {"replicas": replicas, "selector": {"matchLabels": {**selector, "pod-template-hash": hash_}}, "template": template},
+              "status": {"replicas": replicas, "fullyLabeledReplicas": replicas, "observedGeneration": 1,
+                         **({"readyReplicas": replicas, "availableReplicas": replicas} if is_ready else {})}}
+        w.add(d, rs)
+        owner = ("ReplicaSet", rs_name, "apps/v1")
+        pod_names = ["%s-%s-%s" % (name, hash_, sfx) for sfx in ["x7k2p", "m4q9z", "b8w3n"][:replicas]]
+        pod_labels_all = {**tmpl_labels, "pod-template-hash": hash_}
+    else:
+        s = {"apiVersion": "apps/v1", "kind": "StatefulSet",
+             "metadata": meta(name, ns, created, labels={**labels, **selector}, annotations=annotations, generation=1),
+             "spec": {"replicas": replicas, "selector": {"matchLabels": selector}, "serviceName": name, "template": template,
+                      "podManagementPolicy": "OrderedReady", "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}},
+             "status": {"observedGeneration": 1, "replicas": replicas, "currentReplicas": replicas, "updatedReplicas": replicas,
+                        "currentRevision": "%s-6b4f9d7c8" % name, "updateRevision": "%s-6b4f9d7c8" % name, "collisionCount": 0,
+                        **({"readyReplicas": replicas, "availableReplicas": replicas} if is_ready else {"availableReplicas": 0})}}
+        w.add(s)
+        owner = ("StatefulSet", name, "apps/v1")
+        pod_names = ["%s-%d" % (name, i) for i in range(replicas)]
+        pod_labels_all = {**tmpl_labels, "controller-revision-hash": "%s-6b4f9d7c8" % name,
+                          "statefulset.kubernetes.io/pod-name": pod_names[0], "apps.kubernetes.io/pod-index": "0"}
+    for pn in pod_names:
+        make_pod(w, pn, ns, pod_labels_all, owner, container, image, template_image, created, state, init, pull_minutes, restarts, events, t_ready)
+    return pod_names
+
+
+def make_pod(w, pn, ns, labels, owner, container, image, template_image, created, state, init, pull_minutes, restarts, events, t_ready):
+    clk = w.clk
+    spec_c = [container_spec(container, template_image)]
+    init_c = [container_spec(init[0], init[1])] if init else None
+    init_s = None
+    ev = lambda reason, msg, first, last=None, count=1, type_="Normal": w.event("Pod", ns, pn, reason, msg, first, last, count, type_)
+    if events:
+        ev("Scheduled", "Successfully assigned %s/%s to %s" % (ns, pn, NODE), created) if not state.startswith("unschedulable") else None
+    if state == "ready":
+        if init:
+            init_s = [terminated_status(init[0], init[1], "Completed", 0, created, t_ready)]
+        st = [running_status(container, image, t_ready, restarts=restarts)]
+        p = pod(clk, pn, ns, labels, owner, spec_c, st, created, init_containers=init_c, init_statuses=init_s)
+        if events:
+            ev("Pulled", 'Container image "%s" already present on machine' % image, created)
+            ev("Created", "Created container: %s" % container, created)
+            ev("Started", "Started container %s" % container, created)
+    elif state == "pulling":
+        st = [waiting_status(container, template_image, "ContainerCreating")]
+        if init:
+            init_s = [terminated_status(init[0], init[1], "Completed", 0, created, created)]
+        p = pod(clk, pn, ns, labels, owner, spec_c, st, created, phase="Pending", ready=False, init_containers=init_c, init_statuses=init_s)
+        if events:
+            ev("Pulling", 'Pulling image "%s"' % template_image, clk.ago(pull_minutes))
+    elif state == "init-wait":
+        init_s = [running_status(init[0], init[1], created, ready=False)]
+        st = [waiting_status(container, template_image, "PodInitializing")]
+        p = pod(clk, pn, ns, labels, owner, spec_c, st, created, phase="Pending", ready=False, init_containers=init_c, init_statuses=init_s, initialized=False)
+        if events:
+            ev("Pulled", 'Container image "%s" already present on machine' % init[1], created)
+            ev("Started", "Started container %s" % init[0], created)
+    elif state in ("tag-missing", "unauthorized", "dns", "backoff-expired"):
+        # kubelet pkg/kubelet/images/image_manager.go: "Failed to pull image %q: %v" (reason Failed),
+        # then "Error: ErrImagePull" / "Error: ImagePullBackOff", and "Back-off pulling image %q".
+        # The runtime's text is containerd's (remotes/docker/resolver.go, pull.go).
+        errs = {
+            "tag-missing": 'rpc error: code = NotFound desc = failed to pull and unpack image "%(i)s": failed to resolve reference "%(i)s": %(i)s: not found',
+            "unauthorized": 'rpc error: code = Unknown desc = failed to pull and unpack image "%(i)s": failed to resolve reference "%(i)s": failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://ghcr.io/token?scope=repository%%3Anine-minds%%2Falga-psa-ee%%3Apull&service=ghcr.io: 403 Forbidden',
+            "dns": 'rpc error: code = Unknown desc = failed to pull and unpack image "%(i)s": failed to resolve reference "%(i)s": failed to do request: Head "https://ghcr.io/v2/nine-minds/alga-psa-ee/manifests/3c9b1f0a": dial tcp: lookup ghcr.io on 192.168.64.1:53: read udp 192.168.64.8:41234->192.168.64.1:53: read: connection refused',
+        }
+        back = 'Back-off pulling image "%s"' % template_image
+        st = [waiting_status(container, template_image, "ImagePullBackOff", back)]
+        if init:
+            init_s = [terminated_status(init[0], init[1], "Completed", 0, created, created)]
+        p = pod(clk, pn, ns, labels, owner, spec_c, st, created, phase="Pending", ready=False, init_containers=init_c, init_statuses=init_s)
+        if state != "backoff-expired":
+            err = errs[state] % {"i": template_image}
+            ev("Pulling", 'Pulling image "%s"' % template_image, clk.ago(pull_minutes or 12), clk.ago(2), count=6)
+            ev("Failed", 'Failed to pull image "%s": %s' % (template_image, err), clk.ago(pull_minutes or 12), clk.ago(2), count=6, type_="Warning")
+            ev("Failed", "Error: ErrImagePull", clk.ago(pull_minutes or 12), clk.ago(2), count=6, type_="Warning")
+        # The back-off events outlive the original error; after an hour only they are left.
+        ev("BackOff", back, clk.ago(pull_minutes or 70), clk.ago(1), count=40)
+        ev("Failed", "Error: ImagePullBackOff", clk.ago(pull_minutes or 70), clk.ago(1), count=40, type_="Warning")
+    elif state == "interrupted":
+        st = [waiting_status(container, template_image, "ContainerCreating")]
+        if init:
+            init_s = [terminated_status(init[0], init[1], "Completed", 0, created, created)]
+        p = pod(clk, pn, ns, labels, owner, spec_c, st, created, phase="Pending", ready=False, init_containers=init_c, init_statuses=init_s)
+        err = 'rpc error: code = Canceled desc = failed to pull and unpack image "%(i)s": context canceled' % {"i": template_image}
+        ev("Pulling", 'Pulling image "%s"' % template_image, clk.ago(pull_minutes), clk.ago(pull_minutes))
+        ev("Failed", 'Failed to pull image "%s": %s' % (template_image, err), clk.ago(3), type_="Warning")
+        ev("Failed", "Error: ErrImagePull", clk.ago(3), type_="Warning")
+        # The kubelet retries at once: a new Pulling after the failure.
+        ev("Pulling", 'Pulling image "%s"' % template_image, clk.ago(pull_minutes), clk.ago(2), count=2)
+    elif state == "crashloop":
+        last = {"terminated": {"reason": "Error", "exitCode": 1, "startedAt": clk.ago(2), "finishedAt": clk.ago(1, 50)}}
+        st = [waiting_status(container, image, "CrashLoopBackOff",
+                             "back-off 5m0s restarting failed container=%s pod=%s_%s(%s)" % (container, pn, ns, "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d"),
+                             restarts=restarts or 9, last=last)]
+        st[0]["imageID"] = image.split(":")[0] + "@sha256:" + "ab" * 32
+        p = pod(clk, pn, ns, labels, owner, spec_c, st, created, ready=False)
+        ev("BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)" % (container, pn, ns, "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d"), clk.ago(25), clk.ago(1), count=110, type_="Warning")
+    elif state.startswith("config:"):
+        msg = state[len("config:"):]
+        st = [waiting_status(container, image, "CreateContainerConfigError", msg)]
+        p = pod(clk, pn, ns, labels, owner, spec_c, st, created, phase="Pending", ready=False)
+        ev("Failed", "Error: %s" % msg, clk.ago(20), clk.ago(1), count=90, type_="Warning")
+    elif state.startswith("unschedulable:"):
+        msg = state[len("unschedulable:"):]
+        p = pod(clk, pn, ns, labels, owner, spec_c, [], created, phase="Pending", ready=False, unschedulable_msg=msg)
+        w.event("Pod", ns, pn, "FailedScheduling", msg, created, clk.ago(1), count=12, type_="Warning", source="default-scheduler")
+    else:
+        raise ValueError(state)
+    w.add(p)
+
+
+def job(w, name, ns, created, state, helm, pod_suffix="k4t8q"):
+    """The bootstrap Job (Helm hook of alga-core). running | complete | failed."""
+    clk = w.clk
+    labels, annotations = helm_meta(*helm)
+    sel = {"batch.kubernetes.io/controller-uid": "9f1e2d3c-0000-4000-8000-000000000001"}
+    image = ALGA_IMAGE
+    j = {"apiVersion": "batch/v1", "kind": "Job",
+         "metadata": meta(name, ns, created, labels={**labels, "app.kubernetes.io/component": "bootstrap"},
+                          annotations={**annotations, "helm.sh/hook": "post-install,post-upgrade", "helm.sh/hook-weight": "0"}, generation=1),
+         "spec": {"backoffLimit": 2, "ttlSecondsAfterFinished": 300, "completions": 1, "parallelism": 1,
+                  "selector": {"matchLabels": sel},
+                  "template": {"metadata": {"labels": {**sel, "job-name": name}},
+                               "spec": {"restartPolicy": "Never", "containers": [container_spec("bootstrap", image)]}}},
+         "status": {"startTime": created}}
+    pn = "%s-%s" % (name, pod_suffix)
+    plabels = {**sel, "job-name": name, "batch.kubernetes.io/job-name": name}
+    owner = ("Job", name, "batch/v1")
+    if state == "running":
+        j["status"].update({"active": 1, "ready": 1, "uncountedTerminatedPods": {}})
+        p = pod(clk, pn, ns, plabels, owner, [container_spec("bootstrap", image)],
+                [running_status("bootstrap", image, created)], created)
+    elif state == "complete":
+        j["status"].update({"succeeded": 1, "completionTime": clk.ago(1), "ready": 0, "uncountedTerminatedPods": {},
+                            "conditions": [
+                                {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": clk.ago(1), "lastTransitionTime": clk.ago(1)},
+                                {"type": "Complete", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": clk.ago(1), "lastTransitionTime": clk.ago(1)}]})
+        p = pod(clk, pn, ns, plabels, owner, [container_spec("bootstrap", image)],
+                [terminated_status("bootstrap", image, "Completed", 0, created, clk.ago(1))], created, phase="Succeeded", ready=False)
+    elif state == "failed":
+        # pkg/controller/job/job_controller.go: reason BackoffLimitExceeded, "Job has reached the
+        # specified backoff limit" (FailureTarget first, then Failed).
+        j["status"].update({"failed": 3, "ready": 0, "uncountedTerminatedPods": {},
+                            "conditions": [
+                                {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit", "lastProbeTime": clk.ago(4), "lastTransitionTime": clk.ago(4)},
+                                {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit", "lastProbeTime": clk.ago(4), "lastTransitionTime": clk.ago(4)}]})
+        p = pod(clk, pn, ns, plabels, owner, [container_spec("bootstrap", image)],
+                [terminated_status("bootstrap", image, "Error", 1, clk.ago(6), clk.ago(4))], created, phase="Failed", ready=False)
+        w.event("Job", ns, name, "BackoffLimitExceeded", "Job has reached the specified backoff limit", clk.ago(4), type_="Warning", source="job-controller")
+    w.event("Job", ns, name, "SuccessfulCreate", "Created pod: %s" % pn, created, source="job-controller")
+    w.add(j, p)
+
+
+def pvc(w, name, ns, created, phase="Bound", helm=None):
+    labels, annotations = ({}, {}) if helm is None else helm_meta(*helm)
+    obj = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+           "metadata": meta(name, ns, created, labels=labels, annotations={**annotations, "pv.kubernetes.io/bind-completed": "yes", "volume.kubernetes.io/storage-provisioner": "rancher.io/local-path", "volume.kubernetes.io/selected-node": NODE}),
+           "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20Gi"}}, "storageClassName": "local-path", "volumeMode": "Filesystem",
+                    **({"volumeName": "pvc-%08x-0000-4000-8000-000000000000" % (h(name) % 2**32)} if phase == "Bound" else {})},
+           "status": {"phase": phase, **({"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "20Gi"}} if phase == "Bound" else {})}}
+    w.add(obj)
+
+
+# ---- Flux ---------------------------------------------------------------------------------
+
+def cond(type_, status, reason, message, t, gen=1):
+    return {"type": type_, "status": status, "reason": reason, "message": message, "lastTransitionTime": t, "observedGeneration": gen}
+
+
+def kustomization(w, name, path, created, state, depends_on=None, parent=True, timeout="30m", extra=None):
+    """kustomize-controller internal/controller/kustomization_controller.go conditions."""
+    clk = w.clk
+    labels = {"kustomize.toolkit.fluxcd.io/name": "alga-appliance", "kustomize.toolkit.fluxcd.io/namespace": "flux-system"} if parent else {}
+    k = {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+         "metadata": meta(name, "flux-system", created, labels=labels, generation=1, annotations={"reconcile.fluxcd.io/requestedAt": created} if not parent else None),
+         "spec": {"interval": "10m", "retryInterval": "1m", "timeout": timeout, "path": path, "prune": True, "wait": True,
+                  "sourceRef": {"kind": "GitRepository", "name": "alga-appliance"}},
+         "status": {"observedGeneration": 1, "lastAttemptedRevision": REVISION}}
+    if depends_on:
+        k["spec"]["dependsOn"] = [{"name": d} for d in depends_on]
+    st = state[0]
+    t = clk.ago(state[1]) if len(state) > 1 else created
+    if st == "ready":
+        k["status"]["lastAppliedRevision"] = REVISION
+        k["status"]["conditions"] = [cond("Ready", "True", "ReconciliationSucceeded", "Applied revision: %s" % REVISION, t),
+                                     cond("Healthy", "True", "Succeeded", "Health check passed in 2m14.208s", t)]
+    elif st == "health":
+        msg = "Running health checks for revision %s with a timeout of %s" % (REVISION, go(timeout))
+        k["status"]["conditions"] = [cond("Reconciling", "True", "Progressing", msg, t),
+                                     cond("Ready", "Unknown", "Progressing", "Reconciliation in progress", t),
+                                     cond("Healthy", "Unknown", "Progressing", msg, t)]
+    elif st == "depends":
+        k["status"]["conditions"] = [cond("Ready", "False", "DependencyNotReady", "dependency 'flux-system/%s' is not ready" % depends_on[0], t)]
+    elif st == "noartifact":
+        k["status"]["conditions"] = [cond("Ready", "False", "ArtifactFailed", "Source artifact not found, retrying in 30s", t)]
+    elif st == "healthfailed":
+        k["status"]["lastAppliedRevision"] = REVISION
+        msg = "timeout waiting for: [%s]" % ", ".join("%s status: '%s'" % (o, s) for o, s in state[2])
+        k["status"]["conditions"] = [cond("Ready", "False", "HealthCheckFailed", msg, t),
+                                     cond("Healthy", "False", "HealthCheckFailed", msg, t)]
+    elif st == "pathmissing":
+        k["status"]["lastAppliedRevision"] = REVISION
+        msg = "kustomization path not found: stat /tmp/kustomization-1464362706/%s: no such file or directory" % path.lstrip("./")
+        k["status"]["conditions"] = [cond("Reconciling", "True", "ProgressingWithRetry", "Fetching manifests for revision %s with a timeout of 4m30s" % REVISION, t),
+                                     cond("Ready", "False", "ArtifactFailed", msg, t),
+                                     cond("Healthy", "True", "Succeeded", "Health check passed in 1m2.113s", clk.ago(60))]
+    else:
+        raise ValueError(st)
+    if extra:
+        k["status"]["conditions"].extend(extra)
+    w.add(k)
+
+
+def go(timeout):
+    return {"30m": "30m0s", "10m": "10m0s", "5m": "5m0s"}[timeout]
+
+
+def helmrelease(w, name, target_ns, tier_k, created, state, chart="sebastian", version="0.1.0", depends_on=None, timeout="30m"):
+    """helm-controller internal/reconcile/{atomic_release,install,upgrade}.go conditions."""
+    clk = w.clk
+    hr = {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+          "metadata": meta(name, "alga-system", created, generation=1,
+                           labels={"kustomize.toolkit.fluxcd.io/name": tier_k, "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}),
+          "spec": {"interval": "10m", "releaseName": name, "targetNamespace": target_ns, "timeout": timeout,
+                   "chart": {"spec": {"chart": "./helm" if name == "alga-core" else "./ee/helm/%s" % name, "reconcileStrategy": "Revision",
+                                      "sourceRef": {"kind": "GitRepository", "name": "alga-appliance", "namespace": "flux-system"}}},
+                   "install": {"remediation": {"retries": 0}}, "upgrade": {"remediation": {"retries": 0}}},
+          "status": {"observedGeneration": 1, "helmChart": "flux-system/alga-system-%s" % name, "lastAttemptedRevision": version,
+                     "lastAttemptedReleaseAction": "install"}}
+    if depends_on:
+        hr["spec"]["dependsOn"] = [{"name": d} for d in depends_on]
+    rel = "%s/%s" % (target_ns, name)
+    st = state[0]
+    t = clk.ago(state[1]) if len(state) > 1 else created
+    if st == "ready":
+        msg = "Helm install succeeded for release %s.v1 with chart %s@%s" % (rel, chart, version)
+        hr["status"]["conditions"] = [cond("Ready", "True", "InstallSucceeded", msg, t), cond("Released", "True", "InstallSucceeded", msg, t)]
+        hr["status"]["history"] = [{"name": name, "namespace": target_ns, "version": 1, "status": "deployed", "chartName": chart, "chartVersion": version,
+                                    "firstDeployed": created, "lastDeployed": created, "digest": "sha256:" + "12" * 32, "configDigest": "sha256:" + "34" * 32}]
+    elif st == "installing":
+        msg = "Running 'install' action with timeout of %s" % go(timeout)
+        hr["status"]["conditions"] = [cond("Reconciling", "True", "Progressing", msg, t), cond("Ready", "Unknown", "Progressing", msg, t)]
+    elif st == "installfailed":
+        msg = "Helm install failed for release %s with chart %s@%s: context deadline exceeded" % (rel, chart, version)
+        hr["status"]["installFailures"] = 1
+        hr["status"]["conditions"] = [cond("Stalled", "True", "RetriesExceeded", "Failed to install after 1 attempt(s)", t),
+                                      cond("Ready", "False", "InstallFailed", msg, t), cond("Released", "False", "InstallFailed", msg, t)]
+    elif st == "upgradefailed":
+        # Deployed v1 keeps serving; the upgrade to v2 failed.
+        ok = "Helm install succeeded for release %s.v1 with chart %s@%s" % (rel, chart, version)
+        msg = "Helm upgrade failed for release %s with chart %s@0.1.1: %s" % (rel, chart, state[2])
+        hr["status"]["lastAttemptedReleaseAction"] = "upgrade"
+        hr["status"]["lastAttemptedRevision"] = "0.1.1"
+        hr["status"]["upgradeFailures"] = 1
+        hr["status"]["conditions"] = [cond("Stalled", "True", "RetriesExceeded", "Failed to upgrade after 1 attempt(s)", t),
+                                      cond("Ready", "False", "UpgradeFailed", msg, t), cond("Released", "False", "UpgradeFailed", msg, t)]
+        hr["status"]["history"] = [{"name": name, "namespace": target_ns, "version": 2, "status": "failed", "chartName": chart, "chartVersion": "0.1.1",
+                                    "firstDeployed": created, "lastDeployed": t, "digest": "sha256:" + "56" * 32, "configDigest": "sha256:" + "78" * 32},
+                                   {"name": name, "namespace": target_ns, "version": 1, "status": "superseded", "chartName": chart, "chartVersion": version,
+                                    "firstDeployed": created, "lastDeployed": created, "digest": "sha256:" + "12" * 32, "configDigest": "sha256:" + "34" * 32}]
+        del ok
+    elif st == "depends":
+        hr["status"]["conditions"] = [cond("Ready", "False", "DependencyNotReady", "dependency 'alga-system/%s' is not ready" % depends_on[0], t)]
+    else:
+        raise ValueError(st)
+    chart_obj = {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
+                 "metadata": meta("alga-system-%s" % name, "flux-system", created, generation=1),
+                 "spec": {"chart": hr["spec"]["chart"]["spec"]["chart"], "interval": "10m", "reconcileStrategy": "Revision",
+                          "sourceRef": {"kind": "GitRepository", "name": "alga-appliance"}, "version": "*"},
+                 "status": {"observedGeneration": 1, "conditions": [cond("Ready", "True", "ChartPullSucceeded", "packaged '%s' chart with version '%s'" % (chart, version), created)],
+                            "artifact": {"revision": version, "path": "helmchart/flux-system/alga-system-%s/%s-%s.tgz" % (name, chart, version), "digest": "sha256:" + "9a" * 32, "lastUpdateTime": created, "size": 24512}}}
+    w.add(hr, chart_obj)
+
+
+def git_repository(w, created, state=("ready",)):
+    """source-controller: Ready=True Succeeded "stored artifact for revision '%s'"; a fetch failure
+    is Ready=False GitOperationFailed with the clone error (internal/controller/gitrepository_controller.go)."""
+    clk = w.clk
+    g = {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+         "metadata": meta("alga-appliance", "flux-system", created, generation=1),
+         "spec": {"interval": "5m", "url": "https://github.com/Nine-Minds/alga-psa", "ref": {"branch": "release/1.0-rc5"}, "timeout": "60s"},
+         "status": {"observedGeneration": 1}}
+    if state[0] == "ready":
+        g["status"]["artifact"] = {"revision": REVISION, "path": "gitrepository/flux-system/alga-appliance/979e2079.tar.gz", "digest": "sha256:" + "aa" * 32, "lastUpdateTime": created, "size": 10485760}
+        g["status"]["conditions"] = [cond("Ready", "True", "Succeeded", "stored artifact for revision '%s'" % REVISION, created),
+                                     cond("ArtifactInStorage", "True", "Succeeded", "stored artifact for revision '%s'" % REVISION, created)]
+    else:
+        msg = "failed to checkout and determine revision: unable to clone 'https://github.com/Nine-Minds/alga-psa': Get \"https://github.com/Nine-Minds/alga-psa/info/refs?service=git-upload-pack\": dial tcp: lookup github.com on 192.168.64.1:53: read udp 192.168.64.8:53219->192.168.64.1:53: read: connection refused"
+        g["status"]["conditions"] = [cond("Reconciling", "True", "ProgressingWithRetry", "building artifact", clk.ago(state[1])),
+                                     cond("Ready", "False", "GitOperationFailed", msg, clk.ago(state[1])),
+                                     cond("FetchFailed", "True", "GitOperationFailed", msg, clk.ago(state[1]))]
+        w.event("GitRepository", "flux-system", "alga-appliance", "GitOperationFailed", msg, clk.ago(state[1]), clk.ago(1), count=8, type_="Warning", source="source-controller")
+        w.events[-1]["involvedObject"]["apiVersion"] = "source.toolkit.fluxcd.io/v1"
+    w.add(g)
+
+
+# ------------------------------------------------------------------------------------------
+# the appliance
+# ------------------------------------------------------------------------------------------
+
+DEFAULT = {
+    "node": "ready",
+    "git": ("ready",),
+    "k-root": ("ready",), "k-platform": ("ready",), "k-core": ("ready",), "k-background": ("ready",),
+    "hr-appliance-status": ("ready",), "hr-alga-core": ("ready",), "hr-pgbouncer": ("ready",),
+    "hr-temporal": ("ready",), "hr-email-service": ("ready",), "hr-workflow-worker": ("ready",), "hr-temporal-worker": ("ready",),
+    "appliance-status": "ready",
+    "db": "ready", "redis": "ready", "pgbouncer": "ready",
+    "job": "gone",          # deleted by its TTL after completing
+    "web": "ready", "web-progress": "ok",
+    "temporal": "ready", "temporal-ui": "ready", "email-service": "ready", "workflow-worker": "ready", "temporal-worker": "ready",
+    "bootstrap-mode": "recover",
+    "helm-controller-image": "ghcr.io/fluxcd/helm-controller:v1.6.3",
+    "install": 60,           # minutes since the install started
+    "present": None,         # None: everything; else a set of what exists yet
+    "web-pull": 14,
+}
+
+
+def build(case):
+    s = dict(DEFAULT)
+    s.update(case.get("state", {}))
+    clk = Clock(case["now"])
+    w = World(clk)
+    start = s["install"]
+    t0 = clk.ago(start)
+    has = lambda what: s["present"] is None or what in s["present"]
+
+    # namespaces (ignored by the engine)
+    for ns in ["kube-system", "local-path-storage", "flux-system", "appliance-system", "alga-system", "msp"]:
+        w.add({"apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns, None, t0, labels={"kubernetes.io/metadata.name": ns}),
+               "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+
+    # node
+    ready = s["node"] == "ready"
+    node_conds = [
+        {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory", "message": "kubelet has sufficient memory available", "lastHeartbeatTime": clk.ago(0, 20), "lastTransitionTime": t0},
+        {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure", "message": "kubelet has no disk pressure", "lastHeartbeatTime": clk.ago(0, 20), "lastTransitionTime": t0},
+        {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID", "message": "kubelet has sufficient PID available", "lastHeartbeatTime": clk.ago(0, 20), "lastTransitionTime": t0},
+        {"type": "Ready", "status": "True" if ready else "Unknown", "reason": "KubeletReady" if ready else "NodeStatusUnknown",
+         "message": "kubelet is posting ready status" if ready else "Kubelet stopped posting node status.", "lastHeartbeatTime": clk.ago(0, 20) if ready else clk.ago(6), "lastTransitionTime": t0 if ready else clk.ago(5)},
+    ]
+    w.add({"apiVersion": "v1", "kind": "Node",
+           "metadata": meta(NODE, None, t0, labels={"kubernetes.io/hostname": NODE, "kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64", "node-role.kubernetes.io/control-plane": ""}),
+           "spec": {"podCIDR": "10.244.0.0/24", **({} if ready else {"taints": [{"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule", "timeAdded": clk.ago(5)}]})},
+           "status": {"conditions": node_conds,
+                      "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": NODE}],
+                      "capacity": {"cpu": "4", "memory": "8123456Ki", "pods": "110"}, "allocatable": {"cpu": "4", "memory": "7921456Ki", "pods": "110"},
+                      "nodeInfo": {"osImage": "Talos (v1.10.3)", "kubeletVersion": "v1.33.1", "kubeProxyVersion": "", "containerRuntimeVersion": "containerd://2.0.5",
+                                   "kernelVersion": "6.12.31-talos", "operatingSystem": "linux", "architecture": "arm64", "machineID": "5f1e" * 8, "systemUUID": "5f1e2d3c-0000-4000-8000-000000000000", "bootID": "7a6b5c4d-0000-4000-8000-000000000000"}}})
+    if not ready:
+        w.event("Node", "", NODE, "NodeNotReady", "Node %s status is now: NodeNotReady" % NODE, clk.ago(5), type_="Normal", source="node-controller")
+
+    # platform workloads
+    workload(w, "Deployment", "coredns", "kube-system", 2, "registry.k8s.io/coredns/coredns:v1.12.1", {"k8s-app": "kube-dns"}, t0, container="coredns", hash_="7c65d6cfc9")
+    workload(w, "Deployment", "local-path-provisioner", "local-path-storage", 1, "rancher/local-path-provisioner:v0.0.31", {"app": "local-path-provisioner"}, t0, container="local-path-provisioner", hash_="6bc6568469")
+    for ctl, ver in [("source-controller", "v1.9.1"), ("kustomize-controller", "v1.9.4"), ("helm-controller", "v1.6.3"), ("notification-controller", "v1.9.1")]:
+        image = "ghcr.io/fluxcd/%s:%s" % (ctl, ver)
+        running = s["helm-controller-image"] if ctl == "helm-controller" else image
+        workload(w, "Deployment", ctl, "flux-system", 1, running, {"app": ctl}, t0, container="manager", template_image=image,
+                 hash_="%x" % (h(ctl) % 2**36), pod_labels={"app.kubernetes.io/part-of": "flux"})
+    git_repository(w, t0, s["git"])
+    kustomization(w, "alga-appliance", "./ee/appliance/flux/base", t0, s["k-root"], parent=False)
+    if s.get("platform-flux", True):
+        kustomization(w, "alga-platform", "./ee/appliance/flux/base/platform", clk.ago(start - 1), s["k-platform"], timeout="10m")
+        helmrelease(w, "appliance-status", "appliance-system", "alga-platform", clk.ago(start - 2), s["hr-appliance-status"], chart="appliance-status", timeout="5m")
+    if has("core"):
+        kustomization(w, "alga-core", "./ee/appliance/flux/base/core", clk.ago(start - 1), s["k-core"], depends_on=["alga-platform"])
+    if has("background"):
+        kustomization(w, "alga-background", "./ee/appliance/flux/base/background", clk.ago(start - 1), s["k-background"], depends_on=["alga-core"])
+
+    status_state = s["appliance-status"]
+    workload(w, "Deployment", "appliance-status", "appliance-system", 1, "ghcr.io/nine-minds/appliance-status:0.1.0",
+             {"app.kubernetes.io/name": "appliance-status", "app.kubernetes.io/instance": "appliance-status"}, clk.ago(start - 2),
+             container="appliance-status", state=status_state, helm=("appliance-status", "appliance-system", "appliance-status"), hash_="84f5d9c6b7")
+    w.add({"apiVersion": "v1", "kind": "Secret", "metadata": meta("appliance-status-auth", "appliance-system", clk.ago(start - 2)),
+           "type": "Opaque", "data": {"token": "c2VjcmV0LXRva2VuLW5ldmVyLWtlcHQ="}})
+    w.add({"apiVersion": "v1", "kind": "Service", "metadata": meta("appliance-status", "appliance-system", clk.ago(start - 2)),
+           "spec": {"type": "ClusterIP", "ports": [{"port": 8080, "protocol": "TCP", "targetPort": 8080}], "selector": {"app.kubernetes.io/name": "appliance-status"}}})
+    w.add({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta("appliance-status", "appliance-system", clk.ago(start - 2))})
+
+    if not has("core"):
+        return w.dump()
+
+    # core
+    core_t = clk.ago(start - 3)
+    alga = ("alga-core", "msp", "alga-core")
+    helmrelease(w, "alga-core", "msp", "alga-core", core_t, s["hr-alga-core"])
+    w.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("appliance-release", "alga-system", t0),
+           "data": {"releaseVersion": "1.0-rc5", "appVersion": "1.0-rc5", "channel": "candidate"}})
+    w.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("appliance-values-alga-core", "alga-system", t0),
+           "data": {"values.yaml": "bootstrap:\n  mode: %s\nsetup:\n  image:\n    tag: 3c9b1f0a\n" % s["bootstrap-mode"]}})
+    for secret, keys in [("db-credentials", ["DB_PASSWORD_SUPERUSER", "DB_PASSWORD_SERVER", "DB_PASSWORD_PGBOUNCER", "DB_PASSWORD_HOCUSPOCUS"]), ("redis-credentials", ["REDIS_PASSWORD"])]:
+        if not (secret == "db-credentials" and s.get("db-secret-missing")):
+            w.add({"apiVersion": "v1", "kind": "Secret", "metadata": meta(secret, "msp", core_t, labels=helm_meta(*alga)[0], annotations=helm_meta(*alga)[1]),
+                   "type": "Opaque", "data": {k: "cGFzc3dvcmQtbmV2ZXIta2VwdA==" for k in keys}})
+    pvc(w, "alga-core-sebastian-postgres-data", "msp", core_t, helm=alga)
+    pvc(w, "alga-core-sebastian-redis-data", "msp", core_t, helm=alga)
+    pvc(w, "alga-core-sebastian-storage", "msp", core_t, helm=alga)
+    workload(w, "StatefulSet", "db", "msp", 1, "ankane/pgvector:latest", {"app": "db"}, core_t, container="db", state=s["db"], helm=alga)
+    workload(w, "StatefulSet", "redis", "msp", 1, "redis:latest", {"app": "redis"}, core_t, container="redis", state=s["redis"], helm=alga)
+    for svc in ["db", "redis", "alga-core-sebastian"]:
+        w.add({"apiVersion": "v1", "kind": "Service", "metadata": meta(svc, "msp", core_t, labels=helm_meta(*alga)[0], annotations=helm_meta(*alga)[1]),
+               "spec": {"clusterIP": "None" if svc != "alga-core-sebastian" else "10.96.14.2", "ports": [{"port": 5432}]}})
+    # An old, resolved warning: Postgres's volume mount failed once while the claim was binding.
+    w.event("Pod", "msp", "db-0", "FailedScheduling", "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+            clk.ago(start - 3), type_="Warning", source="default-scheduler")
+    if s.get("pgbouncer") != "absent":
+        helmrelease(w, "pgbouncer", "msp", "alga-core", core_t, s["hr-pgbouncer"], chart="pgbouncer", depends_on=["alga-core"])
+        workload(w, "Deployment", "pgbouncer", "msp", 1, "edoburu/pgbouncer:latest",
+                 {"app.kubernetes.io/name": "pgbouncer", "app.kubernetes.io/instance": "pgbouncer", "app.kubernetes.io/component": "pgbouncer"}, core_t,
+                 container="pgbouncer", state=s["pgbouncer"], helm=("pgbouncer", "msp", "pgbouncer"), hash_="7f9c8d6b5a")
+    job_state = s["job"]
+    if job_state != "gone":
+        job(w, "alga-core-sebastian-bootstrap-r1", "msp", clk.ago(s.get("job-age", 12)), job_state, alga)
+    web_state = s["web"]
+    web_labels = {"app.kubernetes.io/name": "sebastian", "app.kubernetes.io/instance": "alga-core"}
+    workload(w, "Deployment", "alga-core-sebastian", "msp", 1, ALGA_IMAGE, web_labels, core_t, state=web_state, helm=alga,
+             pod_labels={"app.kubernetes.io/component": "main"}, init=("wait-for-bootstrap", "busybox:1.36"),
+             pull_minutes=s["web-pull"], progressing=s["web-progress"], hash_="6d4b8c9f7d",
+             template_image=s.get("web-image", ALGA_IMAGE))
+
+    if not has("background"):
+        return w.dump()
+
+    bg_t = clk.ago(max(start - 30, 1))
+    for name, chart, deps in [("temporal", "temporal", ["alga-core"]), ("email-service", "email-service", ["alga-core", "pgbouncer"]),
+                              ("workflow-worker", "workflow-worker", ["alga-core", "pgbouncer"]), ("temporal-worker", "temporal-worker", ["alga-core", "pgbouncer", "temporal"])]:
+        helmrelease(w, name, "msp", "alga-background", bg_t, s["hr-" + name], chart=chart, depends_on=deps)
+    th = ("temporal", "msp", "temporal")
+    workload(w, "Deployment", "temporal", "msp", 1, "temporalio/auto-setup:1.27.2",
+             {"app.kubernetes.io/name": "temporal", "app.kubernetes.io/instance": "temporal", "app.kubernetes.io/component": "server"}, bg_t,
+             container="temporal", state=s["temporal"], helm=th, hash_="5b7d9c8f6e")
+    workload(w, "Deployment", "temporal-ui", "msp", 1, "temporalio/ui:2.30.0",
+             {"app.kubernetes.io/name": "temporal", "app.kubernetes.io/instance": "temporal", "app.kubernetes.io/component": "ui"}, bg_t,
+             container="temporal-ui", state=s["temporal-ui"], helm=th, hash_="78c9d6f5b4")
+    for name, image, replicas in [("email-service", EMAIL_IMAGE, 1), ("workflow-worker", WORKER_IMAGE, 1), ("temporal-worker", TWORKER_IMAGE, 2)]:
+        workload(w, "Deployment", name, "msp", replicas, image,
+                 {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": name, "app.kubernetes.io/component": name}, bg_t,
+                 container=name, state=s[name], helm=(name, "msp", name), hash_="%x" % (h(name) % 2**36),
+                 pull_minutes=s.get("bg-pull", 12))
+    return w.dump()
+
+
+# ------------------------------------------------------------------------------------------
+# the cases
+# ------------------------------------------------------------------------------------------
+
+NOW = "2026-04-30T02:00:00Z"
+CORE_K = "Kustomization/flux-system/alga-core"
+ALL = ["platform", "core", "bootstrap", "login", "background", "full_health"]
+LOGIN = ["platform", "core", "bootstrap", "login"]
+
+CASES = [
+    # ---- the healthy appliance, and what must not spoil it -----------------------------------------
+    dict(name="01-fully-healthy", cls="4, 8",
+         description="The final state: every HelmRelease installed, flux-controllers with four workloads and four images, temporal with its UI, the bootstrap Job gone after its TTL, old resolved warnings and no expired events.",
+         now=NOW, state={}, probes=["login-url=307 /msp/dashboard", "seed-users=12"],
+         expect=dict(rollup="fully_healthy", ready=ALL, top=None,
+                     checks={"full.image-drift": "ok", "platform.storage-smoke": "ok", "platform.node-booted": "ok", "bootstrap.job-completed": "ok"},
+                     detail={"platform.node-booted": "Talos (v1.10.3), kubelet v1.33.1, Ready=True", "platform.storage-smoke": "inferred from bound claims"})),
+    dict(name="02-flux-controller-image-drift", cls="4",
+         description="helm-controller's pod runs v1.6.2 while its Deployment, rolled out, says v1.6.3: drift of that one workload, reported per workload, login unaffected.",
+         now=NOW, state={"helm-controller-image": "ghcr.io/fluxcd/helm-controller:v1.6.2"}, probes=["login-url=307 /msp/dashboard"],
+         expect=dict(rollup="ready_with_background_issues", ready=LOGIN + ["background"],
+                     top=dict(component="flux-controllers", layer="image", loginBlocking=False, severity="background"),
+                     checks={"full.image-drift": "failed"})),
+    # ---- class 1: Flux waiting is not the blocker ---------------------------------------------------
+    dict(name="03-core-install-pulling", cls="1, 2",
+         description="The normal core install at minute 25: alga-core Kustomization running health checks, HelmRelease alga-core running its install, the web pod pulling the 1.8 GB image for 14 minutes, the bootstrap Job running.",
+         now=NOW, state={"install": 26, "present": {"core"}, "k-core": ("health", 24), "hr-alga-core": ("installing", 23),
+                         "k-root": ("health", 25), "job": "running", "web": "pulling", "web-pull": 14, "web-progress": "deadline"},
+         probes=[], expect=dict(rollup="installing", ready=["platform", "core"], top=None,
+                                message="alga-psa-ee")),
+    dict(name="04-core-tag-missing-behind-reconcile", cls="1",
+         description="The web image tag does not exist; Flux is still within its 30-minute timeouts. The tag is the blocker, not the reconciliation.",
+         now=NOW, state={"install": 28, "present": {"core"}, "k-core": ("health", 26), "hr-alga-core": ("installing", 25), "k-root": ("health", 27),
+                         "job": "complete", "web": "tag-missing", "web-image": "ghcr.io/nine-minds/alga-psa-ee:3c9b1f0b"},
+         probes=[], expect=dict(rollup="failed_action_required", ready=["platform", "bootstrap"],
+                                top=dict(component="alga-core", layer="image", loginBlocking=True, severity="critical", reason="Image tag not found"))),
+    dict(name="05-bootstrap-failed-behind-reconcile", cls="1",
+         description="The bootstrap Job exceeded its backoffLimit while HelmRelease alga-core still runs its install: the Job is the blocker.",
+         now=NOW, state={"install": 22, "present": {"core"}, "k-core": ("health", 20), "hr-alga-core": ("installing", 19), "k-root": ("health", 21),
+                         "job": "failed", "web": "init-wait"},
+         probes=[], expect=dict(rollup="failed_action_required", ready=["platform", "core"],
+                                top=dict(component="bootstrap-job", layer="job", loginBlocking=True, severity="critical"))),
+    dict(name="06-unauthorized-pull-behind-reconcile", cls="1",
+         description="The registry refuses the anonymous token for the web image; the install is within its timeout.",
+         now=NOW, state={"install": 20, "present": {"core"}, "k-core": ("health", 18), "hr-alga-core": ("installing", 17), "k-root": ("health", 19),
+                         "job": "complete", "web": "unauthorized"},
+         probes=[], expect=dict(rollup="failed_action_required", ready=["platform", "bootstrap"],
+                                top=dict(component="alga-core", layer="image", loginBlocking=True, severity="critical", reason="Not authorized"))),
+    dict(name="07-interrupted-pull-retrying", cls="1, 3",
+         description="The web image pull was interrupted (context canceled) three minutes ago and the kubelet pulls again: progress, not a blocker.",
+         now=NOW, state={"install": 20, "present": {"core"}, "k-core": ("health", 18), "hr-alga-core": ("installing", 17), "k-root": ("health", 19),
+                         "job": "complete", "web": "interrupted", "web-pull": 10},
+         probes=[], expect=dict(rollup="installing", ready=["platform", "core", "bootstrap"], top=None)),
+    dict(name="08-helm-timeout-over-slow-pull", cls="1",
+         description="HelmRelease alga-core gave up after its 30-minute timeout (Stalled, RetriesExceeded) while the web image still pulls: the pull is the cause, the timeout its evidence, and Helm will not retry by itself.",
+         now=NOW, state={"install": 45, "present": {"core"}, "k-core": ("healthfailed", 2, [("HelmRelease/alga-system/alga-core", "Failed")]),
+                         "hr-alga-core": ("installfailed", 3), "k-root": ("health", 44), "job": "complete", "web": "pulling", "web-pull": 33},
+         probes=[], expect=dict(rollup="failed_action_required", ready=["platform", "bootstrap"],
+                                top=dict(component="alga-core", layer="image", loginBlocking=True, severity="critical", evidence="HelmRelease"))),
+    # ---- class 2: consequential waiting -----------------------------------------------------------------
+    dict(name="09-web-waits-for-bootstrap-past-deadline", cls="2",
+         description="The migrations take long: the web pod waits in wait-for-bootstrap and its Deployment carries Progressing=False ProgressDeadlineExceeded. Waiting, not failing.",
+         now=NOW, state={"install": 30, "present": {"core"}, "k-core": ("health", 28), "hr-alga-core": ("installing", 27), "k-root": ("health", 29),
+                         "job": "running", "job-age": 14, "web": "init-wait", "web-progress": "deadline"},
+         probes=[], expect=dict(rollup="installing", ready=["platform", "core"], top=None, message="bootstrap")),
+    # ---- class 3: slow progress -----------------------------------------------------------------------
+    dict(name="10-slow-pull-25-minutes", cls="3",
+         description="The 1.8 GB web image still pulls after 25 minutes on a slow link, no error event; the Deployment passed its progress deadline. Slow, not failed.",
+         now=NOW, state={"install": 29, "present": {"core"}, "k-core": ("health", 27), "hr-alga-core": ("installing", 27), "k-root": ("health", 28),
+                         "job": "complete", "web": "pulling", "web-pull": 25, "web-progress": "deadline"},
+         probes=[], expect=dict(rollup="installing", ready=["platform", "core", "bootstrap"], top=None, message="alga-psa-ee")),
+    # ---- class 5: a failed check has a blocker ---------------------------------------------------------
+    dict(name="11-bootstrap-mode-still-fresh", cls="5",
+         description="Everything runs, but bootstrap.mode is still `fresh` after the first success: BOOTSTRAP_READY fails with a blocker saying what to do.",
+         now=NOW, state={"bootstrap-mode": "fresh"}, probes=["login-url=307 /msp/dashboard", "seed-users=12"],
+         expect=dict(rollup="failed_action_required", ready=["platform", "core", "background"],
+                     top=dict(component="bootstrap", layer="config", loginBlocking=True, severity="critical"),
+                     checks={"bootstrap.mode": "failed"})),
+    # ---- class 6 and 7: release-level failures ----------------------------------------------------------
+    dict(name="12-core-upgrade-failed-previous-serving", cls="6",
+         description="HelmRelease alga-core failed an upgrade (Stalled, RetriesExceeded) and alga-core's Kustomization health check reports it; every pod of the release is ready and current, the login URL answers 307.",
+         now=NOW, state={"hr-alga-core": ("upgradefailed", 10, "cannot patch \"alga-core-sebastian\" with kind Deployment: Deployment.apps \"alga-core-sebastian\" is invalid: spec.template.spec.containers[0].image: Required value"),
+                         "k-core": ("healthfailed", 5, [("HelmRelease/alga-system/alga-core", "Failed")])},
+         probes=["login-url=307 /msp/dashboard", "seed-users=12"],
+         expect=dict(rollup="ready_with_background_issues", ready=LOGIN + ["background"],
+                     top=dict(component="alga-core", layer="helm", loginBlocking=False, severity="background", reason="keeps serving"),
+                     checks={"core.postgres": "ok", "full.flux": "failed"})),
+    dict(name="13-core-kustomization-path-missing", cls="7",
+         description="Kustomization alga-core cannot find its path in a new revision (ArtifactFailed, retrying); everything it applied earlier is ready.",
+         now=NOW, state={"k-core": ("pathmissing", 8)}, probes=["login-url=307 /msp/dashboard"],
+         expect=dict(rollup="ready_with_background_issues", ready=LOGIN + ["background"],
+                     top=dict(component="flux-kustomizations", layer="flux", loginBlocking=False, severity="background"))),
+    dict(name="14-core-kustomization-failed-while-installing", cls="7",
+         description="Kustomization alga-core timed out on its health checks while Postgres cannot create its data directory: Postgres is the blocker, the Kustomization and the Helm timeout its evidence.",
+         now=NOW, state={"install": 40, "present": {"core"}, "k-core": ("healthfailed", 6, [("HelmRelease/alga-system/alga-core", "InProgress")]),
+                         "hr-alga-core": ("installfailed", 7), "k-root": ("health", 39), "job": "gone", "web": "init-wait",
+                         "db": "config:failed to create subPath directory for volumeMount \"db-data\" of container \"db\""},
+         probes=[], expect=dict(rollup="failed_action_required", ready=["platform"],
+                                top=dict(component="db", layer="storage", loginBlocking=True, severity="critical", evidence="Kustomization"))),
+    # ---- the PRD's blocker table ----------------------------------------------------------------------
+    dict(name="15-dns-resolver-refuses", cls="PRD",
+         description="The resolver 192.168.64.1 refuses queries: the release source cannot be cloned.",
+         now=NOW, state={"install": 6, "present": set(), "git": ("dnsfail", 5), "k-root": ("noartifact", 5), "platform-flux": False},
+         probes=[], expect=dict(rollup="failed_action_required", ready=[],
+                                top=dict(component="dns", layer="dns", loginBlocking=True, severity="critical"))),
+    dict(name="16-worker-tag-missing", cls="PRD, AC5",
+         description="Login works; workflow-worker's image tag was never published; its HelmRelease is still installing inside its timeout.",
+         now=NOW, state={"workflow-worker": "tag-missing", "hr-workflow-worker": ("installing", 14), "k-background": ("health", 15), "bg-pull": 13},
+         probes=["login-url=307 /msp/dashboard", "seed-users=12"],
+         expect=dict(rollup="ready_with_background_issues", ready=LOGIN,
+                     top=dict(component="workflow-worker", layer="image", loginBlocking=False, severity="background", reason="workflow-worker:61e4a00e"))),
+    dict(name="17-temporal-crash-loop", cls="PRD",
+         description="Temporal crash-loops (no log tail in a dump): a background problem naming the last exit.",
+         now=NOW, state={"temporal": "crashloop", "hr-temporal": ("installfailed", 3), "k-background": ("healthfailed", 2, [("HelmRelease/alga-system/temporal", "Failed")])},
+         probes=["login-url=307 /msp/dashboard"],
+         expect=dict(rollup="ready_with_background_issues", ready=LOGIN,
+                     top=dict(component="temporal", layer="pod", loginBlocking=False, severity="background", evidence="HelmRelease"))),
+    dict(name="18-postgres-subpath-behind-helm-timeout", cls="PRD, AC6",
+         description="Postgres's data volume subPath cannot be created; HelmRelease alga-core timed out after 30 minutes (context deadline exceeded).",
+         now=NOW, state={"install": 40, "present": {"core"}, "k-core": ("health", 38), "hr-alga-core": ("installfailed", 7), "k-root": ("health", 39),
+                         "job": "gone", "web": "init-wait", "db": "config:failed to create subPath directory for volumeMount \"db-data\" of container \"db\""},
+         probes=[], expect=dict(rollup="failed_action_required", ready=["platform"],
+                                top=dict(component="db", layer="storage", loginBlocking=True, severity="critical", reason="Postgres PVC initialization failed", evidence="HelmRelease"))),
+    dict(name="19-pull-failure-after-events-expired", cls="PRD",
+         description="The web pod has been in ImagePullBackOff for over an hour: the Failed events with the registry's words expired, only the back-off is left.",
+         now=NOW, state={"install": 90, "present": {"core"}, "k-core": ("healthfailed", 50, [("HelmRelease/alga-system/alga-core", "Failed")]), "hr-alga-core": ("installfailed", 55),
+                         "k-root": ("health", 89), "job": "complete", "web": "backoff-expired"},
+         probes=[], expect=dict(rollup="failed_action_required", ready=["platform", "bootstrap"],
+                                top=dict(component="alga-core", layer="image", loginBlocking=True, severity="critical"))),
+    dict(name="20-background-unschedulable-memory", cls="PRD",
+         description="temporal-worker cannot be scheduled: the scheduler reports Insufficient memory. Login works.",
+         now=NOW, state={"temporal-worker": "unschedulable:0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.",
+                         "hr-temporal-worker": ("installing", 10), "k-background": ("health", 11)},
+         probes=["login-url=307 /msp/dashboard"],
+         expect=dict(rollup="ready_with_background_issues", ready=LOGIN,
+                     top=dict(component="temporal-worker", layer="node", loginBlocking=False, severity="background", reason="Insufficient memory"))),
+    dict(name="21-db-credentials-missing", cls="PRD",
+         description="Postgres cannot start: Secret db-credentials does not exist (CreateContainerConfigError).",
+         now=NOW, state={"install": 15, "present": {"core"}, "k-core": ("health", 13), "hr-alga-core": ("installing", 12), "k-root": ("health", 14),
+                         "job": "gone", "web": "init-wait", "db": "config:secret \"db-credentials\" not found", "db-secret-missing": True},
+         probes=[], expect=dict(rollup="failed_action_required", ready=["platform"],
+                                top=dict(component="db", layer="config", loginBlocking=True, severity="critical"),
+                                checks={"core.credentials": "failed"})),
+    dict(name="22-background-waits-for-core", cls="1",
+         description="Core still installing: alga-background waits on its dependency (DependencyNotReady), background HelmReleases wait on theirs. Nothing failed.",
+         now=NOW, state={"install": 12, "k-core": ("health", 10), "hr-alga-core": ("installing", 9), "k-root": ("health", 11), "k-background": ("depends", 10),
+                         "job": "running", "job-age": 5, "web": "init-wait",
+                         "hr-temporal": ("depends", 10), "hr-email-service": ("depends", 10), "hr-workflow-worker": ("depends", 10), "hr-temporal-worker": ("depends", 10),
+                         "present": {"core"}},
+         probes=[], expect=dict(rollup="installing", ready=["platform", "core"], top=None)),
+    dict(name="23-status-service-first", cls="AC1",
+         description="Minute 3: appliance-status answers, the root Kustomization runs its health checks, alga-core is not applied yet, and no claim has bound: without a smoke probe, storage cannot be confirmed yet.",
+         now=NOW, state={"install": 3, "present": set(), "k-root": ("health", 2)},
+         probes=[], expect=dict(rollup="installing", ready=[], top=None,
+                                checks={"platform.storage-smoke": "pending", "platform.appliance-status": "ok", "platform.flux": "ok"},
+                                detail={"platform.storage-smoke": "no smoke probe configured"})),
+    dict(name="24-node-not-ready", cls="PRD",
+         description="The kubelet stopped posting status during the core install: a platform blocker.",
+         now=NOW, state={"install": 20, "present": {"core"}, "node": "unknown", "k-core": ("health", 18), "hr-alga-core": ("installing", 17), "k-root": ("health", 19),
+                         "job": "running", "web": "init-wait"},
+         probes=[], expect=dict(rollup="failed_action_required", ready=["core"],
+                                top=dict(component="node", layer="node", loginBlocking=True, severity="critical"))),
+    dict(name="25-login-url-refused-while-web-ready", cls="8",
+         description="Every pod is ready but the login URL probe is refused: a checked check, failed by its blocker.",
+         now=NOW, state={}, probes=["login-url=error: connect to 192.168.64.8:3000: Connection refused", "seed-users=12"],
+         expect=dict(rollup="failed_action_required", ready=["platform", "core", "bootstrap", "background"],
+                     top=dict(component="login-url", layer="probe", loginBlocking=True, severity="critical"),
+                     checks={"login.url-responds": "failed"})),
+]
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    index = []
+    for case in CASES:
+        dump = build(case)
+        d = os.path.join(OUT, case["name"])
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "dump.yaml"), "w") as f:
+            f.write("# %s\n# Generated by testing/corpus/generate.py; `kubectl get -A -o yaml` of the appliance at %s.\n" % (case["description"], case["now"]))
+            yaml.safe_dump(dump, f, sort_keys=False, width=200)
+        entry = {k: case[k] for k in ("name", "description", "now", "probes", "expect")}
+        entry["issueClass"] = case["cls"]
+        index.append(entry)
+    with open(os.path.join(OUT, "cases.yaml"), "w") as f:
+        f.write("# What `assess` must say about each dump (generated with the dumps by testing/corpus/generate.py).\n")
+        yaml.safe_dump({"cases": index}, f, sort_keys=False, width=200)
+    print("wrote %d cases to %s" % (len(CASES), OUT))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
