@@ -313,6 +313,7 @@ pub fn evaluate(
 
     let ctx = context(inputs, index, now, &shown);
     let mut full = vec![
+        dependency("full.platform", Tier::Platform, &get(&done, Tier::Platform)),
         dependency("full.login", Tier::Login, &login),
         dependency("full.background", Tier::Background, &background),
     ];
