@@ -25,9 +25,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the status UI and API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Assess Kubernetes objects from files (`kubectl get ... -o yaml|json`) and print the document.
     Assess(AssessArgs),
+    /// Write, read back and remove a file in DIR: what the storage smoke pod runs.
+    #[command(hide = true)]
+    SmokeWrite { dir: PathBuf },
 }
 
 /// Log output format.
@@ -108,7 +111,31 @@ pub struct ServeArgs {
     /// Watch Secret metadata (names only) for the credential checks; needs the chart's opt-in Role.
     #[arg(long, env = "APPLIANCE_STATUS_SECRET_METADATA")]
     pub secret_metadata: bool,
-    /// Events kept at most (the newest per object and reason first).
+    /// Run the storage smoke probe: a short-lived claim and pod in --storage-smoke-namespace (the
+    /// only thing the service writes; needs the chart's `storageSmoke.enabled` Role).
+    #[arg(long, env = "APPLIANCE_STATUS_STORAGE_SMOKE")]
+    pub storage_smoke: bool,
+    /// The image the smoke pod runs (the service's own; it has the `smoke-write` command).
+    #[arg(
+        long,
+        env = "APPLIANCE_STATUS_STORAGE_SMOKE_IMAGE",
+        default_value = "ghcr.io/nine-minds/appliance-status:0.1.0"
+    )]
+    pub storage_smoke_image: String,
+    /// Where the smoke claim and pod are created.
+    #[arg(
+        long,
+        env = "APPLIANCE_STATUS_STORAGE_SMOKE_NAMESPACE",
+        default_value = "appliance-system"
+    )]
+    pub storage_smoke_namespace: String,
+    /// The storage class the smoke claim uses.
+    #[arg(long, default_value = "local-path")]
+    pub storage_smoke_class: String,
+    /// Time between smoke runs once one passed (e.g. 30m).
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    pub storage_smoke_interval: jiff::SignedDuration,
+    /// Events kept at most (the newest per object, reason and message first).
     #[arg(long, default_value_t = 5_000)]
     pub max_events: usize,
     /// Do not read log tails of crash-looping pods.

@@ -22,6 +22,7 @@ pub mod prober;
 pub mod probes;
 pub mod publish;
 pub mod scenario;
+pub mod smoke;
 pub mod snapshot;
 pub mod web;
 

@@ -10,6 +10,7 @@ use appliance_status::prober::{self, Dsn, ProberConfig};
 use appliance_status::probes::Probes;
 use appliance_status::publish::{self, Engine, Publisher};
 use appliance_status::scenario::Scenario;
+use appliance_status::smoke::SmokeConfig;
 use appliance_status::snapshot::Snapshot;
 use appliance_status::web::{self, AppState};
 use clap::Parser;
@@ -43,6 +44,16 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::SmokeWrite { dir } => match appliance_status::smoke::write_and_read(&dir) {
+            Ok(()) => {
+                println!("wrote and read back a file in {}", dir.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot write to {}: {e}", dir.display());
+                ExitCode::from(1)
+            }
+        },
         Command::Serve(args) => {
             init_tracing(args.log_format);
             let runtime = match tokio::runtime::Runtime::new() {
@@ -52,7 +63,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             };
-            match runtime.block_on(serve(args)) {
+            match runtime.block_on(serve(*args)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e:#}");
@@ -172,6 +183,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 ..ProberConfig::default()
             };
             tokio::spawn(prober::run(prober_config, feed.clone(), extra_tx.clone()));
+            if args.storage_smoke {
+                let mut smoke =
+                    SmokeConfig::new(&args.storage_smoke_namespace, &args.storage_smoke_image);
+                smoke.storage_class = args.storage_smoke_class.clone();
+                smoke.interval = std::time::Duration::from_secs(
+                    args.storage_smoke_interval.as_secs().max(60) as u64,
+                );
+                tracing::info!(namespace = %smoke.namespace, "storage smoke probe enabled");
+                tokio::spawn(appliance_status::smoke::run(
+                    client.clone(),
+                    smoke,
+                    extra_tx.clone(),
+                ));
+            }
             tracing::info!("watching the cluster");
             let task = tokio::spawn(collect::run(
                 client,

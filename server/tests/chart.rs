@@ -4,50 +4,16 @@
 mod support;
 
 use app::status::CheckState;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 use support::{start_collector, wait_for};
-use testenv::{project_root, TestCluster, NAMESPACES};
-
-fn helm() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(project_root().join("testing/tools.sh"))
-        .output()
-        .expect("testing/tools.sh");
-    assert!(
-        out.status.success(),
-        "installing helm failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("helm")
-}
+use testenv::{chart_template, helm, project_root, TestCluster, NAMESPACES};
 
 fn chart() -> String {
     project_root()
         .join("helm/appliance-status")
         .display()
         .to_string()
-}
-
-fn template(extra: &[&str]) -> String {
-    let out = Command::new(helm())
-        .args([
-            "template",
-            "appliance-status",
-            &chart(),
-            "--namespace",
-            "appliance-system",
-        ])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "helm template failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 const SA: &str = "system:serviceaccount:appliance-system:appliance-status";
@@ -112,6 +78,8 @@ fn chart_lints() {
             "secretMetadata.enabled=true",
             "--set",
             "exposure=hostNetwork",
+            "--set",
+            "storageSmoke.enabled=true",
         ],
     ] {
         let out = Command::new(helm())
@@ -126,7 +94,7 @@ fn chart_lints() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let rendered = template(&[]);
+    let rendered = chart_template(&[]);
     for needle in [
         "enableServiceLinks: false",
         "readOnlyRootFilesystem: true",
@@ -141,7 +109,7 @@ fn chart_lints() {
         assert!(rendered.contains(needle), "rendered chart lacks {needle:?}");
     }
     assert!(!rendered.contains("secrets"), "no Secret access by default");
-    assert!(template(&["--set", "exposure=hostNetwork"]).contains("hostNetwork: true"));
+    assert!(chart_template(&["--set", "exposure=hostNetwork"]).contains("hostNetwork: true"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,11 +124,11 @@ async fn chart_rbac_is_read_only_and_sufficient() {
     cluster
         .kubectl(
             &["apply", "--dry-run=server", "-f", "-"],
-            Some(&template(&["--set", "secretMetadata.enabled=true"])),
+            Some(&chart_template(&["--set", "secretMetadata.enabled=true"])),
         )
         .unwrap();
     cluster
-        .kubectl(&["apply", "-f", "-"], Some(&template(&[])))
+        .kubectl(&["apply", "-f", "-"], Some(&chart_template(&[])))
         .unwrap();
 
     // What the account may do: reads only, and no Secret at all by default.
@@ -243,7 +211,7 @@ spec: {interval: 10m, chart: {spec: {chart: ./helm, sourceRef: {kind: GitReposit
     cluster
         .kubectl(
             &["apply", "-f", "-"],
-            Some(&template(&["--set", "secretMetadata.enabled=true"])),
+            Some(&chart_template(&["--set", "secretMetadata.enabled=true"])),
         )
         .unwrap();
     let msp = can_i(&cluster, "msp");

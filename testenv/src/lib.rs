@@ -31,6 +31,38 @@ pub fn shared_dir() -> PathBuf {
     project_root().join("../shared")
 }
 
+/// helm, installed (or found cached) by `testing/tools.sh`.
+pub fn helm() -> PathBuf {
+    let out = Command::new("bash")
+        .arg(project_root().join("testing/tools.sh"))
+        .output()
+        .expect("testing/tools.sh");
+    assert!(
+        out.status.success(),
+        "installing helm failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("helm")
+}
+
+/// `helm template` of this repository's chart as release `appliance-status` in
+/// `appliance-system`, with `extra` arguments (`--set …`).
+pub fn chart_template(extra: &[&str]) -> String {
+    let out = Command::new(helm())
+        .args(["template", "appliance-status"])
+        .arg(project_root().join("helm/appliance-status"))
+        .args(["--namespace", "appliance-system"])
+        .args(extra)
+        .output()
+        .expect("helm runs");
+    assert!(
+        out.status.success(),
+        "helm template failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
