@@ -116,19 +116,57 @@ fn chart_lints() {
 async fn chart_rbac_is_read_only_and_sufficient() {
     let cluster = TestCluster::start().expect("test API server");
     cluster.install_flux_crds().unwrap();
+
+    // The status service is installed first: on a cluster where msp, alga-system and
+    // flux-system do not exist yet, only its own namespace.
+    cluster
+        .kubectl(&["create", "namespace", "appliance-system"], None)
+        .unwrap();
+    cluster
+        .kubectl(
+            &["apply", "--dry-run=server", "-f", "-"],
+            Some(&chart_template(&["--set", "storageSmoke.enabled=true"])),
+        )
+        .unwrap();
+    cluster
+        .kubectl(&["apply", "-f", "-"], Some(&chart_template(&[])))
+        .unwrap();
+    let kubeconfig = cluster
+        .service_account_kubeconfig("appliance-system", "appliance-status")
+        .unwrap();
+    let collector = start_collector(&kubeconfig, false).await;
+    collector.wait_synced(Duration::from_secs(30)).await;
+    let doc = wait_for(
+        &collector.feed,
+        Duration::from_secs(30),
+        "a document from the empty cluster",
+        |d| d.source.last_sync.is_some(),
+    )
+    .await;
+    assert!(
+        !doc.top_blockers
+            .iter()
+            .any(|b| b.id.ends_with("/forbidden")),
+        "namespaces that do not exist yet are not a 403: {:#?}",
+        doc.top_blockers
+    );
+    assert_eq!(doc.release.selected_release_version, None);
+    assert!(doc
+        .components
+        .iter()
+        .filter(|c| c.namespace.as_deref() == Some("msp"))
+        .all(|c| c.status == app::status::ComponentState::Missing));
+    collector.stop().await;
+
+    // The tiers create their namespaces later.
     for ns in NAMESPACES {
         let _ = cluster.kubectl(&["create", "namespace", ns], None);
     }
-
-    // Server-side dry run of everything the chart renders, then the real thing (default values).
     cluster
         .kubectl(
             &["apply", "--dry-run=server", "-f", "-"],
             Some(&chart_template(&["--set", "secretMetadata.enabled=true"])),
         )
-        .unwrap();
-    cluster
-        .kubectl(&["apply", "-f", "-"], Some(&chart_template(&[])))
         .unwrap();
 
     // What the account may do: reads only, and no Secret at all by default.
@@ -186,9 +224,6 @@ spec: {interval: 10m, chart: {spec: {chart: ./helm, sourceRef: {kind: GitReposit
         .kubectl(&["apply", "-f", "-"], Some(fixtures))
         .unwrap();
 
-    let kubeconfig = cluster
-        .service_account_kubeconfig("appliance-system", "appliance-status")
-        .unwrap();
     let collector = start_collector(&kubeconfig, false).await;
     collector.wait_synced(Duration::from_secs(30)).await;
     let doc = wait_for(

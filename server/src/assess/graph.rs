@@ -156,6 +156,21 @@ impl<'a> FluxGraph<'a> {
             })
             .collect();
 
+        // Components applied by a Kustomization directly (plain manifests, not a chart).
+        for c in components {
+            for m in &c.metas {
+                let (Some(name), Some(ns)) = (
+                    label(m, "kustomize.toolkit.fluxcd.io/name"),
+                    label(m, "kustomize.toolkit.fluxcd.io/namespace"),
+                ) else {
+                    continue;
+                };
+                if let Some(k) = nodes.get_mut(&flux_key(FluxKind::Kustomization, ns, name)) {
+                    k.components.insert(c.name);
+                }
+            }
+        }
+
         // Tiers: the catalog's for tier Kustomizations; a HelmRelease serves the lowest tier it
         // installs a component of; anything else inherits from what applied it.
         let tiers_of_components: BTreeMap<&str, Tier> =
@@ -297,7 +312,29 @@ spec: {targetNamespace: msp}
             ),
             ..Default::default()
         };
+        let applied = ObjectMeta {
+            labels: Some(
+                [
+                    (
+                        "kustomize.toolkit.fluxcd.io/name".to_string(),
+                        "alga-core".to_string(),
+                    ),
+                    (
+                        "kustomize.toolkit.fluxcd.io/namespace".to_string(),
+                        "flux-system".to_string(),
+                    ),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        };
         let components = vec![
+            ComponentObjects {
+                name: "pgbouncer",
+                tier: Tier::Core,
+                helm_release: None,
+                metas: vec![&applied],
+            },
             ComponentObjects {
                 name: "db",
                 tier: Tier::Core,
@@ -331,7 +368,11 @@ spec: {targetNamespace: msp}
         assert!(g.below(root).contains(hr));
         assert_eq!(
             g.components_below(root).into_iter().collect::<Vec<_>>(),
-            vec!["alga-core", "db", "email-service"]
+            vec!["alga-core", "db", "email-service", "pgbouncer"]
+        );
+        assert!(
+            g.node(core).unwrap().components.contains("pgbouncer"),
+            "applied by the Kustomization directly"
         );
         // Helm's annotations with helm-controller's default release name `<target>-<name>`.
         let mystery = g.node("HelmRelease/alga-system/mystery").unwrap();
