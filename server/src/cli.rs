@@ -28,9 +28,92 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Assess Kubernetes objects from files (`kubectl get ... -o yaml|json`) and print the document.
     Assess(AssessArgs),
+    /// The access token: print the status URL and token (generated once per site), or rotate it.
+    #[command(after_help = crate::follow::EXIT_CODES_HELP)]
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+    /// Print the current status once (the overview, or the JSON document).
+    #[command(after_help = crate::follow::EXIT_CODES_HELP)]
+    Status(StatusArgs),
+    /// Follow the bootstrap until a tier is ready; prints each tier as it turns ready, the top
+    /// issue as it changes, what is in progress, and the login URL the moment login is ready.
+    #[command(after_help = crate::follow::EXIT_CODES_HELP)]
+    Wait(WaitArgs),
     /// Write, read back and remove a file in DIR: what the storage smoke pod runs.
     #[command(hide = true)]
     SmokeWrite { dir: PathBuf },
+}
+
+/// `token ensure` / `token rotate`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Reuse the site's token (or generate one), store it in the cluster, print URL and token.
+    Ensure(TokenArgs),
+    /// Generate a new token, replacing the stored one and the Secret (open sessions end).
+    Rotate(TokenArgs),
+}
+
+/// Arguments of `token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The site: the token lives in ~/.alga-psa-appliance/<site-id>/status-token.
+    #[arg(long, default_value = "appliance-single-node")]
+    pub site_id: String,
+    /// Kubeconfig of the appliance (default: KUBECONFIG or ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The node's address for the URL (default: the Node's InternalIP).
+    #[arg(long)]
+    pub node_ip: Option<String>,
+    /// Output: the PRD's text block, or JSON for scripts.
+    #[arg(long, value_enum, default_value_t = crate::follow::Output::Text)]
+    pub output: crate::follow::Output,
+}
+
+/// Where `status` and `wait` read the document.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// The status service, e.g. http://192.168.64.8:8080 (token: APPLIANCE_STATUS_TOKEN, else the
+    /// site's token file). Without it, the document is computed here from the kubeconfig.
+    #[arg(long, env = "APPLIANCE_STATUS_URL")]
+    pub url: Option<String>,
+    /// The site whose token file to use with --url.
+    #[arg(long, default_value = "appliance-single-node")]
+    pub site_id: String,
+    /// Kubeconfig of the appliance, when not using --url (default: KUBECONFIG or ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// `appliance-status status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub from: FollowArgs,
+    /// Output: the overview as text, or the JSON document.
+    #[arg(long, value_enum, default_value_t = crate::follow::Output::Text)]
+    pub output: crate::follow::Output,
+}
+
+/// `appliance-status wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    #[command(flatten)]
+    pub from: FollowArgs,
+    /// The tier to wait for.
+    #[arg(long = "for", value_enum)]
+    pub target: crate::follow::Target,
+    /// Give up after this long (exit 3), e.g. 45m.
+    #[arg(long, default_value = "60m", value_parser = parse_duration)]
+    pub timeout: jiff::SignedDuration,
+    /// Exit 4 once the appliance has been "Failed / action required" this long (0s: at once).
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    pub fail_after: jiff::SignedDuration,
+    /// Output: timestamped lines, or JSON lines.
+    #[arg(long, value_enum, default_value_t = crate::follow::Output::Text)]
+    pub output: crate::follow::Output,
 }
 
 /// Log output format.

@@ -495,6 +495,54 @@ fn spawn_log_tail(
     });
 }
 
+/// A collector started by [`start`].
+pub struct Live {
+    /// The latest published document.
+    pub feed: app::api::ssr::StatusFeed,
+    /// True once every core kind has been listed.
+    pub ready: Arc<AtomicBool>,
+    /// For changes that do not come from watchers: probe results, log tails.
+    pub extra: mpsc::Sender<Change>,
+    /// The state task; it ends with `shutdown`.
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts the watchers and the state task, as `serve` runs them (and `status`/`wait` with a
+/// kubeconfig, and the tests).
+pub fn start(
+    client: Client,
+    engine: Engine,
+    options: CollectorOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Live {
+    let watchers = spawn_watchers(&client, &engine.catalog, &options);
+    let (extra, extra_rx) = mpsc::channel(64);
+    let changes = merge(watchers, extra_rx);
+    let first = engine.assess(
+        &mut Snapshot::default(),
+        &Probes::default(),
+        Timestamp::now(),
+    );
+    let (publisher, feed) = Publisher::new(first);
+    let ready = Arc::new(AtomicBool::new(false));
+    let task = tokio::spawn(run(
+        client,
+        engine,
+        options,
+        changes,
+        extra.clone(),
+        publisher,
+        ready.clone(),
+        shutdown,
+    ));
+    Live {
+        feed,
+        ready,
+        extra,
+        task,
+    }
+}
+
 /// Runs the state task: applies changes, reassesses and publishes, until `shutdown`.
 #[allow(clippy::too_many_arguments)] // the task's whole world, each part distinct
 pub async fn run(

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod collect;
+pub mod follow;
 pub mod objects;
 pub mod prober;
 pub mod probes;
@@ -24,6 +25,7 @@ pub mod publish;
 pub mod scenario;
 pub mod smoke;
 pub mod snapshot;
+pub mod token;
 pub mod web;
 
 /// Errors of this crate. Every one names what it was reading.

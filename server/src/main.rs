@@ -4,19 +4,22 @@ use anyhow::Context;
 use app::status::SourceMode;
 use appliance_status::assess::{SourceInfo, Thresholds};
 use appliance_status::auth::{Access, BoundedStore, SessionPolicy, TokenSource};
-use appliance_status::cli::{self, Cli, Command, LogFormat, OutputFormat, ServeArgs};
+use appliance_status::cli::{
+    self, Cli, Command, FollowArgs, LogFormat, OutputFormat, ServeArgs, StatusArgs, TokenCommand,
+    WaitArgs,
+};
 use appliance_status::collect::{self, CollectorOptions};
+use appliance_status::follow::{self, exit, Output};
 use appliance_status::prober::{self, Dsn, ProberConfig};
-use appliance_status::probes::Probes;
 use appliance_status::publish::{self, Engine, Publisher};
 use appliance_status::scenario::Scenario;
 use appliance_status::smoke::SmokeConfig;
-use appliance_status::snapshot::Snapshot;
+use appliance_status::token;
 use appliance_status::web::{self, AppState};
 use clap::Parser;
 use leptos::config::LeptosOptions;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 fn main() -> ExitCode {
@@ -44,6 +47,9 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Token { action } => block_on(token(action)),
+        Command::Status(args) => block_on(status(args)),
+        Command::Wait(args) => block_on(wait(args)),
         Command::SmokeWrite { dir } => match appliance_status::smoke::write_and_read(&dir) {
             Ok(()) => {
                 println!("wrote and read back a file in {}", dir.display());
@@ -85,6 +91,136 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
+/// Runs an admin command on a small runtime; its result is the exit code.
+fn block_on(command: impl std::future::Future<Output = u8>) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => ExitCode::from(rt.block_on(command)),
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            ExitCode::from(exit::INTERNAL)
+        }
+    }
+}
+
+fn home() -> std::path::PathBuf {
+    std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+}
+
+/// `token ensure|rotate`: one clear line on error, never the token.
+async fn token(action: TokenCommand) -> u8 {
+    let (args, rotate) = match &action {
+        TokenCommand::Ensure(a) => (a, false),
+        TokenCommand::Rotate(a) => (a, true),
+    };
+    let client = match follow::kube_client(args.kubeconfig.as_deref()).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return e.exit_code();
+        }
+    };
+    match token::issue(
+        &client,
+        &home(),
+        &args.site_id,
+        args.node_ip.as_deref(),
+        rotate,
+    )
+    .await
+    {
+        Ok(issued) => {
+            match args.output {
+                Output::Text => print!("{}", issued.block()),
+                Output::Json => println!("{}", issued.json()),
+            }
+            exit::REACHED
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// The document source of `status` and `wait`.
+async fn source(from: &FollowArgs) -> Result<follow::Source, follow::FollowError> {
+    match &from.url {
+        Some(url) => {
+            let token = match std::env::var("APPLIANCE_STATUS_TOKEN") {
+                Ok(t) if !t.trim().is_empty() => token::Token::from_env(t.trim()),
+                _ => {
+                    let path = token::token_path(&home(), &from.site_id)?;
+                    token::read(&path)?.ok_or_else(|| {
+                        follow::FollowError::Usage(format!(
+                            "no token: set APPLIANCE_STATUS_TOKEN or run `appliance-status token ensure` ({} does not exist)",
+                            path.display()
+                        ))
+                    })?
+                }
+            };
+            follow::Source::service(url, token)
+        }
+        None => follow::Source::cluster(from.kubeconfig.as_deref()).await,
+    }
+}
+
+async fn status(args: StatusArgs) -> u8 {
+    let doc = match source(&args.from).await {
+        Ok(s) => s.fetch().await,
+        Err(e) => Err(e),
+    };
+    match doc {
+        Ok(doc) => {
+            match args.output {
+                Output::Text => print!("{}", cli::render_text(&doc)),
+                Output::Json => match serde_json::to_string_pretty(&doc) {
+                    Ok(json) => println!("{json}"),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return exit::INTERNAL;
+                    }
+                },
+            }
+            exit::REACHED
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+async fn wait(args: WaitArgs) -> u8 {
+    let to_std =
+        |d: jiff::SignedDuration| std::time::Duration::from_secs(d.as_secs().max(0) as u64);
+    let outcome = match source(&args.from).await {
+        Ok(s) => {
+            follow::wait(
+                &s,
+                args.target,
+                to_std(args.timeout),
+                to_std(args.fail_after),
+                args.output,
+                |line| println!("{line}"),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let catalog = Arc::new(cli::load_catalog(args.catalog.as_deref())?);
     let tokens = match &args.token_file {
@@ -102,7 +238,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => TokenSource::fixed(std::env::var("APPLIANCE_STATUS_TOKEN").ok().as_deref()),
     };
     let thresholds: Thresholds = args.thresholds.thresholds(Thresholds::default().hysteresis);
-    let ready = Arc::new(AtomicBool::new(false));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
@@ -111,7 +246,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
 
-    let (feed, source_task) = match &args.demo {
+    let (feed, source_task, ready) = match &args.demo {
         Some(demo) => {
             let scenario = match demo {
                 None => Scenario::observed_bootstrap(),
@@ -131,8 +266,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!(scenario = %scenario.metadata.name, speed = args.speed, "demo mode: replaying a scenario");
             let mut runner = publish::demo(engine, scenario, args.speed, args.repeat);
             let (publisher, feed) = Publisher::new(runner.first_document());
-            ready.store(true, Ordering::Relaxed);
-            (feed, tokio::spawn(runner.run(publisher, stopped())))
+            let ready = Arc::new(AtomicBool::new(true));
+            (feed, tokio::spawn(runner.run(publisher, stopped())), ready)
         }
         None => {
             if !tokens.is_set() {
@@ -155,15 +290,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 log_tails: !args.no_log_tails,
                 ..CollectorOptions::default()
             };
-            let changes = collect::spawn_watchers(&client, &catalog, &options);
-            let (extra_tx, extra_rx) = tokio::sync::mpsc::channel(64);
-            let changes = collect::merge(changes, extra_rx);
-            let first = engine.assess(
-                &mut Snapshot::default(),
-                &Probes::default(),
-                jiff::Timestamp::now(),
-            );
-            let (publisher, feed) = Publisher::new(first);
+            let live = collect::start(client.clone(), engine, options, stopped());
+            let (feed, extra_tx) = (live.feed.clone(), live.extra.clone());
             let seed_dsn = match (
                 &args.seed_dsn_file,
                 std::env::var("APPLIANCE_STATUS_SEED_DSN").ok(),
@@ -198,17 +326,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 ));
             }
             tracing::info!("watching the cluster");
-            let task = tokio::spawn(collect::run(
-                client,
-                engine,
-                options,
-                changes,
-                extra_tx,
-                publisher,
-                ready.clone(),
-                stopped(),
-            ));
-            (feed, task)
+            (feed, live.task, live.ready)
         }
     };
 

@@ -27,6 +27,7 @@ mod workload;
 pub use dns::{dns_failure, DnsFailure};
 pub use image::{classify_pull, PullClass};
 pub use index::event_last_time;
+pub use rank::describe as describe_operation;
 
 use crate::catalog::Catalog;
 use crate::probes::Probes;

@@ -7,9 +7,7 @@ use app::status::{SourceMode, StatusDocument, Tier};
 use appliance_status::assess::{SourceInfo, Thresholds};
 use appliance_status::catalog::Catalog;
 use appliance_status::collect::{self, Change, CollectorOptions};
-use appliance_status::probes::Probes;
-use appliance_status::publish::{Engine, Publisher};
-use appliance_status::snapshot::Snapshot;
+use appliance_status::publish::Engine;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,35 +44,16 @@ pub async fn start_collector(kubeconfig: &std::path::Path, secret_metadata: bool
         tick: Duration::from_millis(500),
         ..CollectorOptions::default()
     };
-    let watchers = collect::spawn_watchers(&client, &catalog, &options);
-    let (extra_tx, extra_rx) = mpsc::channel(64);
-    // The watchers' changes and the test's (probes, log tails), as `serve` merges them.
-    let rx = collect::merge(watchers, extra_rx);
-    let (publisher, feed) = Publisher::new(engine.assess(
-        &mut Snapshot::default(),
-        &Probes::default(),
-        jiff::Timestamp::now(),
-    ));
-    let ready = Arc::new(AtomicBool::new(false));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(collect::run(
-        client,
-        engine,
-        options,
-        rx,
-        extra_tx.clone(),
-        publisher,
-        ready.clone(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let live = collect::start(client, engine, options, async {
+        let _ = stopped.await;
+    });
     Running {
-        feed,
-        ready,
-        extra: extra_tx,
+        feed: live.feed,
+        ready: live.ready,
+        extra: live.extra,
         stop,
-        task,
+        task: live.task,
     }
 }
 

@@ -1,0 +1,345 @@
+//! The admin's commands, as the bootstrap runs them: `token ensure|rotate` against a real
+//! kube-apiserver (the Secret, the private token file, the PRD's block), and `status` / `wait`
+//! against the running service (the observed bootstrap replayed by `serve --demo`), each outcome
+//! with its exit code.
+
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use testenv::{ScenarioLoader, TestCluster};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_appliance-status"))
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+fn home(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("admin-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn token_cmd(home: &Path, kubeconfig: &Path, action: &str, extra: &[&str]) -> Output {
+    bin()
+        .env("HOME", home)
+        .env_remove("KUBECONFIG")
+        .args(["token", action, "--site-id", "site-1", "--kubeconfig"])
+        .arg(kubeconfig)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn secret_token(cluster: &TestCluster) -> String {
+    let b64 = cluster
+        .kubectl(
+            &[
+                "get",
+                "secret",
+                "-n",
+                "appliance-system",
+                "appliance-status-auth",
+                "-o",
+                "jsonpath={.data.token}",
+            ],
+            None,
+        )
+        .unwrap();
+    let out = Command::new("base64")
+        .arg("-d")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    out.stdin
+        .as_ref()
+        .unwrap()
+        .write_all(b64.trim().as_bytes())
+        .unwrap();
+    text(&out.wait_with_output().unwrap().stdout)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_ensure_and_rotate_on_a_real_apiserver() {
+    let cluster = TestCluster::start().expect("test API server");
+    cluster.install_flux_crds().unwrap();
+    let home = home("token");
+
+    // An empty cluster: the namespace is created, the node address given.
+    let out = token_cmd(
+        &home,
+        &cluster.kubeconfig,
+        "ensure",
+        &["--output", "json", "--node-ip", "10.1.2.3"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["url"], "http://10.1.2.3:8080");
+    assert_eq!(json["generated"], true);
+    let token = json["token"].as_str().unwrap().to_string();
+    assert_eq!(token.len(), 64);
+    assert_eq!(
+        secret_token(&cluster),
+        token,
+        "the Secret holds the same token"
+    );
+
+    // The node, as the first step of the observed bootstrap writes it (InternalIP 192.168.64.8).
+    let client = cluster.client().await.unwrap();
+    let mut loader = ScenarioLoader::new(client, appliance_status::scenario::OBSERVED_BOOTSTRAP)
+        .await
+        .unwrap();
+    loader.apply_next().await.unwrap();
+
+    // A second run reuses the token and prints exactly the PRD's block.
+    let out = token_cmd(&home, &cluster.kubeconfig, "ensure", &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("Appliance status UI:\nURL: http://192.168.64.8:8080\nToken: {token}\n")
+    );
+    assert!(
+        text(&out.stderr).is_empty(),
+        "nothing else is printed: {}",
+        text(&out.stderr)
+    );
+    let file = home.join(".alga-psa-appliance/site-1/status-token");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(file.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), token);
+
+    // Rotation replaces both.
+    let out = token_cmd(&home, &cluster.kubeconfig, "rotate", &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rotated = text(&out.stdout)
+        .lines()
+        .nth(2)
+        .unwrap()
+        .trim_start_matches("Token: ")
+        .to_string();
+    assert_ne!(rotated, token);
+    assert_eq!(secret_token(&cluster), rotated);
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), rotated);
+
+    // A file others can read is refused, with its own exit code and without the token.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = token_cmd(&home, &cluster.kubeconfig, "ensure", &[]);
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains(&rotated) && out.stdout.is_empty());
+    assert_eq!(text(&out.stderr).lines().count(), 1, "one clear line");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // No kubeconfig, an unreachable API, an account that may not write the Secret.
+    let out = token_cmd(&home, Path::new("/nonexistent/kubeconfig"), "ensure", &[]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = home.join("dead.kubeconfig");
+    std::fs::write(&dead, format!("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: 'https://127.0.0.1:{port}', insecure-skip-tls-verify: true}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n")).unwrap();
+    let out = token_cmd(&home, &dead, "ensure", &[]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let stranger = home.join("stranger.kubeconfig");
+    cluster.write_kubeconfig(&stranger, "not-a-token").unwrap();
+    let out = token_cmd(&home, &stranger, "ensure", &[]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+}
+
+/// `serve --demo`, killed when dropped.
+struct Service(Child, String);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve_demo(token: &str, speed: &str) -> Service {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = bin()
+        .env("APPLIANCE_STATUS_TOKEN", token)
+        .args([
+            "serve",
+            "--demo",
+            "--speed",
+            speed,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let began = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "serve did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Service(child, url)
+}
+
+fn follow(url: &str, token: &str, args: &[&str]) -> Output {
+    bin()
+        .env("APPLIANCE_STATUS_TOKEN", token)
+        .env("HOME", home("follow"))
+        .args(args)
+        .args(["--url", url])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn wait_follows_the_bootstrap_and_prints_the_login_url() {
+    let token = "0123456789abcdef0123456789abcdef";
+    // The observed bootstrap at 60x: login is ready about 39 scenario minutes in.
+    let service = serve_demo(token, "60");
+    let out = follow(
+        &service.1,
+        token,
+        &[
+            "wait",
+            "--for",
+            "login",
+            "--timeout",
+            "3m",
+            "--fail-after",
+            "10m",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    for line in [
+        "PLATFORM_READY ready",
+        "CORE_READY ready",
+        "BOOTSTRAP_READY ready",
+        "LOGIN_READY ready",
+        "Login URL: http://192.168.64.8:3000",
+        "Top issue: ",
+        "In progress: ",
+    ] {
+        assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");
+    }
+    let login_at = stdout.find("Login URL:").unwrap();
+    assert_eq!(
+        stdout[login_at..].lines().count(),
+        1 + stdout[login_at..].lines().skip(1).count()
+    );
+    assert!(
+        stdout.lines().all(|l| l.starts_with('[')),
+        "plain timestamped lines when not a terminal:\n{stdout}"
+    );
+
+    // JSON lines for scripts.
+    let out = follow(
+        &service.1,
+        token,
+        &[
+            "wait",
+            "--for",
+            "login",
+            "--output",
+            "json",
+            "--timeout",
+            "1m",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    for line in text(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        assert!(v["event"].is_string() && v["at"].is_string(), "{line}");
+    }
+
+    // `status` once: the overview.
+    let out = follow(&service.1, token, &["status"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).starts_with("Status: "),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn wait_exit_codes_per_outcome() {
+    let token = "fedcba9876543210fedcba9876543210";
+    // Slowly: the first minutes of the observed bootstrap, where the resolver refuses queries.
+    let service = serve_demo(token, "10");
+    // Failed / action required (at once with --fail-after 0s): the top blocker is printed.
+    let out = follow(
+        &service.1,
+        token,
+        &[
+            "wait",
+            "--for",
+            "full",
+            "--fail-after",
+            "0s",
+            "--timeout",
+            "2m",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("Failed / action required: dns: DNS resolver failure"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Timed out.
+    let out = follow(
+        &service.1,
+        token,
+        &["wait", "--for", "full", "--timeout", "3s"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("Timed out after 3 s waiting for FULLY_HEALTHY"),
+        "{}",
+        text(&out.stdout)
+    );
+    // A wrong token: unauthorized, one line.
+    let out = follow(
+        &service.1,
+        "wrong-token-wrong-token-wrong-token",
+        &["status"],
+    );
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr).lines().count(), 1);
+    assert!(!text(&out.stderr).contains("wrong-token"));
+    drop(service);
+    // Nobody listening: unreachable.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = follow(&format!("http://127.0.0.1:{port}"), token, &["status"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+}
