@@ -302,6 +302,33 @@ pub fn reached(doc: &StatusDocument, target: Target) -> bool {
     doc.tiers.get(target.tier()).ready
 }
 
+/// How `wait` shows progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Display {
+    /// Timestamped lines (not a terminal).
+    Lines,
+    /// JSON lines.
+    Json,
+    /// A terminal: a line per tier as it turns ready, and a status line redrawn in place with
+    /// the elapsed time, the top issue and what is in progress.
+    Terminal,
+}
+
+/// The status line of the terminal display.
+pub fn status_line(doc: &StatusDocument, elapsed: u64, width: usize) -> String {
+    let what = match (doc.top_blockers.first(), doc.active_operations.first()) {
+        (Some(b), _) => format!("{}: {}", b.component, b.reason),
+        (None, Some(o)) => crate::assess::describe_operation(o),
+        (None, None) => doc.rollup.message.clone(),
+    };
+    let line = format!(
+        "⏳ {} · {} · {what}",
+        app::format::duration(elapsed),
+        doc.rollup.state.label()
+    );
+    line.chars().take(width.max(20)).collect()
+}
+
 /// Follows the documents until the target is reached (0), the time is up (3), or the appliance
 /// has been failed / action required for `fail_after` (4). Prints as it goes.
 pub async fn wait(
@@ -309,26 +336,47 @@ pub async fn wait(
     target: Target,
     timeout: Duration,
     fail_after: Duration,
-    output: Output,
+    display: Display,
     mut print: impl FnMut(&str),
 ) -> Result<u8, FollowError> {
+    let output = if display == Display::Json {
+        Output::Json
+    } else {
+        Output::Text
+    };
     let began = std::time::Instant::now();
     let mut last: Option<StatusDocument> = None;
     let mut failed_since: Option<std::time::Instant> = None;
     loop {
         let doc = source.fetch().await?;
         let elapsed = app::format::duration(began.elapsed().as_secs());
+        if display == Display::Terminal {
+            print("\r\x1b[2K");
+        }
         for (line, json) in changes(last.as_ref(), &doc) {
-            match output {
-                Output::Text => print(&format!("[{} +{elapsed}] {line}", doc.timestamp)),
-                Output::Json => {
+            match display {
+                Display::Lines => print(&format!("[{} +{elapsed}] {line}\n", doc.timestamp)),
+                // On a terminal the status line carries the top issue and the operation.
+                Display::Terminal
+                    if line.starts_with("Top issue") || line.starts_with("In progress") => {}
+                Display::Terminal => print(&format!("{line}\n")),
+                Display::Json => {
                     let mut json = json;
                     json["at"] = serde_json::json!(doc.timestamp);
-                    print(&json.to_string());
+                    print(&format!("{json}\n"));
                 }
             }
         }
+        if display == Display::Terminal {
+            print(&status_line(&doc, began.elapsed().as_secs(), 200));
+        }
         if reached(&doc, target) {
+            if display == Display::Terminal {
+                print(&format!(
+                    "\r\x1b[2K✔ {} after {elapsed}\n",
+                    target.tier().readiness_name()
+                ));
+            }
             return Ok(exit::REACHED);
         }
         if doc.rollup.state == RollupState::FailedActionRequired {

@@ -200,13 +200,23 @@ async fn wait(args: WaitArgs) -> u8 {
         |d: jiff::SignedDuration| std::time::Duration::from_secs(d.as_secs().max(0) as u64);
     let outcome = match source(&args.from).await {
         Ok(s) => {
+            use std::io::{IsTerminal, Write};
+            let display = match args.output {
+                Output::Json => follow::Display::Json,
+                Output::Text if std::io::stdout().is_terminal() => follow::Display::Terminal,
+                Output::Text => follow::Display::Lines,
+            };
             follow::wait(
                 &s,
                 args.target,
                 to_std(args.timeout),
                 to_std(args.fail_after),
-                args.output,
-                |line| println!("{line}"),
+                display,
+                |text| {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(text.as_bytes());
+                    let _ = out.flush();
+                },
             )
             .await
         }

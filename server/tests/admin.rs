@@ -343,3 +343,45 @@ fn wait_exit_codes_per_outcome() {
     let out = follow(&format!("http://127.0.0.1:{port}"), token, &["status"]);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
 }
+
+/// In a real pseudo-terminal (util-linux `script`), `wait` draws the live display: a line per
+/// tier as it turns ready, a status line redrawn in place (elapsed, rollup, top issue or what is
+/// in progress), the login URL, and a final mark.
+#[test]
+fn wait_draws_a_live_display_in_a_terminal() {
+    let token = "00112233445566778899aabbccddeeff";
+    let service = serve_demo(token, "60");
+    let command = format!(
+        "{} wait --for login --timeout 3m --fail-after 10m --url {}",
+        env!("CARGO_BIN_EXE_appliance-status"),
+        service.1
+    );
+    let out = Command::new("script")
+        .args(["-qefc", &command, "/dev/null"])
+        .env("APPLIANCE_STATUS_TOKEN", token)
+        .env("HOME", home("pty"))
+        .output()
+        .unwrap();
+    let screen = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    assert!(
+        screen.contains("\r\x1b[2K⏳ "),
+        "a status line redrawn in place:\n{screen:?}"
+    );
+    assert!(
+        screen.contains("Failed / action required") || screen.contains("Installing"),
+        "{screen:?}"
+    );
+    for line in [
+        "CORE_READY ready",
+        "LOGIN_READY ready",
+        "Login URL: http://192.168.64.8:3000",
+        "✔ LOGIN_READY after",
+    ] {
+        assert!(screen.contains(line), "{line:?} missing:\n{screen:?}");
+    }
+    assert!(
+        !screen.lines().any(|l| l.starts_with("[2026")),
+        "no timestamped lines on a terminal:\n{screen:?}"
+    );
+}
