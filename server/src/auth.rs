@@ -435,8 +435,40 @@ pub async fn require_access(
         return next.run(request).await;
     }
     let api = path.starts_with("/api/");
-    let allowed =
-        access.session_valid(&session).await || (api && access.bearer_valid(request.headers()));
+    // A valid session is never refused, whatever its address did (a lockout never ends one).
+    let mut allowed = access.session_valid(&session).await;
+    let bearer = api && request.headers().contains_key(header::AUTHORIZATION);
+    if !allowed && bearer {
+        // A bearer token is a door like the login form: the same per-address limit and delay.
+        let ip = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        if let Err(wait) = access.limiter.check(ip, Instant::now()) {
+            tracing::warn!(%ip, "bearer refused: too many failed attempts");
+            let mut r = (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many failed attempts: try again in {} minutes\n",
+                    wait.as_secs().div_ceil(60).max(1)
+                ),
+            )
+                .into_response();
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+            return r;
+        }
+        allowed = access.bearer_valid(request.headers());
+        if !allowed {
+            access.limiter.fail(ip, Instant::now());
+            let delay = rand::rng().random_range(500..=1000);
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            tracing::info!(%ip, "bearer token refused");
+        }
+    }
     if allowed {
         let mut response = next.run(request).await;
         response

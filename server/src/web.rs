@@ -200,6 +200,45 @@ mod tests {
         assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
     }
 
+    /// Issue 12: wrong bearer tokens count against the same per-address limit as the login
+    /// form, wait 0.5–1 s each, and a lockout answers 429 — while a session stays valid.
+    #[tokio::test(start_paused = true)]
+    async fn wrong_bearer_tokens_are_limited_like_the_login_form() {
+        let app = router(state(Some("s3cret-token"), true));
+        for _ in 0..crate::auth::MAX_FAILURES {
+            let began = tokio::time::Instant::now();
+            let r = get(
+                app.clone(),
+                "/api/status",
+                &[("authorization", "Bearer guess")],
+            )
+            .await;
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+            let waited = began.elapsed();
+            assert!(
+                (Duration::from_millis(500)..=Duration::from_millis(1000)).contains(&waited),
+                "{waited:?}"
+            );
+        }
+        let locked = get(
+            app.clone(),
+            "/api/status",
+            &[("authorization", "Bearer s3cret-token")],
+        )
+        .await;
+        assert_eq!(
+            locked.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "even the right token, from that address"
+        );
+        assert!(locked.headers().contains_key(header::RETRY_AFTER));
+        // Without a token the answer stays a plain 401 (nothing to count).
+        assert_eq!(
+            get(app, "/api/status", &[]).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
     #[tokio::test]
     async fn health_endpoints_are_open() {
         let app = router(state(Some("t"), false));
