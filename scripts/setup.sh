@@ -68,6 +68,19 @@ if ! command -v kubectl >/dev/null; then
 fi
 bash "$AS_ROOT/testing/apiserver/build.sh" >/dev/null
 bash "$AS_ROOT/testing/tools.sh" >/dev/null
+# The container image test: a static (musl) build, buildah to build the image, podman with runc
+# to run it (crun cannot set up cgroups in this machine's sandbox).
+need_image=()
+for tool in buildah podman runc musl-gcc; do
+  command -v "$tool" >/dev/null || need_image+=("$tool")
+done
+if [ ${#need_image[@]} -gt 0 ]; then
+  log "apt-get install buildah podman runc musl-tools"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq buildah podman runc musl-tools >/dev/null
+fi
+rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
 fi
 
 log "tools ready: $(cargo leptos --version 2>/dev/null), $(wasm-bindgen --version), $(wasm-opt --version)"

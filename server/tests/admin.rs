@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use testenv::{ScenarioLoader, TestCluster};
+use testenv::{chart_template, ScenarioLoader, TestCluster};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_appliance-status"))
@@ -137,6 +137,27 @@ async fn token_ensure_and_rotate_on_a_real_apiserver() {
     assert_ne!(rotated, token);
     assert_eq!(secret_token(&cluster), rotated);
     assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), rotated);
+
+    // Installing and upgrading the chart leaves the token alone: the Secret is not the chart's.
+    // (The scenario's own appliance-status Deployment has another selector; the chart's replaces it.)
+    cluster
+        .kubectl(
+            &[
+                "delete",
+                "deployment",
+                "appliance-status",
+                "-n",
+                "appliance-system",
+            ],
+            None,
+        )
+        .unwrap();
+    for values in [vec![], vec!["--set", "logFormat=human"]] {
+        cluster
+            .kubectl(&["apply", "-f", "-"], Some(&chart_template(&values)))
+            .unwrap();
+        assert_eq!(secret_token(&cluster), rotated);
+    }
 
     // A file others can read is refused, with its own exit code and without the token.
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
