@@ -155,6 +155,17 @@ impl FluxObject {
     }
 }
 
+/// A node's `InternalIP` address, the one the appliance's URLs use.
+pub fn internal_ip(node: &Node) -> Option<String> {
+    node.status
+        .as_ref()?
+        .addresses
+        .as_ref()?
+        .iter()
+        .find(|a| a.type_ == "InternalIP")
+        .map(|a| a.address.clone())
+}
+
 /// The key of a namespaced object.
 pub fn key(meta: &ObjectMeta) -> (String, String) {
     (

@@ -224,15 +224,7 @@ pub async fn node_ip(client: &Client) -> Result<String, TokenError> {
     nodes
         .items
         .iter()
-        .find_map(|n| {
-            n.status
-                .as_ref()?
-                .addresses
-                .as_ref()?
-                .iter()
-                .find(|a| a.type_ == "InternalIP")
-                .map(|a| a.address.clone())
-        })
+        .find_map(crate::snapshot::internal_ip)
         .ok_or(TokenError::NoNodeAddress)
 }
 

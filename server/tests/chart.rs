@@ -94,6 +94,24 @@ fn chart_lints() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // The chart's default tag is the image scripts/image.sh builds (the workspace version).
+    let chart_yaml =
+        std::fs::read_to_string(project_root().join("helm/appliance-status/Chart.yaml")).unwrap();
+    let cargo_toml = std::fs::read_to_string(project_root().join("Cargo.toml")).unwrap();
+    let app_version = chart_yaml
+        .lines()
+        .find_map(|l| l.strip_prefix("appVersion: "))
+        .unwrap()
+        .trim_matches('"');
+    let version = cargo_toml
+        .lines()
+        .find_map(|l| l.strip_prefix("version = "))
+        .unwrap()
+        .trim_matches('"');
+    assert_eq!(
+        app_version, version,
+        "Chart appVersion and the image tag agree"
+    );
     let rendered = chart_template(&[]);
     for needle in [
         "enableServiceLinks: false",

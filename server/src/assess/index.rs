@@ -321,15 +321,10 @@ impl<'a> Index<'a> {
             list.sort_by_key(|e| std::cmp::Reverse(event_last_time(e)));
         }
 
-        let node_ip = snapshot.nodes.values().find_map(|n| {
-            n.status
-                .as_ref()?
-                .addresses
-                .as_ref()?
-                .iter()
-                .find(|a| a.type_ == "InternalIP")
-                .map(|a| a.address.clone())
-        });
+        let node_ip = snapshot
+            .nodes
+            .values()
+            .find_map(crate::snapshot::internal_ip);
         let login_url = catalog.url_for(&catalog.site.login_url, node_ip.as_deref());
         let status_url = catalog.url_for(&catalog.site.status_url, node_ip.as_deref());
         let objects: Vec<ComponentObjects<'a>> = components
