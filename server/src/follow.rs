@@ -174,14 +174,13 @@ impl Source {
                     .bearer_auth(token.expose())
                     .send()
                     .await
-                    .map_err(|e| {
-                        FollowError::Unreachable(format!("{endpoint}: {}", without_url(&e)))
-                    })?;
+                    .map_err(|e| FollowError::Unreachable(format!("{endpoint}: {}", e)))?;
                 match response.status().as_u16() {
                     200 => {
-                        let body = response.bytes().await.map_err(|e| {
-                            FollowError::Unreachable(format!("{endpoint}: {}", without_url(&e)))
-                        })?;
+                        let body = response
+                            .bytes()
+                            .await
+                            .map_err(|e| FollowError::Unreachable(format!("{endpoint}: {}", e)))?;
                         serde_json::from_slice(&body).map_err(|e| {
                             FollowError::Internal(format!("{endpoint}: not a status document: {e}"))
                         })
@@ -200,10 +199,6 @@ impl Source {
             }
         }
     }
-}
-
-fn without_url(e: &reqwest::Error) -> String {
-    e.to_string()
 }
 
 /// What `wait --for` waits for.
