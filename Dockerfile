@@ -8,7 +8,8 @@
 #    stage the test suite builds (buildah), since it pulls no base image:
 #        bash scripts/image.sh            # -> localhost/appliance-status:<version>
 #
-# 2. `from-source`: everything built inside, for machines that can pull a Rust image:
+# 2. `from-source`: everything built inside, for machines that can pull a Rust image (not built
+#    by the tests: no registry is reachable from our machines):
 #        buildah bud --target from-source -t appliance-status .
 
 # What every final image is: where things are, who runs them, how it starts.

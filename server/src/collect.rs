@@ -40,7 +40,7 @@ use tokio::sync::mpsc;
 pub struct CollectorOptions {
     /// Watch Secret metadata (names only) of the catalog's secrets; off unless the chart enables it.
     pub secret_metadata: bool,
-    /// Events kept at most (newest per object and reason first).
+    /// Events kept at most (newest per object, reason and message first).
     pub max_events: usize,
     /// Changes arriving within this window are assessed together.
     pub debounce: Duration,

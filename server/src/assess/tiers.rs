@@ -317,7 +317,7 @@ pub fn evaluate(
         dependency("full.login", Tier::Login, &login),
         dependency("full.background", Tier::Background, &background),
     ];
-    full.extend(full_checks(index).iter().map(|d| d.run(&ctx)));
+    full.extend(full_checks().iter().map(|d| d.run(&ctx)));
     let tiers = Tiers {
         platform: get(&done, Tier::Platform),
         core: get(&done, Tier::Core),
@@ -916,7 +916,7 @@ fn background_checks<'d>(index: &'d Index<'_>) -> Vec<CheckDef<'d>> {
 // FULLY_HEALTHY
 // ------------------------------------------------------------------------------------------------
 
-fn full_checks<'d>(_index: &'d Index<'_>) -> Vec<CheckDef<'d>> {
+fn full_checks() -> Vec<CheckDef<'static>> {
     vec![
         CheckDef::new(
             "full.flux",
