@@ -236,6 +236,13 @@ pub struct ServeArgs {
     /// An outside host to reach over HTTPS (repeatable; `https:HOST` probes).
     #[arg(long = "https-check", value_name = "HOST", default_values_t = vec!["ghcr.io".to_string()])]
     pub https_checks: Vec<String>,
+    /// Probe no outside host (no `dns:`/`https:` probes): for an appliance without outbound access,
+    /// or a test on loopback. The platform's outbound check then says it is not probed.
+    #[arg(long, env = "APPLIANCE_STATUS_NO_OUTBOUND_CHECKS")]
+    pub no_outbound_checks: bool,
+    /// Time between probe rounds (login URL, DNS, HTTPS, seed query).
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub probe_interval: jiff::SignedDuration,
     /// File holding a PostgreSQL connection string for the seed-data query (read-only use).
     #[arg(long, env = "APPLIANCE_STATUS_SEED_DSN_FILE")]
     pub seed_dsn_file: Option<PathBuf>,

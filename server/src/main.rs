@@ -312,12 +312,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     .to_string())),
                 (None, env) => env.map(Dsn),
             };
+            let outbound = |hosts: &[String]| match args.no_outbound_checks {
+                true => Vec::new(),
+                false => hosts.to_vec(),
+            };
             let prober_config = ProberConfig {
                 login_url: args.login_url.clone(),
                 insecure_tls: args.insecure_login_tls,
-                dns_hosts: args.dns_checks.clone(),
-                https_hosts: args.https_checks.clone(),
+                dns_hosts: outbound(&args.dns_checks),
+                https_hosts: outbound(&args.https_checks),
                 seed_dsn,
+                interval: std::time::Duration::from_secs(
+                    args.probe_interval.as_secs().max(1) as u64
+                ),
                 ..ProberConfig::default()
             };
             tokio::spawn(prober::run(prober_config, feed.clone(), extra_tx.clone()));

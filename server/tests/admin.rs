@@ -406,3 +406,250 @@ fn wait_draws_a_live_display_in_a_terminal() {
         "no timestamped lines on a terminal:\n{screen:?}"
     );
 }
+
+/// Answers the login URL probe as the web app does once it is up (`307` to the dashboard), on a
+/// port nobody listens on before: until then the probe is refused, as on the node.
+fn start_web_app(listener: TcpListener) {
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            use std::io::{Read, Write};
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /msp/dashboard\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+}
+
+/// The admin's whole path on an empty cluster, every part real: `token ensure` creates the
+/// namespace, the Secret and the private file; `helm install` of the chart (no other namespace
+/// exists yet), then `helm upgrade`; `serve` runs as the chart runs it, with the chart's
+/// service-account token and the token file the Secret mounts; the tiers then create their
+/// namespaces and Flux its CRDs, the observed bootstrap is written step by step, and `wait --for
+/// login` (token read from the admin's file) follows it to the login URL; a wait too short
+/// times out with its exit code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admins_path_on_an_empty_cluster() {
+    let cluster = TestCluster::start().expect("test API server");
+    let home = home("path");
+
+    // 1. The token: namespace, Secret and the private file.
+    let out = token_cmd(
+        &home,
+        &cluster.kubeconfig,
+        "ensure",
+        &["--node-ip", "192.168.64.8"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Token: "))
+        .unwrap()
+        .to_string();
+    assert_eq!(secret_token(&cluster), token);
+
+    // 2. The chart, with helm, into a cluster where only appliance-system exists.
+    let namespaces = cluster
+        .kubectl(&["get", "namespaces", "-o", "name"], None)
+        .unwrap();
+    assert!(!namespaces.contains("namespace/msp") && !namespaces.contains("flux-system"));
+    let chart = testenv::project_root().join("helm/appliance-status");
+    for (verb, extra) in [
+        ("install", "logFormat=json"),
+        ("upgrade", "logFormat=human"),
+    ] {
+        let out = Command::new(testenv::helm())
+            .args([verb, "appliance-status"])
+            .arg(&chart)
+            .args(["--namespace", "appliance-system", "--kubeconfig"])
+            .arg(&cluster.kubeconfig)
+            .args(["--set", extra])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "helm {verb}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        assert_eq!(secret_token(&cluster), token, "helm {verb} keeps the token");
+    }
+    let image = cluster
+        .kubectl(
+            &[
+                "get",
+                "deployment",
+                "appliance-status",
+                "-n",
+                "appliance-system",
+                "-o",
+                "jsonpath={.spec.template.spec.containers[0].image}",
+            ],
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        image,
+        format!(
+            "ghcr.io/nine-minds/appliance-status:{}",
+            env!("CARGO_PKG_VERSION")
+        ),
+        "the image scripts/image.sh builds from the Dockerfile"
+    );
+
+    // 3. The service as the chart runs it: its account's token, the Secret's token as a file.
+    let account = cluster
+        .service_account_kubeconfig("appliance-system", "appliance-status")
+        .unwrap();
+    let token_file = home.join("mounted-token");
+    std::fs::write(&token_file, secret_token(&cluster)).unwrap();
+    let web_app = TcpListener::bind("127.0.0.1:0").unwrap();
+    let web_port = web_app.local_addr().unwrap().port();
+    drop(web_app); // nothing answers until alga-core is up
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = bin()
+        .env_remove("APPLIANCE_STATUS_TOKEN")
+        .env_remove("KUBECONFIG")
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--kubeconfig",
+        ])
+        .arg(&account)
+        .arg("--token-file")
+        .arg(&token_file)
+        .args([
+            "--login-url",
+            &format!("http://127.0.0.1:{web_port}/"),
+            "--no-outbound-checks",
+            "--probe-interval",
+            "1s",
+            "--hysteresis",
+            "1s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(home.join("serve.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let service = Service(child, format!("http://127.0.0.1:{port}"));
+    let began = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "serve did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The admin follows from their own machine: the token from the file `token ensure` wrote.
+    let admin = |args: &[&str]| {
+        let mut command = bin();
+        command
+            .env_remove("APPLIANCE_STATUS_TOKEN")
+            .env("HOME", &home)
+            .args(args)
+            .args(["--site-id", "site-1", "--url", &service.1])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    };
+    let out = admin(&["status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("Status: Installing"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Too short a wait on an empty cluster: timed out, with its own exit code.
+    let out = admin(&["wait", "--for", "login", "--timeout", "3s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("Timed out after 3 s waiting for LOGIN_READY"),
+        "{}",
+        text(&out.stdout)
+    );
+    let waiting = admin(&[
+        "wait",
+        "--for",
+        "login",
+        "--timeout",
+        "4m",
+        "--fail-after",
+        "10m",
+    ])
+    .spawn()
+    .unwrap();
+
+    // 4. Flux arrives, the tiers create their namespaces, the bootstrap runs.
+    cluster.install_flux_crds().unwrap();
+    let client = cluster.client().await.unwrap();
+    let mut loader = ScenarioLoader::new(client, appliance_status::scenario::OBSERVED_BOOTSTRAP)
+        .await
+        .unwrap()
+        .installed("Deployment", "appliance-system", "appliance-status");
+    let scenario: serde_json::Value =
+        serde_yaml::from_str(appliance_status::scenario::OBSERVED_BOOTSTRAP).unwrap();
+    let mut web_app = Some(web_port);
+    for step in scenario["steps"].as_array().unwrap() {
+        loader.apply_next().await.unwrap();
+        // The web app answers from the step where the scenario's probe saw it answer.
+        if step.pointer("/probes/login-url").is_some() {
+            if let Some(port) = web_app.take() {
+                start_web_app(TcpListener::bind(("127.0.0.1", port)).unwrap());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    assert!(web_app.is_none(), "the scenario probes the login URL");
+
+    let out = waiting.wait_with_output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    for line in [
+        "CORE_READY ready",
+        "BOOTSTRAP_READY ready",
+        "LOGIN_READY ready",
+        "Login URL: http://192.168.64.8:3000",
+    ] {
+        assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");
+    }
+    assert!(!stdout.contains(&token) && !text(&out.stderr).contains(&token));
+
+    // The observed bootstrap ends fully healthy.
+    let out = admin(&["wait", "--for", "full", "--timeout", "1m"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = admin(&["status", "--output", "json"]).output().unwrap();
+    let doc: app::status::StatusDocument = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc.rollup.state, app::status::RollupState::FullyHealthy);
+    assert!(
+        doc.top_blockers
+            .iter()
+            .all(|b| !b.id.ends_with("/forbidden")),
+        "the chart's account reads everything: {:#?}",
+        doc.top_blockers
+    );
+    let responds = doc
+        .tiers
+        .login
+        .checks
+        .iter()
+        .find(|c| c.name == "login.url-responds")
+        .unwrap();
+    assert_eq!(
+        (responds.state, responds.detail.as_deref()),
+        (app::status::CheckState::Ok, Some("HTTP 307 → /msp/dashboard")),
+        "the service's own probe of the web app"
+    );
+    drop(service);
+}

@@ -128,6 +128,8 @@ fn chart_lints() {
     }
     assert!(!rendered.contains("secrets"), "no Secret access by default");
     assert!(chart_template(&["--set", "exposure=hostNetwork"]).contains("hostNetwork: true"));
+    assert!(!rendered.contains("--no-outbound-checks"));
+    assert!(chart_template(&["--set", "outboundChecks=false"]).contains("- --no-outbound-checks"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

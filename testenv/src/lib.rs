@@ -358,6 +358,9 @@ pub struct ScenarioLoader {
     start: jiff::Timestamp,
     next: usize,
     resources: BTreeMap<(String, String), (ApiResource, ApiCapabilities)>,
+    /// (kind, namespace, name) of objects a real install created: the scenario writes only their
+    /// status, as their controller would.
+    installed: Vec<(String, String, String)>,
 }
 
 /// Shifts every RFC 3339 timestamp in a JSON value by `shift`.
@@ -432,7 +435,16 @@ impl ScenarioLoader {
             start,
             next: 0,
             resources: BTreeMap::new(),
+            installed: Vec::new(),
         })
+    }
+
+    /// The object exists from a real install (e.g. the chart's Deployment): the scenario writes
+    /// only its status, as its controller would, and leaves its spec alone.
+    pub fn installed(mut self, kind: &str, namespace: &str, name: &str) -> ScenarioLoader {
+        self.installed
+            .push((kind.into(), namespace.into(), name.into()));
+        self
     }
 
     /// Number of steps.
@@ -578,9 +590,32 @@ impl ScenarioLoader {
             meta.remove("creationTimestamp");
         }
         let params = PatchParams::apply("appliance-status-scenario").force();
-        api.patch(&name, &params, &Patch::Apply(&object))
-            .await
-            .with_context(|| format!("applying {} {name}", object["kind"]))?;
+        let key = (
+            object["kind"].as_str().unwrap_or("").to_string(),
+            object
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            name.clone(),
+        );
+        if !self.installed.contains(&key) {
+            api.patch(&name, &params, &Patch::Apply(&object))
+                .await
+                .with_context(|| format!("applying {} {name}", object["kind"]))?;
+        } else if let Some(s) = status.as_mut().and_then(Value::as_object_mut) {
+            // The controller reports the generation it saw: the install's, not the scenario's.
+            let live = api
+                .get(&name)
+                .await
+                .with_context(|| format!("reading the installed {} {name}", object["kind"]))?;
+            if let (Some(generation), true) = (
+                live.metadata.generation,
+                s.contains_key("observedGeneration"),
+            ) {
+                s.insert("observedGeneration".into(), generation.into());
+            }
+        }
         if let (Some(status), true) = (status, has_status) {
             let body = json!({"apiVersion": object["apiVersion"], "kind": object["kind"], "metadata": {"name": name, "namespace": object.pointer("/metadata/namespace")}, "status": status});
             api.patch_status(&name, &params, &Patch::Apply(&body))
