@@ -3,7 +3,7 @@
 use anyhow::Context;
 use app::status::SourceMode;
 use appliance_status::assess::{SourceInfo, Thresholds};
-use appliance_status::auth::{Access, BoundedStore, SessionPolicy, TokenSource};
+use appliance_status::auth::{Access, BoundedStore, Clock, SessionPolicy, TokenSource};
 use appliance_status::cli::{
     self, Cli, Command, FollowArgs, LogFormat, OutputFormat, ServeArgs, StatusArgs, TokenCommand,
     WaitArgs,
@@ -364,13 +364,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             absolute: to_std(args.session_absolute),
             tls: args.tls,
         },
+        clock: Clock::default(),
     };
     let state = AppState {
         leptos_options,
         feed,
         ready,
+        sessions: BoundedStore::new(access.policy.idle),
         access,
-        sessions: BoundedStore::default(),
     };
     let app = web::router(state);
     let listener = tokio::net::TcpListener::bind(args.listen)

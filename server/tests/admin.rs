@@ -648,7 +648,10 @@ async fn the_admins_path_on_an_empty_cluster() {
         .unwrap();
     assert_eq!(
         (responds.state, responds.detail.as_deref()),
-        (app::status::CheckState::Ok, Some("HTTP 307 → /msp/dashboard")),
+        (
+            app::status::CheckState::Ok,
+            Some("HTTP 307 → /msp/dashboard")
+        ),
         "the service's own probe of the web app"
     );
     drop(service);
