@@ -101,16 +101,16 @@ async fn api_status(State(state): State<AppState>, headers: HeaderMap) -> Respon
 }
 
 /// Building the router's state and sending requests without a socket, for the tests of the
-/// web layer and of each access module.
-#[cfg(test)]
-pub(crate) mod testing {
+/// web layer, of each access module, and the fuzz targets (feature `testing`).
+#[cfg(any(test, feature = "testing"))]
+pub mod testing {
     use super::*;
     use crate::publish::{Engine, Publisher};
     use axum::body::Body;
     use axum::http::Request;
     use tower::ServiceExt;
 
-    pub(crate) fn state(token: Option<&str>, ready: bool) -> AppState {
+    pub fn state(token: Option<&str>, ready: bool) -> AppState {
         let engine = Engine {
             catalog: Arc::new(crate::catalog::Catalog::embedded()),
             thresholds: crate::assess::Thresholds::default(),
@@ -147,12 +147,12 @@ pub(crate) mod testing {
     }
 
     /// A GET from 127.0.0.1.
-    pub(crate) async fn get(app: Router, uri: &str, headers: &[(&str, &str)]) -> Response {
+    pub async fn get(app: Router, uri: &str, headers: &[(&str, &str)]) -> Response {
         send(app, uri, [127, 0, 0, 1], headers, None).await
     }
 
     /// A request from `ip` with `headers` and a form `body` (POST when given).
-    pub(crate) async fn send(
+    pub async fn send(
         app: Router,
         uri: &str,
         ip: [u8; 4],
@@ -176,7 +176,7 @@ pub(crate) mod testing {
     }
 
     /// The `name=value` of a response's session cookie.
-    pub(crate) fn cookie(response: &Response) -> Option<String> {
+    pub fn cookie(response: &Response) -> Option<String> {
         response
             .headers()
             .get_all(header::SET_COOKIE)
