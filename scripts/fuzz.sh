@@ -30,7 +30,9 @@ for target in "${targets[@]}"; do
   corpus="$AS_CACHE/fuzz-corpus/$target"
   mkdir -p "$corpus" "fuzz/artifacts/$target"
   case "$target" in
-    objects|engine) cp -n server/corpus/*.yaml server/scenarios/*.yaml "$corpus"/ 2>/dev/null || true ;;
+    objects|engine)
+      for dump in server/corpus/*/dump.yaml; do cp -n "$dump" "$corpus/$(basename "$(dirname "$dump")").yaml"; done
+      cp -n server/scenarios/*.yaml "$corpus"/ ;;
     access) cp -n fuzz/seeds/access/* "$corpus"/ 2>/dev/null || true ;;
   esac
   log="$AS_CACHE/fuzz-$target.log"

@@ -456,6 +456,57 @@ pub struct Source {
     /// True when the Kubernetes API cannot be reached and the data is old.
     pub stale: bool,
     pub message: Option<String>,
+    /// Live: how each watched kind stands (empty for a dump or scenario).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watches: Vec<WatchStatus>,
+    /// What the service's own probes measured (login URL, DNS, HTTPS, seed query, storage).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<ProbeResult>,
+}
+
+/// The collector's watch of one kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchStatus {
+    pub kind: String,
+    pub state: WatchState,
+}
+
+/// Where a watch stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchState {
+    /// Started; the first complete list has not arrived yet.
+    Listing,
+    /// Listed and watching.
+    Listed,
+    /// The API does not serve the kind (its CRD is not installed yet).
+    NotServed,
+    /// The service account may not list it.
+    Forbidden,
+}
+
+impl WatchState {
+    /// In words, for the diagnostics tab.
+    pub fn label(self) -> &'static str {
+        match self {
+            WatchState::Listing => "listing",
+            WatchState::Listed => "listed",
+            WatchState::NotServed => "not served",
+            WatchState::Forbidden => "forbidden",
+        }
+    }
+}
+
+/// One probe's last result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeResult {
+    /// `login-url`, `seed-users`, `storage-smoke`, `dns:<host>`, `https:<host>`.
+    pub name: String,
+    pub ok: bool,
+    /// What it got, as recorded (`ok`, `HTTP 307 → /msp/dashboard`, `error: …`).
+    pub value: String,
 }
 
 impl StatusDocument {
@@ -514,6 +565,7 @@ mod tests {
                 last_sync: None,
                 stale: false,
                 message: None,
+                ..Source::default()
             },
         };
         let json = serde_json::to_value(&doc).unwrap();

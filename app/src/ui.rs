@@ -299,6 +299,8 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
     let release = doc.release.clone();
     let flux = doc.flux.clone();
     let bootstrap = doc.bootstrap.clone();
+    let probes = doc.source.probes.clone();
+    let watches = doc.source.watches.clone();
     let source = format!(
         "{} {}",
         match doc.source.mode {
@@ -424,6 +426,18 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
             <h2>"Image pulls and reconciliations"</h2>
             {operations.is_empty().then(|| view! { <p>"Nothing in progress."</p> })}
             <ul>{operations.into_iter().map(|op| view! { <li><OperationLine op/></li> }).collect_view()}</ul>
+        </section>
+        }.into_any()}
+        {view! {
+        <section class="card" data-testid="collector">
+            <h2>"What the service measures"</h2>
+            {probes.is_empty().then(|| view! { <p>"No probe has run."</p> })}
+            <ul>{probes.into_iter().map(|p| view! {
+                <li>{if p.ok { "✅ " } else { "❌ " }}<code>{p.name}</code>": "{p.value}</li>
+            }).collect_view()}</ul>
+            {(!watches.is_empty()).then(|| view! {
+                <p>"Watches: "{watches.into_iter().map(|w| format!("{} {}", w.kind, w.state.label())).collect::<Vec<_>>().join(", ")}</p>
+            })}
         </section>
         }.into_any()}
         {view! {

@@ -6,7 +6,7 @@
 //! after the last relist. scripts/soak.sh runs it; figures go to docs/RELIABILITY.md.
 
 use k8s_openapi::api::core::v1::{Event, Pod};
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::Api;
 use serde_json::json;
 use std::process::{Command, Stdio};
@@ -90,18 +90,21 @@ async fn change(pods: &Api<Pod>, events: &Api<Event>, n: u64) -> kube::Result<()
                 e => Err(e),
             }),
         _ => {
+            // As the kubelet records a repeated event: one Event per object and reason, its
+            // count and last timestamp raised (so the churn's events are bounded, like a node's).
             let reason = ["BackOff", "Pulled", "Unhealthy"][(n % 3) as usize];
-            let event: Event = serde_json::from_value(json!({
+            let name = format!("workflow-worker-soak-{i}.{}", reason.to_lowercase());
+            let now = jiff::Timestamp::now().to_string();
+            let event = json!({
                 "apiVersion": "v1", "kind": "Event",
-                "metadata": {"name": format!("soak.{n}"), "namespace": "msp"},
+                "metadata": {"name": name, "namespace": "msp"},
                 "involvedObject": {"kind": "Pod", "namespace": "msp", "name": format!("workflow-worker-soak-{i}")},
                 "reason": reason,
-                "message": format!("soak event {n}"), "type": "Warning", "count": 1,
-                "firstTimestamp": jiff::Timestamp::now().to_string(), "lastTimestamp": jiff::Timestamp::now().to_string()
-            }))
-            .expect("an event");
+                "message": format!("{reason} of workflow-worker-soak-{i}"), "type": "Warning", "count": n,
+                "firstTimestamp": "2026-12-01T00:00:00Z", "lastTimestamp": now
+            });
             events
-                .create(&PostParams::default(), &event)
+                .patch(&name, &apply, &Patch::Apply(&event))
                 .await
                 .map(|_| ())
         }
@@ -343,6 +346,14 @@ async fn main() -> anyhow::Result<()> {
         (last - second) / second * 100.0,
         mib(max)
     );
+    // The first sample of each minute, to show the shape.
+    let mut timeline: Vec<String> = Vec::new();
+    for (t, r) in &rss {
+        if timeline.len() as u64 <= t / 60 {
+            timeline.push(format!("{:.1}", mib(*r)));
+        }
+    }
+    println!("  RSS by minute (MiB): {}", timeline.join(", "));
     println!(
         "  service restarted: {}",
         if restarted { "yes" } else { "no" }

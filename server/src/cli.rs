@@ -182,6 +182,9 @@ pub struct ServeArgs {
     /// A session ends this long after login, whatever happens.
     #[arg(long, default_value = "8h", value_parser = parse_duration)]
     pub session_absolute: jiff::SignedDuration,
+    /// Serve `/metrics` without a token (default: a session or the bearer token, like the API).
+    #[arg(long, env = "APPLIANCE_STATUS_METRICS_OPEN")]
+    pub metrics_open: bool,
     /// Served over TLS (by a proxy): `Secure` cookies with the `__Host-` prefix.
     #[arg(long, env = "APPLIANCE_STATUS_TLS")]
     pub tls: bool,

@@ -18,6 +18,7 @@ use crate::objects::{flux_from_value, Collectable, KubeObject, ObjectId};
 use crate::probes::Probes;
 use crate::publish::{Engine, Publisher};
 use crate::snapshot::{FluxKind, LogExcerpt, Snapshot};
+use app::status::WatchState;
 use futures::{Stream, StreamExt};
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
@@ -76,6 +77,8 @@ pub enum Change {
     Apply(KubeObject),
     Delete(ObjectId),
     /// A watcher listed its kind afresh: replace it.
+    /// A watcher started for this kind.
+    Watching(&'static str),
     Relist(&'static str, Vec<KubeObject>),
     /// The API answered (a watch event, a version check).
     ApiOk,
@@ -162,6 +165,9 @@ async fn reflect<K, S>(
     S: Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
 {
     futures::pin_mut!(stream);
+    if tx.send(Change::Watching(kind)).await.is_err() {
+        return;
+    }
     let mut buffer = Vec::new();
     let mut down = false;
     while let Some(item) = stream.next().await {
@@ -626,8 +632,19 @@ fn apply(
         Change::Delete(id) => {
             snapshot.delete(&id);
         }
+        Change::Watching(kind) => {
+            snapshot
+                .api
+                .watches
+                .entry(kind.to_string())
+                .or_insert(WatchState::Listing);
+        }
         Change::Relist(kind, objects) => {
             listed.insert(kind);
+            snapshot
+                .api
+                .watches
+                .insert(kind.to_string(), WatchState::Listed);
             snapshot.api.forbidden.remove(kind);
             snapshot.api.unreachable_since = None;
             match kind {
@@ -662,9 +679,17 @@ fn apply(
         Change::NotServed(kind) => {
             tracing::debug!(kind, "not served yet (CRD not installed)");
             listed.insert(kind);
+            snapshot
+                .api
+                .watches
+                .insert(kind.to_string(), WatchState::NotServed);
             return false;
         }
         Change::Forbidden(kind, message) => {
+            snapshot
+                .api
+                .watches
+                .insert(kind.to_string(), WatchState::Forbidden);
             return snapshot
                 .api
                 .forbidden

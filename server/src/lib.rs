@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod cli;
 pub mod collect;
 pub mod follow;
+pub mod metrics;
 pub mod objects;
 pub mod prober;
 pub mod probes;

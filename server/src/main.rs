@@ -365,6 +365,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tls: args.tls,
         },
         clock: Clock::default(),
+        metrics_open: args.metrics_open,
     };
     let state = AppState {
         leptos_options,

@@ -145,6 +145,25 @@ impl Probes {
             .collect()
     }
 
+    /// Every result, for the document (and so `/metrics`): whether it passes, and its value.
+    pub fn results(&self) -> Vec<app::status::ProbeResult> {
+        self.values
+            .iter()
+            .map(|(name, value)| {
+                let ok = match name.as_str() {
+                    "login-url" => self.login_url().is_some_and(|p| p.works()),
+                    "seed-users" => matches!(self.seed_users(), Some(Ok(n)) if n > 0),
+                    _ => outcome(value).is_ok(),
+                };
+                app::status::ProbeResult {
+                    name: name.clone(),
+                    ok,
+                    value: value.clone(),
+                }
+            })
+            .collect()
+    }
+
     /// Whether no probe result is known.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()

@@ -73,6 +73,8 @@ pub struct ApiHealth {
     pub last_sync: Option<Timestamp>,
     /// Kinds the service account may not watch, with the API's message.
     pub forbidden: BTreeMap<String, String>,
+    /// Every watch the collector started, and where it stands (live only).
+    pub watches: BTreeMap<String, app::status::WatchState>,
 }
 
 /// A bounded tail of one container's log.

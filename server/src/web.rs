@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
     let session_layer = state.access.policy.layer(state.sessions.clone());
     Router::new()
         .route("/api/status", get(api_status))
+        .route("/metrics", get(metrics))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .leptos_routes_with_context(
@@ -73,6 +74,23 @@ async fn readyz(State(state): State<AppState>) -> Response {
         )
             .into_response()
     }
+}
+
+/// `GET /metrics`: the published document and the access counters, Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let text = crate::metrics::render(
+        &state.feed.current().document,
+        &state.access.limiter,
+        jiff::Timestamp::now(),
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 /// `GET /api/status`: the published JSON (access is checked by the middleware: a session or a
@@ -141,6 +159,7 @@ pub mod testing {
                 },
                 clock: crate::auth::Clock::default(),
                 open: token.is_none(),
+                metrics_open: false,
             },
             sessions: BoundedStore::new(Duration::from_secs(1800)),
         }
@@ -237,6 +256,36 @@ mod tests {
         )
         .await;
         assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+    }
+
+    #[tokio::test]
+    async fn metrics_need_the_token_unless_opened() {
+        let app = router(state(Some("s3cret-token"), true));
+        assert_eq!(
+            get(app.clone(), "/metrics", &[]).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let ok = get(app, "/metrics", &[("authorization", "Bearer s3cret-token")]).await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert!(ok.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"));
+        let body = axum::body::to_bytes(ok.into_body(), 1 << 20).await.unwrap();
+        assert!(String::from_utf8_lossy(&body)
+            .contains("appliance_status_tier_ready{tier=\"platform\"}"));
+        let mut open = state(Some("s3cret-token"), true);
+        open.access.metrics_open = true;
+        let app = router(open);
+        assert_eq!(
+            get(app.clone(), "/metrics", &[]).await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            get(app, "/api/status", &[]).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "only /metrics is opened"
+        );
     }
 
     #[tokio::test]

@@ -654,5 +654,24 @@ async fn the_admins_path_on_an_empty_cluster() {
         ),
         "the service's own probe of the web app"
     );
+
+    // What a Prometheus scraper reads, with the token as its bearer token.
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", service.1))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), reqwest::StatusCode::OK);
+    let metrics = metrics.text().await.unwrap();
+    for line in [
+        "appliance_status_tier_ready{tier=\"login\"} 1",
+        "appliance_status_rollup{state=\"fully_healthy\"} 1",
+        "appliance_status_probe_ok{probe=\"login-url\"} 1",
+        "appliance_status_watch_listed{kind=\"HelmRelease\",state=\"listed\"} 1",
+        "appliance_status_source_stale 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line:?} missing:\n{metrics}");
+    }
     drop(service);
 }

@@ -130,6 +130,18 @@ fn chart_lints() {
     assert!(chart_template(&["--set", "exposure=hostNetwork"]).contains("hostNetwork: true"));
     assert!(!rendered.contains("--no-outbound-checks"));
     assert!(chart_template(&["--set", "outboundChecks=false"]).contains("- --no-outbound-checks"));
+    assert!(!rendered.contains("--metrics-open") && !rendered.contains("prometheus.io/scrape"));
+    let metrics = chart_template(&[
+        "--set",
+        "metrics.open=true",
+        "--set",
+        "metrics.scrapeAnnotations=true",
+    ]);
+    assert!(metrics.contains("- --metrics-open"));
+    assert!(
+        metrics.contains("prometheus.io/scrape: \"true\"")
+            && metrics.contains("prometheus.io/port: \"8080\"")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -300,6 +300,15 @@ fn source(inputs: &Inputs<'_>, now: Timestamp) -> Source {
         last_sync: api.last_sync,
         stale,
         message,
+        watches: api
+            .watches
+            .iter()
+            .map(|(kind, state)| app::status::WatchStatus {
+                kind: kind.clone(),
+                state: *state,
+            })
+            .collect(),
+        probes: inputs.probes.results(),
     }
 }
 

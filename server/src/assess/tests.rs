@@ -50,6 +50,42 @@ fn assess_twice(
     unreachable!()
 }
 
+/// The document `assess` makes of a corpus dump, at the moment and with the probes its case names
+/// (`server/corpus/cases.yaml`), as `appliance-status assess` would.
+pub(crate) fn corpus_document(name: &str) -> StatusDocument {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let cases: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(dir.join("cases.yaml")).unwrap()).unwrap();
+    let case = cases["cases"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no corpus case {name}"));
+    let mut probes = Probes::default();
+    for p in case["probes"].as_sequence().into_iter().flatten() {
+        probes.set_pair(p.as_str().unwrap()).unwrap();
+    }
+    let text = std::fs::read_to_string(dir.join(name).join("dump.yaml")).unwrap();
+    let mut snapshot = Snapshot::default();
+    for o in parse_documents(&text, name).unwrap().objects {
+        snapshot.apply(o);
+    }
+    snapshot.remember();
+    let now = ts(case["now"].as_str().unwrap());
+    assess(
+        &Inputs {
+            snapshot: &snapshot,
+            catalog: &catalog(),
+            probes: &probes,
+            thresholds: &Thresholds::default(),
+            source: &source(),
+        },
+        now,
+    )
+    .document
+}
+
 fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
 }

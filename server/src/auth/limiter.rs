@@ -7,6 +7,7 @@
 //! last failure is oldest is forgotten first); and the lockout must read "try again in N minutes"
 //! from the oldest failure, which a replenishing bucket does not give.
 
+use prometheus_client::metrics::counter::Counter;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -21,16 +22,20 @@ pub const LIMITER_CAPACITY: usize = 4096;
 /// Every refused token waits this long (uniformly), so guessing is slow even below the limit.
 pub const FAILURE_DELAY_MS: std::ops::RangeInclusive<u64> = 500..=1000;
 
-/// Failed attempts per client address, bounded.
+/// Failed attempts per client address, bounded; with counters for `/metrics`.
 #[derive(Debug, Default)]
 pub struct Limiter {
-    failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    recent: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    /// Every failure recorded.
+    pub failures: Counter,
+    /// Every time an address reached the limit.
+    pub lockouts: Counter,
 }
 
 impl Limiter {
     /// `Err(wait)` while the address is locked out.
     pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         let Some(times) = map.get_mut(&ip) else {
             return Ok(());
         };
@@ -49,7 +54,7 @@ impl Limiter {
 
     /// Records a failure.
     pub fn fail(&self, ip: IpAddr, now: Instant) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= LIMITER_CAPACITY && !map.contains_key(&ip) {
             // Forget the address whose last failure is oldest.
             if let Some(victim) = map
@@ -61,7 +66,12 @@ impl Limiter {
             }
         }
         let times = map.entry(ip).or_default();
+        times.retain(|t| now.saturating_duration_since(*t) < FAILURE_WINDOW);
         times.push_back(now);
+        self.failures.inc();
+        if times.len() == MAX_FAILURES {
+            self.lockouts.inc();
+        }
         while times.len() > MAX_FAILURES {
             times.pop_front();
         }
@@ -69,7 +79,7 @@ impl Limiter {
 
     /// Addresses tracked (for tests of the bound).
     pub fn tracked(&self) -> usize {
-        self.failures.lock().map(|m| m.len()).unwrap_or(0)
+        self.recent.lock().map(|m| m.len()).unwrap_or(0)
     }
 
     /// Waits the failure delay (on tokio's clock, so tests control it).
@@ -114,6 +124,11 @@ mod tests {
             "other addresses are not locked"
         );
         assert!(l.check(ip, t0 + FAILURE_WINDOW).is_ok());
+        assert_eq!((l.failures.get(), l.lockouts.get()), (5, 1));
+        // Failures older than the window do not count towards a new lockout.
+        l.fail(ip, t0 + FAILURE_WINDOW);
+        assert!(l.check(ip, t0 + FAILURE_WINDOW).is_ok());
+        assert_eq!((l.failures.get(), l.lockouts.get()), (6, 1));
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct Access {
     pub clock: Clock,
     /// Demo without a token: everything is open (logged at startup).
     pub open: bool,
+    /// `/metrics` without a token (`--metrics-open`); by default it needs one, like `/api/status`.
+    pub metrics_open: bool,
 }
 
 impl Access {
@@ -116,10 +118,11 @@ pub async fn require_access(
         return (StatusCode::FORBIDDEN, "cross-site request refused\n").into_response();
     }
     let path = request.uri().path().to_string();
-    if access.open || is_public(&path) {
+    if access.open || is_public(&path) || (access.metrics_open && path == "/metrics") {
         return next.run(request).await;
     }
-    let api = path.starts_with("/api/");
+    // Doors that take a bearer token: the API, server functions, and `/metrics` (scrapers).
+    let api = path.starts_with("/api/") || path == "/metrics";
     // A valid session is never refused, whatever its address did (a lockout never ends one).
     let mut allowed = access.session_valid(&session).await;
     let offered = request.headers().contains_key(header::AUTHORIZATION);

@@ -1,0 +1,335 @@
+//! `GET /metrics` in the Prometheus text format (`prometheus-client`): read from the published
+//! document (tiers, rollup, blockers, its age, watches, probes) and the access layer's counters.
+//! Nothing here asks Kubernetes or recomputes status: a scrape encodes what is already published.
+//!
+//! | metric | labels | meaning |
+//! |---|---|---|
+//! | `appliance_status_tier_ready` | `tier` | 1 when the tier is ready |
+//! | `appliance_status_rollup` | `state` | 1 for the current rollup state, 0 for the others |
+//! | `appliance_status_blockers` | `severity`, `tier`, `layer` | open blockers |
+//! | `appliance_status_document_age_seconds` | | since the document was assessed |
+//! | `appliance_status_source_stale` | | 1 while the Kubernetes API cannot be reached |
+//! | `appliance_status_watch_listed` | `kind`, `state` | 1 when the kind is listed and watched |
+//! | `appliance_status_probe_ok` | `probe` | 1 when the service's own probe passes |
+//! | `appliance_status_token_failures_total` | | wrong tokens at any door (form, bearer) |
+//! | `appliance_status_lockouts_total` | | addresses locked out after repeated failures |
+
+use crate::auth::Limiter;
+use app::status::{RollupState, StatusDocument, Tier};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TierLabel {
+    tier: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BlockerLabels {
+    severity: String,
+    tier: String,
+    layer: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WatchLabels {
+    kind: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProbeLabel {
+    probe: String,
+}
+
+/// A contract enum's wire name (`ready_to_log_in`, `critical`, …).
+fn wire(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn gauge_family<L>(registry: &mut Registry, name: &str, help: &str) -> Family<L, Gauge>
+where
+    L: Clone + std::hash::Hash + Eq + EncodeLabelSet + std::fmt::Debug + Send + Sync + 'static,
+{
+    let family = Family::<L, Gauge>::default();
+    registry.register(name, help, family.clone());
+    family
+}
+
+fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
+    let g = Gauge::<i64>::default();
+    g.set(value);
+    registry.register(name, help, g);
+}
+
+/// The exposition text for `doc` at `now`, with the limiter's counters.
+pub fn render(doc: &StatusDocument, limiter: &Limiter, now: jiff::Timestamp) -> String {
+    let mut registry = Registry::with_prefix("appliance_status");
+
+    let tiers = gauge_family::<TierLabel>(&mut registry, "tier_ready", "1 when the tier is ready");
+    for tier in Tier::ALL {
+        tiers
+            .get_or_create(&TierLabel { tier: wire(tier) })
+            .set(i64::from(doc.tiers.get(tier).ready));
+    }
+    let rollup = gauge_family::<StateLabel>(
+        &mut registry,
+        "rollup",
+        "1 for the current rollup state, 0 for the others",
+    );
+    for state in [
+        RollupState::Installing,
+        RollupState::ReadyToLogIn,
+        RollupState::ReadyWithBackgroundIssues,
+        RollupState::FullyHealthy,
+        RollupState::FailedActionRequired,
+    ] {
+        rollup
+            .get_or_create(&StateLabel { state: wire(state) })
+            .set(i64::from(doc.rollup.state == state));
+    }
+    let blockers = gauge_family::<BlockerLabels>(&mut registry, "blockers", "Open blockers");
+    let mut counts: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+    for b in &doc.top_blockers {
+        *counts
+            .entry((wire(b.severity), wire(b.tier), wire(b.layer)))
+            .or_default() += 1;
+    }
+    for ((severity, tier, layer), n) in counts {
+        blockers
+            .get_or_create(&BlockerLabels {
+                severity,
+                tier,
+                layer,
+            })
+            .set(n);
+    }
+    gauge(
+        &mut registry,
+        "document_age_seconds",
+        "Seconds since the published document was assessed",
+        now.duration_since(doc.timestamp).as_secs().max(0),
+    );
+    gauge(
+        &mut registry,
+        "source_stale",
+        "1 while the Kubernetes API cannot be reached (the document is the last known state)",
+        i64::from(doc.source.stale),
+    );
+    let watches = gauge_family::<WatchLabels>(
+        &mut registry,
+        "watch_listed",
+        "1 when the kind is listed and watched; the state label says where it stands",
+    );
+    for w in &doc.source.watches {
+        watches
+            .get_or_create(&WatchLabels {
+                kind: w.kind.clone(),
+                state: wire(w.state),
+            })
+            .set(i64::from(w.state == app::status::WatchState::Listed));
+    }
+    let probes = gauge_family::<ProbeLabel>(&mut registry, "probe_ok", "1 when the probe passes");
+    for p in &doc.source.probes {
+        probes
+            .get_or_create(&ProbeLabel {
+                probe: p.name.clone(),
+            })
+            .set(i64::from(p.ok));
+    }
+    registry.register(
+        "token_failures",
+        "Wrong tokens at any door (login form, bearer token)",
+        limiter.failures.clone(),
+    );
+    registry.register(
+        "lockouts",
+        "Addresses locked out after repeated failures",
+        limiter.lockouts.clone(),
+    );
+
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = encode(&mut out, &registry);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assess::tests::corpus_document;
+    use std::time::Instant;
+
+    /// Parsed with a Prometheus text parser (`prometheus-parse`): the value of `name` whose labels
+    /// include every pair of `labels`.
+    fn value(
+        scrape: &prometheus_parse::Scrape,
+        name: &str,
+        labels: &[(&str, &str)],
+    ) -> Option<f64> {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+    }
+
+    fn parse(text: &str) -> prometheus_parse::Scrape {
+        prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+            .expect("valid exposition text")
+    }
+
+    #[test]
+    fn the_document_and_the_counters_as_metrics() {
+        let mut doc = corpus_document("04-core-tag-missing-behind-reconcile");
+        doc.source.probes = vec![
+            app::status::ProbeResult {
+                name: "dns:ghcr.io".into(),
+                ok: false,
+                value: "error: lookup ghcr.io: refused".into(),
+            },
+            app::status::ProbeResult {
+                name: "login-url".into(),
+                ok: true,
+                value: "307 /msp/dashboard".into(),
+            },
+        ];
+        doc.source.watches = vec![
+            app::status::WatchStatus {
+                kind: "Pod".into(),
+                state: app::status::WatchState::Listed,
+            },
+            app::status::WatchStatus {
+                kind: "HelmRelease".into(),
+                state: app::status::WatchState::Forbidden,
+            },
+        ];
+        let limiter = Limiter::default();
+        let ip = "192.0.2.9".parse().unwrap();
+        for _ in 0..6 {
+            limiter.fail(ip, Instant::now());
+        }
+        let now = doc.timestamp + jiff::SignedDuration::from_secs(42);
+        let scrape = parse(&render(&doc, &limiter, now));
+
+        for tier in Tier::ALL {
+            assert_eq!(
+                value(
+                    &scrape,
+                    "appliance_status_tier_ready",
+                    &[("tier", &wire(tier))]
+                ),
+                Some(f64::from(u8::from(doc.tiers.get(tier).ready))),
+                "{tier:?}"
+            );
+        }
+        assert_eq!(
+            value(
+                &scrape,
+                "appliance_status_rollup",
+                &[("state", &wire(doc.rollup.state))]
+            ),
+            Some(1.0)
+        );
+        let ones = scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == "appliance_status_rollup")
+            .filter(|s| matches!(s.value, prometheus_parse::Value::Gauge(v) if v == 1.0))
+            .count();
+        assert_eq!(ones, 1, "exactly one rollup state is current");
+        let top = &doc.top_blockers[0];
+        let same = doc
+            .top_blockers
+            .iter()
+            .filter(|b| (b.severity, b.tier, b.layer) == (top.severity, top.tier, top.layer))
+            .count();
+        assert_eq!(
+            value(
+                &scrape,
+                "appliance_status_blockers",
+                &[
+                    ("severity", &wire(top.severity)),
+                    ("tier", &wire(top.tier)),
+                    ("layer", &wire(top.layer))
+                ]
+            ),
+            Some(same as f64)
+        );
+        let total: f64 = scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == "appliance_status_blockers")
+            .map(|s| match s.value {
+                prometheus_parse::Value::Gauge(v) => v,
+                _ => 0.0,
+            })
+            .sum();
+        assert_eq!(total, doc.top_blockers.len() as f64);
+        assert_eq!(
+            value(&scrape, "appliance_status_document_age_seconds", &[]),
+            Some(42.0)
+        );
+        assert_eq!(
+            value(&scrape, "appliance_status_source_stale", &[]),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &scrape,
+                "appliance_status_watch_listed",
+                &[("kind", "Pod"), ("state", "listed")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &scrape,
+                "appliance_status_watch_listed",
+                &[("kind", "HelmRelease"), ("state", "forbidden")]
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &scrape,
+                "appliance_status_probe_ok",
+                &[("probe", "dns:ghcr.io")]
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &scrape,
+                "appliance_status_probe_ok",
+                &[("probe", "login-url")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&scrape, "appliance_status_token_failures_total", &[]),
+            Some(6.0)
+        );
+        assert_eq!(
+            value(&scrape, "appliance_status_lockouts_total", &[]),
+            Some(1.0)
+        );
+    }
+}
