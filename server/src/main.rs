@@ -379,6 +379,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
+    // The page is streamed in several writes: without TCP_NODELAY, Nagle's algorithm and the
+    // client's delayed ACK held a response up to 40 ms (the load test's first bottleneck).
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
