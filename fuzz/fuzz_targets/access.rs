@@ -36,26 +36,35 @@ fuzz_target!(|data: &[u8]| {
     if header_ok(authorization) {
         headers.push(("authorization", authorization));
     }
-    RUNTIME.with(|runtime| runtime.block_on(async {
-        let app = router(state(Some(TOKEN), true));
-        let api = send(app.clone(), "/api/status", [192, 0, 2, 7], &headers, None).await;
-        let knows = authorization == format!("Bearer {TOKEN}");
-        match api.status() {
-            StatusCode::OK | StatusCode::NOT_MODIFIED => assert!(knows, "access without the token"),
-            StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS => {}
-            other => panic!("/api/status answered {other}"),
-        }
-        let cookie_only: Vec<_> = headers.iter().copied().filter(|(k, _)| *k == "cookie").collect();
-        let login = send(app, "/login", [192, 0, 2, 8], &cookie_only, Some(form)).await;
-        let status = login.status();
-        assert!(!status.is_server_error(), "POST /login answered {status}");
-        if status == StatusCode::SEE_OTHER {
-            let fields: HashMap<String, String> = serde_urlencoded::from_str(form).unwrap_or_default();
-            assert_eq!(
-                fields.get("token").map(|t| t.trim()),
-                Some(TOKEN),
-                "a login without the token: {form:?}"
-            );
-        }
-    }));
+    RUNTIME.with(|runtime| {
+        runtime.block_on(async {
+            let app = router(state(Some(TOKEN), true));
+            let api = send(app.clone(), "/api/status", [192, 0, 2, 7], &headers, None).await;
+            let knows = authorization == format!("Bearer {TOKEN}");
+            match api.status() {
+                StatusCode::OK | StatusCode::NOT_MODIFIED => {
+                    assert!(knows, "access without the token")
+                }
+                StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS => {}
+                other => panic!("/api/status answered {other}"),
+            }
+            let cookie_only: Vec<_> = headers
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k == "cookie")
+                .collect();
+            let login = send(app, "/login", [192, 0, 2, 8], &cookie_only, Some(form)).await;
+            let status = login.status();
+            assert!(!status.is_server_error(), "POST /login answered {status}");
+            if status == StatusCode::SEE_OTHER {
+                let fields: HashMap<String, String> =
+                    serde_urlencoded::from_str(form).unwrap_or_default();
+                assert_eq!(
+                    fields.get("token").map(|t| t.trim()),
+                    Some(TOKEN),
+                    "a login without the token: {form:?}"
+                );
+            }
+        })
+    });
 });

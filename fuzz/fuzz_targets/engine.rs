@@ -3,12 +3,12 @@
 //! dumps, so mutations stay close to what clusters write.
 #![no_main]
 
+use app::status::SourceMode;
 use appliance_status::assess::{assess, invariants, Inputs, SourceInfo, Thresholds};
 use appliance_status::catalog::Catalog;
 use appliance_status::objects::parse_documents;
 use appliance_status::probes::Probes;
 use appliance_status::snapshot::Snapshot;
-use app::status::SourceMode;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -44,5 +44,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let doc = assess(&inputs, now).document;
     let found = invariants::contradictions(&doc);
-    assert!(found.is_empty(), "the verdict contradicts itself: {found:#?}");
+    assert!(
+        found.is_empty(),
+        "the verdict contradicts itself: {found:#?}"
+    );
 });

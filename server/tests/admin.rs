@@ -671,7 +671,10 @@ async fn the_admins_path_on_an_empty_cluster() {
         "appliance_status_watch_listed{kind=\"HelmRelease\",state=\"listed\"} 1",
         "appliance_status_source_stale 0",
     ] {
-        assert!(metrics.lines().any(|l| l == line), "{line:?} missing:\n{metrics}");
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line:?} missing:\n{metrics}"
+        );
     }
     drop(service);
 }
