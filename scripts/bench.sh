@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and prints their figures (recorded by hand in docs/BENCHMARKS.md):
-# the engine on generated snapshots, and the release wasm's size.
+# the engine on generated snapshots, the service at the appliance's scale and at 2,000 pods, and
+# the release wasm's size.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$AS_ROOT"
 bash scripts/setup.sh
 echo "== assess on generated snapshots ($(nproc) cores, $(date -u +%F))"
 cargo bench -p server --bench assess --locked 2>/dev/null
+echo "== the service at the appliance's own scale (the observed bootstrap's final state)"
+[ -x "$CARGO_TARGET_DIR/release/appliance-status" ] || bash scripts/build.sh >/dev/null
+cargo bench -p server --bench appliance --locked 2>/dev/null
 echo "== the service against a real API server (2,000 pods, 20,000 events)"
 [ -x "$CARGO_TARGET_DIR/release/appliance-status" ] || bash scripts/build.sh >/dev/null
 cargo bench -p server --bench live --locked 2>/dev/null

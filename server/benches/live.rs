@@ -9,24 +9,15 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::Api;
 use serde_json::json;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use testenv::TestCluster;
+
+mod support;
 
 const PODS: usize = 2_000;
 const EVENTS: usize = 20_000;
 const TOKEN: &str = "bench-token";
-
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 fn status_json(port: u16) -> Option<serde_json::Value> {
     let out = Command::new("curl")
@@ -79,10 +70,6 @@ where
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let bin = std::env::var("APPLIANCE_STATUS_BIN").unwrap_or_else(|_| {
-        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-        format!("{target}/release/appliance-status")
-    });
     let cluster = TestCluster::start()?;
     cluster.install_flux_crds()?;
     for ns in testenv::NAMESPACES {
@@ -123,34 +110,16 @@ async fn main() -> anyhow::Result<()> {
         .local_addr()?
         .port();
     let start = Instant::now();
-    let mut child = Command::new(&bin)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--kubeconfig",
-        ])
-        .arg(&cluster.kubeconfig)
-        .args([
-            "--no-log-tails",
-            "--dns-check",
-            "localhost",
-            "--https-check",
-            "localhost",
-        ])
-        .args(
-            std::env::var("BENCH_SERVE_ARGS")
-                .unwrap_or_default()
-                .split_whitespace(),
-        )
-        .env("APPLIANCE_STATUS_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
-        .env(
-            "MALLOC_ARENA_MAX",
-            std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "2".into()),
-        )
-        .stdout(Stdio::null())
-        .spawn()?;
+    let extra = std::env::var("BENCH_SERVE_ARGS").unwrap_or_default();
+    let mut args = vec![
+        "--no-log-tails",
+        "--dns-check",
+        "localhost",
+        "--https-check",
+        "localhost",
+    ];
+    args.extend(extra.split_whitespace());
+    let mut child = support::serve(&cluster.kubeconfig, port, TOKEN, &args)?;
     let pid = child.id();
     while !ready(port) {
         anyhow::ensure!(start.elapsed() < Duration::from_secs(60), "never ready");
@@ -212,8 +181,8 @@ async fn main() -> anyhow::Result<()> {
         delays.push(t.elapsed());
     }
     delays.sort();
-    let rss = rss_kib(pid, "VmRSS:");
-    let peak = rss_kib(pid, "VmHWM:");
+    let rss = support::memory_kib(pid, "VmRSS:");
+    let peak = support::memory_kib(pid, "VmHWM:");
     let _ = child.kill();
     let _ = child.wait();
 

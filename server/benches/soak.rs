@@ -9,11 +9,12 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::Api;
 use serde_json::json;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testenv::TestCluster;
+
+mod support;
 
 const TOKEN: &str = "soak-token";
 /// Pod names the churn cycles through.
@@ -21,17 +22,6 @@ const SLOTS: u64 = 150;
 /// Target rate of changes while the API server is up.
 const RATE: u64 = 60;
 const SELECTOR: &str = "app.kubernetes.io/name=workflow-worker";
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
 
 fn pod(i: u64) -> serde_json::Value {
     json!({
@@ -117,10 +107,6 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|m| m.parse().ok())
         .unwrap_or(10);
-    let bin = std::env::var("APPLIANCE_STATUS_BIN").unwrap_or_else(|_| {
-        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-        format!("{target}/release/appliance-status")
-    });
     let mut cluster = TestCluster::start()?;
     cluster.install_flux_crds()?;
     for ns in testenv::NAMESPACES {
@@ -129,21 +115,12 @@ async fn main() -> anyhow::Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let mut child = Command::new(&bin)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--kubeconfig",
-        ])
-        .arg(&cluster.kubeconfig)
-        .args(["--no-log-tails", "--no-outbound-checks"])
-        .env("APPLIANCE_STATUS_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
-        .env("MALLOC_ARENA_MAX", "2")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
+    let mut child = support::serve(
+        &cluster.kubeconfig,
+        port,
+        TOKEN,
+        &["--no-log-tails", "--no-outbound-checks"],
+    )?;
     let pid = child.id();
     let url = format!("http://127.0.0.1:{port}/api/status");
     let http = reqwest::Client::builder()
@@ -237,7 +214,10 @@ async fn main() -> anyhow::Result<()> {
     while Instant::now() < end {
         tokio::time::sleep(Duration::from_secs(10)).await;
         anyhow::ensure!(child.try_wait()?.is_none(), "the service exited");
-        rss.push((began.elapsed().as_secs(), rss_kib(pid).unwrap_or(0)));
+        rss.push((
+            began.elapsed().as_secs(),
+            support::memory_kib(pid, "VmRSS:"),
+        ));
         if Instant::now() >= next_kill && Instant::now() + Duration::from_secs(30) < end {
             up_time += up_since.elapsed();
             changes_while_up += changes.load(Relaxed) - changes_at_up;

@@ -23,6 +23,9 @@ import zlib
 
 import yaml
 
+# source-controller serves artifacts from its storage address (the CRD requires artifact.url).
+STORAGE = "http://source-controller.flux-system.svc.cluster.local./"
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "server", "corpus")
 
@@ -255,11 +258,15 @@ def workload(w, kind, name, ns, replicas, image, selector, created, *, container
             d["status"].update({"readyReplicas": replicas, "availableReplicas": replicas})
         else:
             d["status"]["unavailableReplicas"] = replicas
+        # pkg/controller/deployment/sync.go (getNewReplicaSet): the ReplicaSet's template is the
+        # Deployment's with the pod-template-hash label added, so its selector matches it.
+        rs_template = copy.deepcopy(template)
+        rs_template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = hash_
         rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
               "metadata": meta(rs_name, ns, created, labels={**tmpl_labels, "pod-template-hash": hash_},
                                annotations={"deployment.kubernetes.io/desired-replicas": str(replicas), "deployment.kubernetes.io/max-replicas": str(replicas + 1), "deployment.kubernetes.io/revision": "1"},
                                generation=1, owner=("Deployment", name, "apps/v1")),
-              "spec": {"replicas": replicas, "selector": {"matchLabels": {**selector, "pod-template-hash": hash_}}, "template": template},
+              "spec": {"replicas": replicas, "selector": {"matchLabels": {**selector, "pod-template-hash": hash_}}, "template": rs_template},
               "status": {"replicas": replicas, "fullyLabeledReplicas": replicas, "observedGeneration": 1,
                          **({"readyReplicas": replicas, "availableReplicas": replicas} if is_ready else {})}}
         w.add(d, rs)
@@ -529,7 +536,8 @@ def helmrelease(w, name, target_ns, tier_k, created, state, chart="sebastian", v
                  "spec": {"chart": hr["spec"]["chart"]["spec"]["chart"], "interval": "10m", "reconcileStrategy": "Revision",
                           "sourceRef": {"kind": "GitRepository", "name": "alga-appliance"}, "version": "*"},
                  "status": {"observedGeneration": 1, "conditions": [cond("Ready", "True", "ChartPullSucceeded", "packaged '%s' chart with version '%s'" % (chart, version), created)],
-                            "artifact": {"revision": version, "path": "helmchart/flux-system/alga-system-%s/%s-%s.tgz" % (name, chart, version), "digest": "sha256:" + "9a" * 32, "lastUpdateTime": created, "size": 24512}}}
+                            "artifact": {"revision": version, "path": "helmchart/flux-system/alga-system-%s/%s-%s.tgz" % (name, chart, version),
+                                         "url": STORAGE + "helmchart/flux-system/alga-system-%s/%s-%s.tgz" % (name, chart, version), "digest": "sha256:" + "9a" * 32, "lastUpdateTime": created, "size": 24512}}}
     w.add(hr, chart_obj)
 
 
@@ -542,7 +550,8 @@ def git_repository(w, created, state=("ready",)):
          "spec": {"interval": "5m", "url": "https://github.com/Nine-Minds/alga-psa", "ref": {"branch": "release/1.0-rc5"}, "timeout": "60s"},
          "status": {"observedGeneration": 1}}
     if state[0] == "ready":
-        g["status"]["artifact"] = {"revision": REVISION, "path": "gitrepository/flux-system/alga-appliance/979e2079.tar.gz", "digest": "sha256:" + "aa" * 32, "lastUpdateTime": created, "size": 10485760}
+        g["status"]["artifact"] = {"revision": REVISION, "path": "gitrepository/flux-system/alga-appliance/979e2079.tar.gz",
+                                   "url": STORAGE + "gitrepository/flux-system/alga-appliance/979e2079.tar.gz", "digest": "sha256:" + "aa" * 32, "lastUpdateTime": created, "size": 10485760}
         g["status"]["conditions"] = [cond("Ready", "True", "Succeeded", "stored artifact for revision '%s'" % REVISION, created),
                                      cond("ArtifactInStorage", "True", "Succeeded", "stored artifact for revision '%s'" % REVISION, created)]
     else:
