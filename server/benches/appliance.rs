@@ -23,24 +23,8 @@ async fn main() -> anyhow::Result<()> {
     let dump: serde_json::Value =
         serde_yaml::from_str(include_str!("../corpus/01-fully-healthy/dump.yaml"))?;
     let shift = jiff::Timestamp::now().duration_since("2026-04-30T02:00:00Z".parse()?);
-    let mut catalog_pods = 0;
-    for mut item in dump["items"].as_array().cloned().unwrap_or_default() {
-        if let Some(meta) = item["metadata"].as_object_mut() {
-            for field in ["uid", "resourceVersion", "managedFields"] {
-                meta.remove(field);
-            }
-        }
-        // The test API server has its own service range: let it allocate the address.
-        if item["kind"] == "Service" {
-            if let Some(spec) = item["spec"].as_object_mut() {
-                spec.remove("clusterIP");
-                spec.remove("clusterIPs");
-            }
-        }
-        catalog_pods += usize::from(item["kind"] == "Pod");
-        testenv::rebase_times(&mut item, shift);
-        loader.apply_object(item).await?;
-    }
+    let applied = loader.apply_dump(&dump, shift).await?;
+    let catalog_pods = applied.get("Pod").copied().unwrap_or(0);
     // The rest of a node's pods, outside the catalog, with a few events each.
     let now = jiff::Timestamp::now().to_string();
     for i in 0..(60 - catalog_pods) {

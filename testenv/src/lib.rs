@@ -557,6 +557,50 @@ impl ScenarioLoader {
         ))
     }
 
+    /// Applies every item of a `kubectl get -A -o yaml` dump (a `List`) with its status, times
+    /// moved by `shift`; what only the dumped cluster owns is left to this API server (`uid`,
+    /// `resourceVersion`, `managedFields`, a Service's cluster IP from another range, a Job's
+    /// selector and labels made from its uid). Returns
+    /// the number of objects of each kind applied.
+    pub async fn apply_dump(
+        &mut self,
+        dump: &Value,
+        shift: jiff::SignedDuration,
+    ) -> Result<BTreeMap<String, usize>> {
+        let mut applied = BTreeMap::new();
+        for mut item in dump["items"].as_array().cloned().unwrap_or_default() {
+            if let Some(meta) = item["metadata"].as_object_mut() {
+                for field in ["uid", "resourceVersion", "managedFields"] {
+                    meta.remove(field);
+                }
+            }
+            if item["kind"] == "Service" {
+                if let Some(spec) = item["spec"].as_object_mut() {
+                    spec.remove("clusterIP");
+                    spec.remove("clusterIPs");
+                }
+            }
+            if item["kind"] == "Job" {
+                // A Job's selector is generated from its own uid: this API server makes its own.
+                if let Some(spec) = item["spec"].as_object_mut() {
+                    spec.remove("selector");
+                }
+                if let Some(labels) = item
+                    .pointer_mut("/spec/template/metadata/labels")
+                    .and_then(Value::as_object_mut)
+                {
+                    labels.remove("controller-uid");
+                    labels.remove("batch.kubernetes.io/controller-uid");
+                }
+            }
+            let kind = item["kind"].as_str().unwrap_or("").to_string();
+            rebase_times(&mut item, shift);
+            self.apply_object(item).await?;
+            *applied.entry(kind).or_default() += 1;
+        }
+        Ok(applied)
+    }
+
     /// Server-side applies an object, then its `.status` through the status subresource.
     pub async fn apply_object(&mut self, mut object: Value) -> Result<()> {
         let (api, has_status) = self.api_for(&object).await?;
