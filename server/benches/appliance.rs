@@ -60,12 +60,8 @@ async fn main() -> anyhow::Result<()> {
         events.list(&lp).await?.items.len(),
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut child = support::serve(
+    let (mut child, port) = support::serve(
         &cluster.kubeconfig,
-        port,
         TOKEN,
         &["--no-outbound-checks", "--no-log-tails"],
     )?;

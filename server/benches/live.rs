@@ -106,9 +106,6 @@ async fn main() -> anyhow::Result<()> {
         began.elapsed().as_secs_f64()
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
     let start = Instant::now();
     let extra = std::env::var("BENCH_SERVE_ARGS").unwrap_or_default();
     let mut args = vec![
@@ -119,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
         "localhost",
     ];
     args.extend(extra.split_whitespace());
-    let mut child = support::serve(&cluster.kubeconfig, port, TOKEN, &args)?;
+    let (mut child, port) = support::serve(&cluster.kubeconfig, TOKEN, &args)?;
     let pid = child.id();
     while !ready(port) {
         anyhow::ensure!(start.elapsed() < Duration::from_secs(60), "never ready");

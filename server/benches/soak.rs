@@ -21,6 +21,18 @@ const TOKEN: &str = "soak-token";
 const SLOTS: u64 = 150;
 /// Target rate of changes while the API server is up.
 const RATE: u64 = 60;
+/// What the run counts.
+#[derive(Default)]
+struct Tally {
+    /// Changes the API server accepted.
+    changes: AtomicU64,
+    /// Changes refused (the API server was down).
+    refused: AtomicU64,
+    /// `/api/status` answers and errors.
+    answers: AtomicU64,
+    errors: AtomicU64,
+}
+
 const SELECTOR: &str = "app.kubernetes.io/name=workflow-worker";
 
 fn pod(i: u64) -> serde_json::Value {
@@ -112,12 +124,8 @@ async fn main() -> anyhow::Result<()> {
     for ns in testenv::NAMESPACES {
         let _ = cluster.kubectl(&["create", "namespace", ns], None);
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut child = support::serve(
+    let (mut child, port) = support::serve(
         &cluster.kubeconfig,
-        port,
         TOKEN,
         &["--no-log-tails", "--no-outbound-checks"],
     )?;
@@ -142,23 +150,13 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let stop = Arc::new(AtomicBool::new(false));
-    let (changes, refused, answers, errors) = (
-        Arc::new(AtomicU64::new(0)),
-        Arc::new(AtomicU64::new(0)),
-        Arc::new(AtomicU64::new(0)),
-        Arc::new(AtomicU64::new(0)),
-    );
+    let tally = Arc::new(Tally::default());
     let client = cluster.client().await?;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "msp");
     let events: Api<Event> = Api::namespaced(client.clone(), "msp");
     let churn = {
-        let (stop, changes, refused, pods, events) = (
-            stop.clone(),
-            changes.clone(),
-            refused.clone(),
-            pods.clone(),
-            events.clone(),
-        );
+        let (stop, tally, pods, events) =
+            (stop.clone(), tally.clone(), pods.clone(), events.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));
             let mut n = 0u64;
@@ -167,16 +165,11 @@ async fn main() -> anyhow::Result<()> {
                 tick.tick().await;
                 n += 1;
                 let permit = limit.clone().acquire_owned().await.expect("open");
-                let (changes, refused, pods, events) = (
-                    changes.clone(),
-                    refused.clone(),
-                    pods.clone(),
-                    events.clone(),
-                );
+                let (tally, pods, events) = (tally.clone(), pods.clone(), events.clone());
                 tokio::spawn(async move {
                     match change(&pods, &events, n).await {
-                        Ok(()) => changes.fetch_add(1, Relaxed),
-                        Err(_) => refused.fetch_add(1, Relaxed),
+                        Ok(()) => tally.changes.fetch_add(1, Relaxed),
+                        Err(_) => tally.refused.fetch_add(1, Relaxed),
                     };
                     drop(permit);
                 });
@@ -184,18 +177,12 @@ async fn main() -> anyhow::Result<()> {
         })
     };
     let poll = {
-        let (stop, answers, errors, http, url) = (
-            stop.clone(),
-            answers.clone(),
-            errors.clone(),
-            http.clone(),
-            url.clone(),
-        );
+        let (stop, tally, http, url) = (stop.clone(), tally.clone(), http.clone(), url.clone());
         tokio::spawn(async move {
             while !stop.load(Relaxed) {
                 match http.get(&url).bearer_auth(TOKEN).send().await {
-                    Ok(r) if r.status().is_success() => answers.fetch_add(1, Relaxed),
-                    _ => errors.fetch_add(1, Relaxed),
+                    Ok(r) if r.status().is_success() => tally.answers.fetch_add(1, Relaxed),
+                    _ => tally.errors.fetch_add(1, Relaxed),
                 };
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -220,18 +207,18 @@ async fn main() -> anyhow::Result<()> {
         ));
         if Instant::now() >= next_kill && Instant::now() + Duration::from_secs(30) < end {
             up_time += up_since.elapsed();
-            changes_while_up += changes.load(Relaxed) - changes_at_up;
+            changes_while_up += tally.changes.load(Relaxed) - changes_at_up;
             cluster.stop_apiserver();
             outages += 1;
             tokio::time::sleep(Duration::from_secs(15)).await;
             cluster.start_apiserver()?;
             up_since = Instant::now();
-            changes_at_up = changes.load(Relaxed);
+            changes_at_up = tally.changes.load(Relaxed);
             next_kill += Duration::from_secs(120);
         }
     }
     up_time += up_since.elapsed();
-    changes_while_up += changes.load(Relaxed) - changes_at_up;
+    changes_while_up += tally.changes.load(Relaxed) - changes_at_up;
     stop.store(true, Relaxed);
     churn.await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -310,14 +297,14 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "  changes: {} accepted ({:.1}/s while the API server was up), {} refused during {outages} outages",
-        changes.load(Relaxed),
+        tally.changes.load(Relaxed),
         changes_while_up as f64 / up_time.as_secs_f64(),
-        refused.load(Relaxed)
+        tally.refused.load(Relaxed)
     );
     println!(
         "  /api/status: {} answers, {} errors",
-        answers.load(Relaxed),
-        errors.load(Relaxed)
+        tally.answers.load(Relaxed),
+        tally.errors.load(Relaxed)
     );
     println!(
         "  RSS: second minute {:.1} MiB, last minute {:.1} MiB (growth {:+.1} %), max {:.1} MiB",
@@ -343,7 +330,7 @@ async fn main() -> anyhow::Result<()> {
         None => anyhow::bail!("the final state was not reflected"),
     }
     anyhow::ensure!(
-        !restarted && errors.load(Relaxed) == 0,
+        !restarted && tally.errors.load(Relaxed) == 0,
         "the service restarted or failed to answer"
     );
     Ok(())

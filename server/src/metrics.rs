@@ -183,12 +183,26 @@ mod tests {
             .samples
             .iter()
             .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
-            .map(|s| match s.value {
-                prometheus_parse::Value::Counter(v)
-                | prometheus_parse::Value::Gauge(v)
-                | prometheus_parse::Value::Untyped(v) => v,
-                _ => f64::NAN,
-            })
+            .map(number)
+    }
+
+    /// Every sample of `name`'s values.
+    fn values(scrape: &prometheus_parse::Scrape, name: &str) -> Vec<f64> {
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == name)
+            .map(number)
+            .collect()
+    }
+
+    fn number(sample: &prometheus_parse::Sample) -> f64 {
+        match sample.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        }
     }
 
     fn parse(text: &str) -> prometheus_parse::Scrape {
@@ -248,11 +262,9 @@ mod tests {
             ),
             Some(1.0)
         );
-        let ones = scrape
-            .samples
-            .iter()
-            .filter(|s| s.metric == "appliance_status_rollup")
-            .filter(|s| matches!(s.value, prometheus_parse::Value::Gauge(v) if v == 1.0))
+        let ones = values(&scrape, "appliance_status_rollup")
+            .into_iter()
+            .filter(|v| *v == 1.0)
             .count();
         assert_eq!(ones, 1, "exactly one rollup state is current");
         let top = &doc.top_blockers[0];
@@ -273,15 +285,7 @@ mod tests {
             ),
             Some(same as f64)
         );
-        let total: f64 = scrape
-            .samples
-            .iter()
-            .filter(|s| s.metric == "appliance_status_blockers")
-            .map(|s| match s.value {
-                prometheus_parse::Value::Gauge(v) => v,
-                _ => 0.0,
-            })
-            .sum();
+        let total: f64 = values(&scrape, "appliance_status_blockers").iter().sum();
         assert_eq!(total, doc.top_blockers.len() as f64);
         assert_eq!(
             value(&scrape, "appliance_status_document_age_seconds", &[]),

@@ -170,11 +170,7 @@ async fn token_ensure_and_rotate_on_a_real_apiserver() {
     // No kubeconfig, an unreachable API, an account that may not write the Secret.
     let out = token_cmd(&home, Path::new("/nonexistent/kubeconfig"), "ensure", &[]);
     assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let dead = home.join("dead.kubeconfig");
     std::fs::write(&dead, format!("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: 'https://127.0.0.1:{port}', insecure-skip-tls-verify: true}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n")).unwrap();
     let out = token_cmd(&home, &dead, "ensure", &[]);
@@ -185,8 +181,33 @@ async fn token_ensure_and_rotate_on_a_real_apiserver() {
     assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
 }
 
-/// `serve --demo`, killed when dropped.
+/// A loopback port nobody listens on (yet).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `serve` and its URL, killed when dropped.
 struct Service(Child, String);
+
+impl Service {
+    /// Waits until `child` listens on `port`.
+    fn listening(child: Child, port: u16) -> Service {
+        let service = Service(child, format!("http://127.0.0.1:{port}"));
+        let began = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                began.elapsed() < Duration::from_secs(20),
+                "serve did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        service
+    }
+}
 
 impl Drop for Service {
     fn drop(&mut self) {
@@ -196,11 +217,7 @@ impl Drop for Service {
 }
 
 fn serve_demo(token: &str, speed: &str) -> Service {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let child = bin()
         .env("APPLIANCE_STATUS_TOKEN", token)
         .args([
@@ -215,16 +232,7 @@ fn serve_demo(token: &str, speed: &str) -> Service {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let began = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            began.elapsed() < Duration::from_secs(20),
-            "serve did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Service(child, url)
+    Service::listening(child, port)
 }
 
 fn follow(url: &str, token: &str, args: &[&str]) -> Output {
@@ -356,11 +364,7 @@ fn wait_exit_codes_per_outcome() {
     assert!(!text(&out.stderr).contains("wrong-token"));
     drop(service);
     // Nobody listening: unreachable.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let out = follow(&format!("http://127.0.0.1:{port}"), token, &["status"]);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
 }
@@ -505,14 +509,8 @@ async fn the_admins_path_on_an_empty_cluster() {
         .unwrap();
     let token_file = home.join("mounted-token");
     std::fs::write(&token_file, secret_token(&cluster)).unwrap();
-    let web_app = TcpListener::bind("127.0.0.1:0").unwrap();
-    let web_port = web_app.local_addr().unwrap().port();
-    drop(web_app); // nothing answers until alga-core is up
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let web_port = free_port(); // nothing answers there until alga-core is up
+    let port = free_port();
     let child = bin()
         .env_remove("APPLIANCE_STATUS_TOKEN")
         .env_remove("KUBECONFIG")
@@ -538,15 +536,7 @@ async fn the_admins_path_on_an_empty_cluster() {
         .stderr(std::fs::File::create(home.join("serve.log")).unwrap())
         .spawn()
         .unwrap();
-    let service = Service(child, format!("http://127.0.0.1:{port}"));
-    let began = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            began.elapsed() < Duration::from_secs(20),
-            "serve did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let service = Service::listening(child, port);
 
     // The admin follows from their own machine: the token from the file `token ensure` wrote.
     let admin = |args: &[&str]| {

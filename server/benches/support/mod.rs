@@ -25,8 +25,12 @@ pub fn memory_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// `serve` on 127.0.0.1:`port` against `kubeconfig`, with `token`, quiet, `extra` arguments after.
-pub fn serve(kubeconfig: &Path, port: u16, token: &str, extra: &[&str]) -> std::io::Result<Child> {
+/// `serve` on a free loopback port against `kubeconfig`, with `token`, quiet, `extra` arguments
+/// after; the child and its port.
+pub fn serve(kubeconfig: &Path, token: &str, extra: &[&str]) -> std::io::Result<(Child, u16)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     Command::new(release_binary())
         .args([
             "serve",
@@ -45,4 +49,5 @@ pub fn serve(kubeconfig: &Path, port: u16, token: &str, extra: &[&str]) -> std::
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(|child| (child, port))
 }
