@@ -16,12 +16,15 @@ pub fn duration(seconds: u64) -> String {
     }
 }
 
-/// "1.8 GB", "512 MB", "900 kB" (decimal units, as registries report sizes).
+/// "1.8 GB", "512.0 MB", "900.0 kB" (decimal units, as registries report sizes), rounded to a
+/// tenth. Integer arithmetic only: float formatting would add its code to the wasm.
 pub fn bytes(n: u64) -> String {
-    const UNITS: [(&str, f64); 3] = [("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
+    const UNITS: [(&str, u64); 3] = [("GB", 1_000_000_000), ("MB", 1_000_000), ("kB", 1_000)];
     for (unit, scale) in UNITS {
-        if n as f64 >= scale {
-            return format!("{:.1} {unit}", n as f64 / scale);
+        if n >= scale {
+            let tenth = scale / 10;
+            let tenths = n / tenth + u64::from(n % tenth >= tenth / 2);
+            return format!("{}.{} {unit}", tenths / 10, tenths % 10);
         }
     }
     format!("{n} B")
@@ -44,5 +47,8 @@ mod tests {
         assert_eq!(bytes(1_843_201_234), "1.8 GB");
         assert_eq!(bytes(512_000_000), "512.0 MB");
         assert_eq!(bytes(999), "999 B");
+        assert_eq!(bytes(1_000), "1.0 kB");
+        assert_eq!(bytes(1_960_000), "2.0 MB");
+        assert_eq!(bytes(u64::MAX), "18446744073.7 GB");
     }
 }

@@ -9,12 +9,8 @@ pub mod format;
 pub mod status;
 pub mod ui;
 
+use leptos::either::Either;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::{
-    components::{Route, Router, Routes},
-    StaticSegment,
-};
 
 /// The HTML document the server renders around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -29,8 +25,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 // No favicon request: the appliance has no icon to serve.
                 <link rel="icon" href="data:,"/>
+                <title>"Appliance status"</title>
+                <link rel="stylesheet" id="leptos" href="/pkg/appliance-status.css"/>
                 <HydrationScripts options/>
-                <MetaTags/>
             </head>
             <body>
                 <App/>
@@ -58,17 +55,18 @@ fn set_content_security_policy() {
     }
 }
 
-/// The whole application: one status page with two tabs.
+/// The whole application: one status page with two tabs, at `/`. No client-side router: the page
+/// has one path, and the tab lives in its query (`ui::Tab`), which keeps the router's code (and
+/// its asynchronous hydration of every view) out of the wasm.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
-    view! {
-        <Stylesheet id="leptos" href="/pkg/appliance-status.css"/>
-        <Title text="Appliance status"/>
-        <Router>
-            <Routes fallback=|| view! { <main class="page"><p>"Page not found."</p></main> }>
-                <Route path=StaticSegment("") view=ui::StatusPage/>
-            </Routes>
-        </Router>
+    if ui::request_path().as_deref().is_none_or(|p| p == "/") {
+        Either::Left(view! { <ui::StatusPage/> })
+    } else {
+        #[cfg(feature = "ssr")]
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::NOT_FOUND);
+        }
+        Either::Right(view! { <main class="page"><p>"Page not found."</p></main> })
     }
 }

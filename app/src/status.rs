@@ -3,8 +3,15 @@
 //! Plain serde types, camelCase on the wire, the PRD's field names and values kept as they are and
 //! only ever extended. No I/O and no Kubernetes types here: this module compiles to wasm.
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+
+/// A point in time, RFC 3339 on the wire. On the server it is jiff's `Timestamp`; in the browser,
+/// which only shows it, it is the text as sent, so jiff's parser and tables stay out of the wasm.
+#[cfg(any(feature = "ssr", not(feature = "hydrate")))]
+pub use jiff::Timestamp;
+/// A point in time as the server sent it (RFC 3339): the browser only displays it.
+#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+pub type Timestamp = String;
 
 /// Bumped when a field changes meaning or disappears (adding fields does not bump it).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -519,9 +526,79 @@ impl StatusDocument {
     }
 }
 
+/// `as_str()` and `VARIANTS` for a wire enum: the name serde writes (snake_case), for CSS classes,
+/// metrics labels and the CLI without `Debug` formatting. A test checks the names against serde.
+macro_rules! wire_names {
+    ($($ty:ident { $($variant:ident => $name:literal),+ $(,)? })+) => {$(
+        impl $ty {
+            /// Every variant, in declaration order.
+            pub const VARIANTS: &'static [$ty] = &[$($ty::$variant),+];
+
+            /// The name on the wire, e.g. `not_applicable`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name),+
+                }
+            }
+        }
+    )+};
+}
+
+wire_names! {
+    RollupState {
+        Installing => "installing",
+        ReadyToLogIn => "ready_to_log_in",
+        ReadyWithBackgroundIssues => "ready_with_background_issues",
+        FullyHealthy => "fully_healthy",
+        FailedActionRequired => "failed_action_required",
+    }
+    Tier {
+        Platform => "platform",
+        Core => "core",
+        Bootstrap => "bootstrap",
+        Login => "login",
+        Background => "background",
+        FullHealth => "full_health",
+    }
+    TierHealth { Healthy => "healthy", Progressing => "progressing", Degraded => "degraded", Failed => "failed" }
+    CheckState { Ok => "ok", Pending => "pending", Failed => "failed", NotApplicable => "not_applicable" }
+    Severity { Critical => "critical", Background => "background", Warning => "warning" }
+    Layer {
+        Api => "api", Node => "node", Dns => "dns", Network => "network", Storage => "storage",
+        Image => "image", Config => "config", Log => "log", Pod => "pod", Job => "job",
+        Workload => "workload", Probe => "probe", Flux => "flux", Helm => "helm",
+    }
+    Escalation { Info => "info", Warning => "warning", Error => "error" }
+    ComponentState { Ready => "ready", Progressing => "progressing", Failed => "failed", Missing => "missing" }
+    OperationKind { ImagePull => "image_pull", Reconciliation => "reconciliation", Job => "job", Waiting => "waiting" }
+    SourceMode { Live => "live", Scenario => "scenario" }
+    WatchState { Listing => "listing", Listed => "listed", NotServed => "not_served", Forbidden => "forbidden" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `as_str()` is exactly what serde writes, for every variant of every wire enum.
+    #[test]
+    fn wire_names_match_serde() {
+        fn check<T: Serialize + Copy>(variants: &[T], name: impl Fn(T) -> &'static str) {
+            for v in variants {
+                assert_eq!(serde_json::to_value(v).unwrap(), name(*v));
+            }
+        }
+        check(RollupState::VARIANTS, RollupState::as_str);
+        check(Tier::VARIANTS, Tier::as_str);
+        check(TierHealth::VARIANTS, TierHealth::as_str);
+        check(CheckState::VARIANTS, CheckState::as_str);
+        check(Severity::VARIANTS, Severity::as_str);
+        check(Layer::VARIANTS, Layer::as_str);
+        check(Escalation::VARIANTS, Escalation::as_str);
+        check(ComponentState::VARIANTS, ComponentState::as_str);
+        check(OperationKind::VARIANTS, OperationKind::as_str);
+        check(SourceMode::VARIANTS, SourceMode::as_str);
+        check(WatchState::VARIANTS, WatchState::as_str);
+    }
 
     /// The PRD's representative document still parses (extra fields aside) and keeps its names.
     #[test]

@@ -2,13 +2,14 @@
 //!
 //! The page polls the `get_status` server function every two seconds (gloo-timers in the browser)
 //! and re-renders the open tab from the new document; the tab itself lives in the URL
-//! (`?tab=diagnostics`) so support can share it.
+//! (`?tab=diagnostics`) so support can share it. Switching tabs pushes the URL to the history
+//! without a reload, and the browser's back button switches back.
 
 use crate::api::get_status;
 use crate::format;
 use crate::status::*;
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
-use leptos_router::{components::A, hooks::use_query_map};
 
 /// How often the browser asks for the latest document.
 pub const POLL_INTERVAL_MS: u32 = 1_000;
@@ -23,6 +24,95 @@ fn browser_now_ms() -> Option<f64> {
     {
         None
     }
+}
+
+/// The page's path: the request's on the server, the location's in the browser.
+pub fn request_path() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    if let Some(parts) = use_context::<http::request::Parts>() {
+        return Some(parts.uri.path().to_string());
+    }
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        return window.location().pathname().ok();
+    }
+    None
+}
+
+/// The page's query string without `?`, as [`request_path`] finds it.
+fn request_query() -> String {
+    #[cfg(feature = "ssr")]
+    if let Some(parts) = use_context::<http::request::Parts>() {
+        return parts.uri.query().unwrap_or_default().to_string();
+    }
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        return window
+            .location()
+            .search()
+            .unwrap_or_default()
+            .trim_start_matches('?')
+            .to_string();
+    }
+    String::new()
+}
+
+/// The open tab; `?tab=diagnostics` in the URL opens the diagnostics tab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Overview,
+    Diagnostics,
+}
+
+impl Tab {
+    /// The tab a query string (without `?`) asks for.
+    pub fn from_query(query: &str) -> Tab {
+        if query.split('&').any(|pair| pair == "tab=diagnostics") {
+            Tab::Diagnostics
+        } else {
+            Tab::Overview
+        }
+    }
+
+    /// The URL that opens this tab.
+    pub fn href(self) -> &'static str {
+        match self {
+            Tab::Overview => "/",
+            Tab::Diagnostics => "/?tab=diagnostics",
+        }
+    }
+}
+
+/// A tab's link: a real link (a new browser tab or a shared URL opens it), switched in place on a
+/// plain click.
+#[component]
+fn TabLink(
+    open: RwSignal<Tab>,
+    to: Tab,
+    testid: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <a href=to.href() role="tab" data-testid=testid
+           aria-selected=move || (open.get() == to).to_string()
+           class=move || if open.get() == to { "tab active" } else { "tab" }
+           on:click=move |ev| {
+               if ev.button() == 0 && !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key()) {
+                   ev.prevent_default();
+                   push_url(to.href());
+                   open.set(to);
+               }
+           }>{children()}</a>
+    }
+}
+
+fn push_url(url: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = url;
 }
 
 /// The one page: header, tabs, and the open tab's content.
@@ -50,8 +140,13 @@ pub fn StatusPage() -> impl IntoView {
         clock.set(browser_now_ms());
     });
 
-    let query = use_query_map();
-    let diagnostics = move || query.read().get("tab").as_deref() == Some("diagnostics");
+    let tab = RwSignal::new(Tab::from_query(&request_query()));
+    // Back and forward move between the tabs' URLs.
+    #[cfg(feature = "hydrate")]
+    let _ = window_event_listener(leptos::ev::popstate, move |_| {
+        tab.set(Tab::from_query(&request_query()))
+    });
+    let diagnostics = move || tab.get() == Tab::Diagnostics;
     let event_filter = RwSignal::new(String::new());
 
     let updated = move || match (received_at.get(), clock.get()) {
@@ -73,32 +168,27 @@ pub fn StatusPage() -> impl IntoView {
             </form>
         </header>
         <nav class="tabs" role="tablist" aria-label="Views">
-            <A href="?" attr:role="tab" attr:aria-selected=move || (!diagnostics()).to_string()
-               attr:class=move || if diagnostics() { "tab" } else { "tab active" }
-               attr:data-testid="tab-overview">"Overview"</A>
-            <A href="?tab=diagnostics" attr:role="tab"
-               attr:aria-selected=move || diagnostics().to_string()
-               attr:class=move || if diagnostics() { "tab active" } else { "tab" }
-               attr:data-testid="tab-diagnostics">"Advanced diagnostics"</A>
+            <TabLink open=tab to=Tab::Overview testid="tab-overview">"Overview"</TabLink>
+            <TabLink open=tab to=Tab::Diagnostics testid="tab-diagnostics">"Advanced diagnostics"</TabLink>
         </nav>
         <main class="page" role="tabpanel">
             <Transition fallback=|| view! { <p class="loading">"Loading status…"</p> }>
                 {move || Suspend::new(async move {
                     match status.await {
-                        Ok(doc) => view! { <Document doc diagnostics event_filter/> }.into_any(),
+                        Ok(doc) => EitherOf3::A(view! { <Document doc diagnostics event_filter/> }),
                         Err(err) if err.to_string().contains("log in again") => {
                             // The session ended (logout elsewhere, expiry, new token, restart).
                             go_to_login();
-                            view! { <p class="loading">"Session ended; opening the login page…"</p> }.into_any()
+                            EitherOf3::B(view! { <p class="loading">"Session ended; opening the login page…"</p> })
                         }
-                        Err(err) => view! {
+                        Err(err) => EitherOf3::C(view! {
                             <div class="banner error" role="alert">
                                 "Cannot reach the status service, retrying. (" {err.to_string()} ")"
                             </div>
                             {move || last_good.get().map(|doc| view! {
                                 <Document doc diagnostics event_filter/>
                             })}
-                        }.into_any(),
+                        }),
                     }
                 })}
             </Transition>
@@ -125,9 +215,9 @@ fn Document(
     view! {
         {stale}
         {move || if diagnostics() {
-            view! { <Diagnostics doc=doc_for_diag.clone() event_filter/> }.into_any()
+            Either::Left(view! { <Diagnostics doc=doc_for_diag.clone() event_filter/> })
         } else {
-            view! { <Overview doc=doc.clone()/> }.into_any()
+            Either::Right(view! { <Overview doc=doc.clone()/> })
         }}
     }
 }
@@ -311,7 +401,6 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
     );
 
     view! {
-        {view! {
         <section class="card" data-testid="release">
             <h2>"Release"</h2>
             <dl class="facts">
@@ -324,8 +413,6 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
             </dl>
             <a class="button" download="appliance-status.json" href="/api/status" data-testid="download-json">"Download status JSON"</a>
         </section>
-        }.into_any()}
-        {view! {
         <section class="card" data-testid="tiers">
             <h2>"Readiness tiers"</h2>
             {tiers.into_iter().map(|(tier, status)| {
@@ -336,10 +423,10 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                             " " {if status.ready { "ready" } else { "not ready" }}</summary>
                         <ul class="checks">
                             {status.checks.into_iter().map(|c| view! {
-                                <li class=format!("check {:?}", c.state).to_lowercase()>
+                                <li class=format!("check {}", c.state.as_str())>
                                     <span aria-hidden="true">{check_icon(c.state)}</span> " "
                                     {c.description} " "
-                                    <span class="visually-hidden">{format!("({:?})", c.state)}</span>
+                                    <span class="visually-hidden">"(" {c.state.as_str()} ")"</span>
                                     {c.detail.map(|d| view! { <span class="muted">" — " {d}</span> })}
                                 </li>
                             }).collect_view()}
@@ -348,16 +435,14 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                 }
             }).collect_view()}
         </section>
-        }.into_any()}
-        {view! {
         <section class="card" data-testid="blockers">
             <h2>"Blockers (" {blockers.len()} ")"</h2>
             {blockers.is_empty().then(|| view! { <p>"No blockers."</p> })}
             <ol class="blockers">
                 {blockers.into_iter().map(|b| view! {
                     <li class="blocker" data-component=b.component.clone()>
-                        <p><strong>{b.component.clone()}</strong> " · " {format!("{:?}", b.layer).to_lowercase()}
-                           " · " {format!("{:?}", b.severity).to_lowercase()}
+                        <p><strong>{b.component.clone()}</strong> " · " {b.layer.as_str()}
+                           " · " {b.severity.as_str()}
                            " · " {if b.login_blocking { "blocks login" } else { "does not block login" }}
                            " · since " <code>{b.since.to_string()}</code></p>
                         <p>{b.reason.clone()}</p>
@@ -372,8 +457,6 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                 }).collect_view()}
             </ol>
         </section>
-        }.into_any()}
-        {view! {
         <section class="card" data-testid="components">
             <h2>"Components"</h2>
             <div class="table-wrap" tabindex="0" role="region" aria-label="Components table"><table>
@@ -382,16 +465,14 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                     let row_name = c.name.clone();
                     view! {
                     <tr data-component=row_name>
-                        <td>{c.name}</td><td>{format!("{:?}", c.tier).to_lowercase()}</td>
-                        <td>{format!("{:?}", c.status).to_lowercase()}</td>
+                        <td>{c.name}</td><td>{c.tier.as_str()}</td>
+                        <td>{c.status.as_str()}</td>
                         <td>{c.ready} "/" {c.desired}</td><td>{c.restarts}</td>
                         <td>{c.images.join(", ")}</td><td>{c.message}</td>
                     </tr>
                 }}).collect_view()}</tbody>
             </table></div>
         </section>
-        }.into_any()}
-        {view! {
         <section class="card" data-testid="flux">
             <h2>"Flux and Helm releases"</h2>
             {flux.is_empty().then(|| view! { <p>"No Flux object seen (yet)."</p> })}
@@ -406,29 +487,23 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                 }).collect_view()}</tbody>
             </table></div>
         </section>
-        }.into_any()}
-        {view! {
         <section class="card" data-testid="bootstrap">
             <h2>"Database bootstrap"</h2>
             {match bootstrap {
-                Some(b) => view! {
+                Some(b) => Either::Left(view! {
                     <p>"State: " <strong>{b.state}</strong>
                         {b.job.map(|j| view! { " (" <code>{j}</code> ")" })}
                         {b.completed_at.map(|t| view! { ", completed " <code>{t.to_string()}</code> })}</p>
                     {(!b.log_excerpt.is_empty()).then(|| view! { <pre class="log">{b.log_excerpt.join("\n")}</pre> })}
-                }.into_any(),
-                None => view! { <p>"No bootstrap job in the catalog."</p> }.into_any(),
+                }),
+                None => Either::Right(view! { <p>"No bootstrap job in the catalog."</p> }),
             }}
         </section>
-        }.into_any()}
-        {view! {
         <section class="card" data-testid="operations">
             <h2>"Image pulls and reconciliations"</h2>
             {operations.is_empty().then(|| view! { <p>"Nothing in progress."</p> })}
             <ul>{operations.into_iter().map(|op| view! { <li><OperationLine op/></li> }).collect_view()}</ul>
         </section>
-        }.into_any()}
-        {view! {
         <section class="card" data-testid="collector">
             <h2>"What the service measures"</h2>
             {probes.is_empty().then(|| view! { <p>"No probe has run."</p> })}
@@ -439,8 +514,6 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                 <p>"Watches: "{watches.into_iter().map(|w| format!("{} {}", w.kind, w.state.label())).collect::<Vec<_>>().join(", ")}</p>
             })}
         </section>
-        }.into_any()}
-        {view! {
         <section class="card" data-testid="events">
             <h2>"Recent events"</h2>
             <label>"Filter " <input type="search" prop:value=move || event_filter.get()
@@ -449,12 +522,13 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
             <div class="table-wrap" tabindex="0" role="region" aria-label="Events table"><table>
                 <thead><tr><th>"Type"</th><th>"Reason"</th><th>"Object"</th><th>"Message"</th><th>"Count"</th></tr></thead>
                 <tbody>{events.into_iter().map(|e| {
-                    let haystack = format!("{} {} {} {}", e.event_type, e.reason, e.object, e.message).to_lowercase();
+                    // ASCII case folding: the events' words are ASCII, and Unicode case tables would weigh on the wasm.
+                    let haystack = format!("{} {} {} {}", e.event_type, e.reason, e.object, e.message).to_ascii_lowercase();
                     let visible = move || {
-                        let needle = event_filter.get().to_lowercase();
+                        let needle = event_filter.get().to_ascii_lowercase();
                         needle.is_empty() || haystack.contains(&needle)
                     };
-                    let row_class = e.event_type.to_lowercase();
+                    let row_class = e.event_type.to_ascii_lowercase();
                     view! {
                         <tr class:hidden=move || !visible() class=row_class>
                             <td>{e.event_type}</td><td>{e.reason}</td><td><code>{e.object}</code></td>
@@ -464,6 +538,23 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                 }).collect_view()}</tbody>
             </table></div>
         </section>
-        }.into_any()}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tab;
+
+    #[test]
+    fn the_tab_comes_from_the_query() {
+        assert_eq!(Tab::from_query(""), Tab::Overview);
+        assert_eq!(Tab::from_query("tab=diagnostics"), Tab::Diagnostics);
+        assert_eq!(Tab::from_query("x=1&tab=diagnostics"), Tab::Diagnostics);
+        assert_eq!(Tab::from_query("tab=diagnosticsx"), Tab::Overview);
+        assert_eq!(Tab::from_query("tab=overview"), Tab::Overview);
+        assert_eq!(
+            Tab::from_query(Tab::Diagnostics.href().split_once('?').unwrap().1),
+            Tab::Diagnostics
+        );
     }
 }

@@ -8,7 +8,8 @@ test('the page hydrates: the diagnostics tab opens without a reload', async ({ p
   const problems = watchForErrors(page);
   const wasm = page.waitForResponse((r) => r.url().endsWith('.wasm') && r.ok());
   await logIn(page, tokens.demo);
-  await wasm;
+  // Sent compressed at build time: brotli or gzip, whichever the browser accepts.
+  expect(['br', 'gzip']).toContain((await (await wasm).allHeaders())['content-encoding']);
   await page.evaluate(() => ((window as any).__noReload = true));
 
   await page.getByTestId('tab-diagnostics').click();
@@ -21,6 +22,14 @@ test('the page hydrates: the diagnostics tab opens without a reload', async ({ p
   // Keyboard: the tabs are links, reachable and activated with Enter.
   await page.getByTestId('tab-overview').focus();
   await page.keyboard.press('Enter');
+  await expect(page.getByTestId('rollup')).toBeVisible();
+  await expect(page).not.toHaveURL(/tab=/);
+
+  // The browser's back and forward buttons move between the tabs, still without a reload.
+  await page.goBack();
+  await expect(page).toHaveURL(/\?tab=diagnostics/);
+  await expect(page.getByTestId('tiers')).toBeVisible();
+  await page.goForward();
   await expect(page.getByTestId('rollup')).toBeVisible();
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
   expect(problems).toEqual([]);

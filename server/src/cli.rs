@@ -405,7 +405,7 @@ pub fn render_text(doc: &StatusDocument) -> String {
                 if t.ready {
                     "ready".to_string()
                 } else {
-                    format!("not ready ({:?})", t.status).to_lowercase()
+                    format!("not ready ({})", t.status.as_str())
                 }
             ),
         );
@@ -418,7 +418,7 @@ pub fn render_text(doc: &StatusDocument) -> String {
                 &mut out,
                 format!(
                     "    {:<8} {}{}",
-                    format!("{:?}", c.state).to_lowercase(),
+                    c.state.as_str(),
                     c.description,
                     c.detail
                         .as_ref()
@@ -436,16 +436,16 @@ pub fn render_text(doc: &StatusDocument) -> String {
         line(
             &mut out,
             format!(
-                "{}. [{}{}] {} ({:?}): {}",
+                "{}. [{}{}] {} ({}): {}",
                 i + 1,
-                format!("{:?}", b.severity).to_lowercase(),
+                b.severity.as_str(),
                 if b.login_blocking {
                     ", blocks login"
                 } else {
                     ""
                 },
                 b.component,
-                b.layer,
+                b.layer.as_str(),
                 b.reason
             ),
         );

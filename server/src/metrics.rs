@@ -52,13 +52,6 @@ struct ProbeLabel {
 }
 
 /// A contract enum's wire name (`ready_to_log_in`, `critical`, …).
-fn wire(value: impl serde::Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 fn gauge_family<L>(registry: &mut Registry, name: &str, help: &str) -> Family<L, Gauge>
 where
     L: Clone + std::hash::Hash + Eq + EncodeLabelSet + std::fmt::Debug + Send + Sync + 'static,
@@ -81,7 +74,9 @@ pub fn render(doc: &StatusDocument, limiter: &Limiter, now: jiff::Timestamp) -> 
     let tiers = gauge_family::<TierLabel>(&mut registry, "tier_ready", "1 when the tier is ready");
     for tier in Tier::ALL {
         tiers
-            .get_or_create(&TierLabel { tier: wire(tier) })
+            .get_or_create(&TierLabel {
+                tier: tier.as_str().to_string(),
+            })
             .set(i64::from(doc.tiers.get(tier).ready));
     }
     let rollup = gauge_family::<StateLabel>(
@@ -89,22 +84,22 @@ pub fn render(doc: &StatusDocument, limiter: &Limiter, now: jiff::Timestamp) -> 
         "rollup",
         "1 for the current rollup state, 0 for the others",
     );
-    for state in [
-        RollupState::Installing,
-        RollupState::ReadyToLogIn,
-        RollupState::ReadyWithBackgroundIssues,
-        RollupState::FullyHealthy,
-        RollupState::FailedActionRequired,
-    ] {
+    for &state in RollupState::VARIANTS {
         rollup
-            .get_or_create(&StateLabel { state: wire(state) })
+            .get_or_create(&StateLabel {
+                state: state.as_str().to_string(),
+            })
             .set(i64::from(doc.rollup.state == state));
     }
     let blockers = gauge_family::<BlockerLabels>(&mut registry, "blockers", "Open blockers");
     let mut counts: BTreeMap<(String, String, String), i64> = BTreeMap::new();
     for b in &doc.top_blockers {
         *counts
-            .entry((wire(b.severity), wire(b.tier), wire(b.layer)))
+            .entry((
+                b.severity.as_str().to_string(),
+                b.tier.as_str().to_string(),
+                b.layer.as_str().to_string(),
+            ))
             .or_default() += 1;
     }
     for ((severity, tier, layer), n) in counts {
@@ -137,7 +132,7 @@ pub fn render(doc: &StatusDocument, limiter: &Limiter, now: jiff::Timestamp) -> 
         watches
             .get_or_create(&WatchLabels {
                 kind: w.kind.clone(),
-                state: wire(w.state),
+                state: w.state.as_str().to_string(),
             })
             .set(i64::from(w.state == app::status::WatchState::Listed));
     }
@@ -248,7 +243,7 @@ mod tests {
                 value(
                     &scrape,
                     "appliance_status_tier_ready",
-                    &[("tier", &wire(tier))]
+                    &[("tier", tier.as_str())]
                 ),
                 Some(f64::from(u8::from(doc.tiers.get(tier).ready))),
                 "{tier:?}"
@@ -258,7 +253,7 @@ mod tests {
             value(
                 &scrape,
                 "appliance_status_rollup",
-                &[("state", &wire(doc.rollup.state))]
+                &[("state", doc.rollup.state.as_str())]
             ),
             Some(1.0)
         );
@@ -278,9 +273,9 @@ mod tests {
                 &scrape,
                 "appliance_status_blockers",
                 &[
-                    ("severity", &wire(top.severity)),
-                    ("tier", &wire(top.tier)),
-                    ("layer", &wire(top.layer))
+                    ("severity", top.severity.as_str()),
+                    ("tier", top.tier.as_str()),
+                    ("layer", top.layer.as_str())
                 ]
             ),
             Some(same as f64)

@@ -35,7 +35,16 @@ pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let feed = state.feed.clone();
     let session_layer = state.access.policy.layer(state.sessions.clone());
+    // The wasm, JS and CSS, brotli or gzip as the browser accepts, from the `.br`/`.gz` files
+    // `scripts/build.sh` writes beside them (compressed once at build time, never per request).
+    let pkg = tower_http::services::ServeDir::new(format!(
+        "{}/{}",
+        state.leptos_options.site_root, state.leptos_options.site_pkg_dir
+    ))
+    .precompressed_br()
+    .precompressed_gzip();
     Router::new()
+        .nest_service("/pkg", pkg)
         .route("/api/status", get(api_status))
         .route("/metrics", get(metrics))
         .route("/login", get(auth::login_form).post(auth::login))
@@ -211,6 +220,56 @@ pub mod testing {
 mod tests {
     use super::testing::{get, state};
     use super::*;
+
+    /// The page lives at `/` only; any other path is a plain 404 page, not the status page.
+    #[tokio::test]
+    async fn other_paths_are_not_found() {
+        let app = router(state(None, true));
+        let page = get(app.clone(), "/", &[]).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(page.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("data-testid=\"rollup\""));
+        let missing = get(app, "/no-such-page", &[]).await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        let body = axum::body::to_bytes(missing.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("Page not found."), "{body}");
+        assert!(!body.contains("data-testid=\"rollup\""));
+    }
+
+    /// The wasm goes out as the `.br` file beside it to a browser that accepts brotli, and as is to
+    /// one that does not.
+    #[tokio::test]
+    async fn the_wasm_is_served_precompressed() {
+        let site = tempfile::tempdir().unwrap();
+        std::fs::create_dir(site.path().join("pkg")).unwrap();
+        std::fs::write(site.path().join("pkg/appliance-status.wasm"), b"raw wasm").unwrap();
+        std::fs::write(site.path().join("pkg/appliance-status.wasm.br"), b"brotli").unwrap();
+        let mut st = state(None, true);
+        st.leptos_options = LeptosOptions::builder()
+            .output_name("appliance-status")
+            .site_root(site.path().to_string_lossy().to_string())
+            .build();
+        let br = get(
+            router(st.clone()),
+            "/pkg/appliance-status.wasm",
+            &[("accept-encoding", "gzip, deflate, br")],
+        )
+        .await;
+        assert_eq!(br.status(), StatusCode::OK);
+        assert_eq!(br.headers()[header::CONTENT_ENCODING], "br");
+        assert_eq!(br.headers()[header::CONTENT_TYPE], "application/wasm");
+        let body = axum::body::to_bytes(br.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], b"brotli");
+        let plain = get(router(st), "/pkg/appliance-status.wasm", &[]).await;
+        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+        let body = axum::body::to_bytes(plain.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], b"raw wasm");
+    }
 
     #[tokio::test]
     async fn status_api_needs_the_bearer_token() {

@@ -129,7 +129,7 @@ fn dependency(name: &str, tier: Tier, status: &TierStatus) -> Check {
         name: name.into(),
         description: format!("{} ready", tier.readiness_name()),
         state,
-        detail: Some(format!("{:?}", status.status).to_lowercase()),
+        detail: Some(status.status.as_str().into()),
         blockers,
     }
 }
