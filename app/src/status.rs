@@ -477,6 +477,9 @@ pub struct Source {
 pub struct WatchStatus {
     pub kind: String,
     pub state: WatchState,
+    /// How many objects of the kind the service holds (after pruning and its event bound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects: Option<u32>,
 }
 
 /// Where a watch stands.

@@ -511,7 +511,10 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                 <li>{if p.ok { "✅ " } else { "❌ " }}<code>{p.name}</code>": "{p.value}</li>
             }).collect_view()}</ul>
             {(!watches.is_empty()).then(|| view! {
-                <p>"Watches: "{watches.into_iter().map(|w| format!("{} {}", w.kind, w.state.label())).collect::<Vec<_>>().join(", ")}</p>
+                <p>"Watches: "{watches.into_iter().map(|w| match w.objects {
+                    Some(n) => format!("{} {} ({n})", w.kind, w.state.label()),
+                    None => format!("{} {}", w.kind, w.state.label()),
+                }).collect::<Vec<_>>().join(", ")}</p>
             })}
         </section>
         <section class="card" data-testid="events">

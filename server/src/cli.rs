@@ -221,8 +221,9 @@ pub struct ServeArgs {
     /// Time between smoke runs once one passed (e.g. 30m).
     #[arg(long, default_value = "30m", value_parser = parse_duration)]
     pub storage_smoke_interval: jiff::SignedDuration,
-    /// Events kept at most (the newest per object, reason and message first).
-    #[arg(long, default_value_t = 5_000)]
+    /// Events kept at most (the newest per object, reason and message first); the default keeps
+    /// every event an appliance's API server holds.
+    #[arg(long, default_value_t = crate::collect::DEFAULT_MAX_EVENTS)]
     pub max_events: usize,
     /// Do not read log tails of crash-looping pods.
     #[arg(long)]

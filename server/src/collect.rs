@@ -56,11 +56,17 @@ pub struct CollectorOptions {
     pub log_interval: Duration,
 }
 
+/// Events kept at most by default: every event a single-node appliance's API server holds (its
+/// one-hour TTL keeps it to thousands), with room for a storm. At about 0.6 KiB per compact record
+/// (`event::EventRecord`), 50,000 events are about 30 MiB; 20,000 keep the service under 64 MiB
+/// (docs/BENCHMARKS.md).
+pub const DEFAULT_MAX_EVENTS: usize = 50_000;
+
 impl Default for CollectorOptions {
     fn default() -> Self {
         CollectorOptions {
             secret_metadata: false,
-            max_events: 5_000,
+            max_events: DEFAULT_MAX_EVENTS,
             debounce: Duration::from_millis(200),
             tick: Duration::from_secs(5),
             log_tails: true,

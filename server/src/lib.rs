@@ -4,7 +4,8 @@
 //! source (collector | scenario player) -> Snapshot -> assess -> published StatusDocument -> readers
 //! ```
 //!
-//! - [`snapshot`] and [`objects`]: what the engine knows, and how objects get in.
+//! - [`snapshot`] and [`objects`]: what the engine knows, and how objects get in; [`event`]: the
+//!   compact record an Event is kept as.
 //! - [`catalog`]: the appliance's components, as data.
 //! - [`probes`]: results the service measured itself.
 //! - [`assess`]: the pure engine.
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod collect;
+pub mod event;
 pub mod follow;
 pub mod metrics;
 pub mod objects;

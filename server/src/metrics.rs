@@ -10,6 +10,7 @@
 //! | `appliance_status_document_age_seconds` | | since the document was assessed |
 //! | `appliance_status_source_stale` | | 1 while the Kubernetes API cannot be reached |
 //! | `appliance_status_watch_listed` | `kind`, `state` | 1 when the kind is listed and watched |
+//! | `appliance_status_objects` | `kind` | objects of the kind the service holds |
 //! | `appliance_status_probe_ok` | `probe` | 1 when the service's own probe passes |
 //! | `appliance_status_token_failures_total` | | wrong tokens at any door (form, bearer) |
 //! | `appliance_status_lockouts_total` | | addresses locked out after repeated failures |
@@ -44,6 +45,11 @@ struct BlockerLabels {
 struct WatchLabels {
     kind: String,
     state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -136,6 +142,20 @@ pub fn render(doc: &StatusDocument, limiter: &Limiter, now: jiff::Timestamp) -> 
             })
             .set(i64::from(w.state == app::status::WatchState::Listed));
     }
+    let objects = gauge_family::<KindLabel>(
+        &mut registry,
+        "objects",
+        "Objects of the kind the service holds (after pruning and its event bound)",
+    );
+    for w in &doc.source.watches {
+        if let Some(n) = w.objects {
+            objects
+                .get_or_create(&KindLabel {
+                    kind: w.kind.clone(),
+                })
+                .set(i64::from(n));
+        }
+    }
     let probes = gauge_family::<ProbeLabel>(&mut registry, "probe_ok", "1 when the probe passes");
     for p in &doc.source.probes {
         probes
@@ -224,10 +244,12 @@ mod tests {
             app::status::WatchStatus {
                 kind: "Pod".into(),
                 state: app::status::WatchState::Listed,
+                objects: Some(60),
             },
             app::status::WatchStatus {
                 kind: "HelmRelease".into(),
                 state: app::status::WatchState::Forbidden,
+                objects: None,
             },
         ];
         let limiter = Limiter::default();
@@ -297,6 +319,19 @@ mod tests {
                 &[("kind", "Pod"), ("state", "listed")]
             ),
             Some(1.0)
+        );
+        assert_eq!(
+            value(&scrape, "appliance_status_objects", &[("kind", "Pod")]),
+            Some(60.0)
+        );
+        assert_eq!(
+            value(
+                &scrape,
+                "appliance_status_objects",
+                &[("kind", "HelmRelease")]
+            ),
+            None,
+            "a kind the service may not list has no count"
         );
         assert_eq!(
             value(

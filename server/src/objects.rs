@@ -1,6 +1,7 @@
 //! Reading Kubernetes objects as `kubectl get -o yaml|json` prints them (one object, a `List`,
 //! or multi-document YAML) and applying them to a [`Snapshot`].
 
+use crate::event::EventRecord;
 use crate::snapshot::{bound_message, key, prune_meta, FluxKind, FluxObject, Snapshot};
 use crate::{Error, Result};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
@@ -20,7 +21,7 @@ pub enum KubeObject {
     Pod(Box<Pod>),
     Job(Box<Job>),
     Pvc(Box<PersistentVolumeClaim>),
-    Event(Box<Event>),
+    Event(Box<EventRecord>),
     Deployment(Box<Deployment>),
     StatefulSet(Box<StatefulSet>),
     DaemonSet(Box<DaemonSet>),
@@ -262,7 +263,12 @@ collectable!(Job, "Job", Job, |o| prune_meta(&mut o.metadata));
 collectable!(PersistentVolumeClaim, "PersistentVolumeClaim", Pvc, |o| {
     prune_meta(&mut o.metadata)
 });
-collectable!(Event, "Event", Event, |o| prune_event(o));
+impl Collectable for Event {
+    const KIND: &'static str = "Event";
+    fn into_object(self) -> KubeObject {
+        KubeObject::Event(Box::new(EventRecord::from(self)))
+    }
+}
 collectable!(Deployment, "Deployment", Deployment, |o| prune_meta(
     &mut o.metadata
 ));
@@ -330,25 +336,6 @@ fn prune_pod(pod: &mut Pod) {
                 }
             }
         }
-    }
-}
-
-fn prune_event(event: &mut Event) {
-    let meta = std::mem::take(&mut event.metadata);
-    event.metadata = ObjectMeta {
-        name: meta.name,
-        namespace: meta.namespace,
-        creation_timestamp: meta.creation_timestamp,
-        ..Default::default()
-    };
-    event.source = None;
-    event.related = None;
-    event.reporting_instance = None;
-    event.involved_object.uid = None;
-    event.involved_object.resource_version = None;
-    event.involved_object.field_path = None;
-    if let Some(m) = event.message.as_mut() {
-        bound_message(m);
     }
 }
 
@@ -504,7 +491,7 @@ fn condition_from_value(c: &Value) -> Option<Condition> {
 /// the newest `cap` of those. The message counts: the kubelet reports one pull failure in three
 /// `Failed` events, and only the first has the registry's words.
 pub fn events_to_keep<'e, K: Eq + std::hash::Hash>(
-    events: impl Iterator<Item = (K, &'e Event)>,
+    events: impl Iterator<Item = (K, &'e EventRecord)>,
     cap: usize,
 ) -> std::collections::HashSet<K> {
     /// (kind, namespace, name, reason, message) of the object an event is about.
@@ -512,15 +499,9 @@ pub fn events_to_keep<'e, K: Eq + std::hash::Hash>(
     let mut newest: std::collections::HashMap<About<'e>, (Option<jiff::Timestamp>, K)> =
         std::collections::HashMap::new();
     for (k, e) in events {
-        let o = &e.involved_object;
-        let about = (
-            o.kind.as_deref().unwrap_or(""),
-            o.namespace.as_deref().unwrap_or(""),
-            o.name.as_deref().unwrap_or(""),
-            e.reason.as_deref().unwrap_or(""),
-            e.message.as_deref().unwrap_or(""),
-        );
-        let at = crate::assess::event_last_time(e);
+        let o = &e.object;
+        let about = (&*o.kind, &*o.namespace, &*o.name, &*e.reason, &*e.message);
+        let at = e.last_time();
         if newest.get(&about).is_none_or(|(t, _)| *t < at) {
             newest.insert(about, (at, k));
         }
@@ -557,7 +538,7 @@ impl KubeObject {
             KubeObject::Pod(o) => ("Pod", key(&o.metadata)),
             KubeObject::Job(o) => ("Job", key(&o.metadata)),
             KubeObject::Pvc(o) => ("PersistentVolumeClaim", key(&o.metadata)),
-            KubeObject::Event(o) => ("Event", key(&o.metadata)),
+            KubeObject::Event(o) => ("Event", o.key()),
             KubeObject::Deployment(o) => ("Deployment", key(&o.metadata)),
             KubeObject::StatefulSet(o) => ("StatefulSet", key(&o.metadata)),
             KubeObject::DaemonSet(o) => ("DaemonSet", key(&o.metadata)),
@@ -592,7 +573,7 @@ impl Snapshot {
                 self.pvcs.insert(key(&o.metadata), *o);
             }
             KubeObject::Event(o) => {
-                self.events.insert(key(&o.metadata), *o);
+                self.events.insert(o.key(), *o);
             }
             KubeObject::Deployment(o) => {
                 self.deployments.insert(key(&o.metadata), *o);
@@ -746,7 +727,7 @@ mod tests {
         let KubeObject::Event(ev) = &parsed.objects[0] else {
             panic!()
         };
-        assert!(ev.message.as_ref().unwrap().len() < 5000);
+        assert!(ev.message.len() < 5000);
     }
 
     #[test]

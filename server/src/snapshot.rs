@@ -4,10 +4,11 @@
 //! Objects are pruned before they are stored (managed fields, last-applied annotations, oversized
 //! messages), so a snapshot stays small however chatty the cluster is.
 
+use crate::event::EventRecord;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, Event, Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -25,7 +26,7 @@ pub struct Snapshot {
     pub pods: Objects<Pod>,
     pub jobs: Objects<Job>,
     pub pvcs: Objects<PersistentVolumeClaim>,
-    pub events: Objects<Event>,
+    pub events: Objects<EventRecord>,
     pub deployments: Objects<Deployment>,
     pub stateful_sets: Objects<StatefulSet>,
     pub daemon_sets: Objects<DaemonSet>,
@@ -239,6 +240,27 @@ impl Snapshot {
                 self.memory.completed_jobs.entry(key.clone()).or_insert(at);
             }
         }
+    }
+
+    /// How many objects of `kind` (a watch's kind name) the snapshot holds; `None` for a kind it
+    /// does not keep.
+    pub fn count_of(&self, kind: &str) -> Option<usize> {
+        Some(match kind {
+            "Node" => self.nodes.len(),
+            "Pod" => self.pods.len(),
+            "Job" => self.jobs.len(),
+            "PersistentVolumeClaim" => self.pvcs.len(),
+            "Event" => self.events.len(),
+            "Deployment" => self.deployments.len(),
+            "StatefulSet" => self.stateful_sets.len(),
+            "DaemonSet" => self.daemon_sets.len(),
+            "ConfigMap" => self.config_maps.len(),
+            "Secret" => self.secret_names.len(),
+            other => {
+                let kind = FluxKind::from_kind(other)?;
+                self.flux.keys().filter(|(k, _, _)| *k == kind).count()
+            }
+        })
     }
 
     /// Number of objects of every kind, for logs and benchmarks.

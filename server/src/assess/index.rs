@@ -4,12 +4,13 @@
 use super::facts::{deployment_current, flux_state, node_ready, stateful_set_current};
 use super::graph::{ComponentObjects, FluxGraph};
 use crate::catalog::{Catalog, Component, ComponentKind, WorkloadRef};
+use crate::event::EventRecord;
 use crate::snapshot::{FluxKind, FluxObject, Objects, Snapshot};
 use app::status::{Blocker, ComponentState, ComponentStatus, EventSummary, Release, Severity};
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
@@ -21,7 +22,7 @@ pub const RECENT_EVENTS: usize = 50;
 struct Ranked<'a> {
     warning: bool,
     at: Option<Timestamp>,
-    event: &'a Event,
+    event: &'a EventRecord,
 }
 
 impl PartialEq for Ranked<'_> {
@@ -122,32 +123,13 @@ pub struct Index<'a> {
     /// Root Kustomization → tier Kustomizations → HelmReleases → components.
     pub graph: FluxGraph<'a>,
     /// Events by the name of the object they are about, newest first.
-    events: HashMap<&'a str, Vec<&'a Event>>,
+    events: HashMap<&'a str, Vec<&'a EventRecord>>,
     /// The newest events, warnings first.
     recent: Vec<Ranked<'a>>,
     /// Warning events (not about pods) that mention a name lookup.
-    pub dns_warnings: Vec<&'a Event>,
+    pub dns_warnings: Vec<&'a EventRecord>,
     pub login_url: Option<String>,
     pub status_url: Option<String>,
-}
-
-/// When an event last happened.
-pub fn event_last_time(e: &Event) -> Option<Timestamp> {
-    e.series
-        .as_ref()
-        .and_then(|s| s.last_observed_time.as_ref().map(|t| t.0))
-        .or(e.last_timestamp.as_ref().map(|t| t.0))
-        .or(e.event_time.as_ref().map(|t| t.0))
-        .or(e.metadata.creation_timestamp.as_ref().map(|t| t.0))
-}
-
-/// When an event first happened.
-pub fn event_first_time(e: &Event) -> Option<Timestamp> {
-    e.first_timestamp
-        .as_ref()
-        .map(|t| t.0)
-        .or(e.event_time.as_ref().map(|t| t.0))
-        .or_else(|| event_last_time(e))
 }
 
 fn in_namespace<'a, T>(objects: &'a Objects<T>, ns: &str) -> impl Iterator<Item = &'a T> + 'a {
@@ -274,7 +256,7 @@ impl<'a> Index<'a> {
 
         // Only events about objects the rules look at are indexed: the components' pods and
         // PVCs. On a busy cluster that is a small share of all events.
-        let mut events: HashMap<&str, Vec<&Event>> = components
+        let mut events: HashMap<&str, Vec<&EventRecord>> = components
             .iter()
             .flat_map(|v: &ComponentView<'_>| {
                 v.pods
@@ -289,13 +271,13 @@ impl<'a> Index<'a> {
             BinaryHeap::with_capacity(RECENT_EVENTS + 1);
         let mut dns_warnings = Vec::new();
         for e in snapshot.events.values() {
-            if let Some(list) = events.get_mut(e.involved_object.name.as_deref().unwrap_or("")) {
+            if let Some(list) = events.get_mut(&*e.object.name) {
                 list.push(e);
             }
-            let warning = e.type_.as_deref() == Some("Warning");
+            let warning = e.is_warning();
             let ranked = Ranked {
                 warning,
-                at: event_last_time(e),
+                at: e.last_time(),
                 event: e,
             };
             if recent.len() < RECENT_EVENTS {
@@ -305,10 +287,7 @@ impl<'a> Index<'a> {
                 recent.push(Reverse(ranked));
             }
             // Pods' pull failures are classified by the pod rules, with the component they block.
-            if warning
-                && e.involved_object.kind.as_deref() != Some("Pod")
-                && e.message.as_deref().is_some_and(|m| m.contains("lookup "))
-            {
+            if warning && &*e.object.kind != "Pod" && e.message.contains("lookup ") {
                 dns_warnings.push(e);
             }
         }
@@ -318,7 +297,7 @@ impl<'a> Index<'a> {
             .map(|Reverse(r)| r)
             .collect();
         for list in events.values_mut() {
-            list.sort_by_key(|e| std::cmp::Reverse(event_last_time(e)));
+            list.sort_by_key(|e| std::cmp::Reverse(e.last_time()));
         }
 
         let node_ip = snapshot
@@ -362,19 +341,15 @@ impl<'a> Index<'a> {
     /// the oldest). The kubelet reports one pull failure as several `Failed` events — the
     /// registry's words, then `Error: ErrImagePull`, then `Error: ImagePullBackOff` — so one per
     /// reason would keep only the least telling.
-    pub fn events_for(&self, kind: &str, namespace: &str, name: &str) -> Vec<&'a Event> {
+    pub fn events_for(&self, kind: &str, namespace: &str, name: &str) -> Vec<&'a EventRecord> {
         let mut seen: Vec<(&str, &str)> = Vec::new();
         let mut out = Vec::new();
         for e in self.events.get(name).map(Vec::as_slice).unwrap_or(&[]) {
-            let o = &e.involved_object;
-            if o.kind.as_deref() != Some(kind) || o.namespace.as_deref().unwrap_or("") != namespace
-            {
+            let o = &e.object;
+            if &*o.kind != kind || &*o.namespace != namespace {
                 continue;
             }
-            let key = (
-                e.reason.as_deref().unwrap_or(""),
-                e.message.as_deref().unwrap_or(""),
-            );
+            let key = (&*e.reason, &*e.message);
             if !seen.contains(&key) {
                 seen.push(key);
                 out.push(*e);
@@ -465,18 +440,25 @@ impl<'a> Index<'a> {
                 |&Ranked {
                      at: last, event: e, ..
                  }| {
-                    let o = &e.involved_object;
+                    let o = &e.object;
+                    let or_unknown = |s: &str| {
+                        if s.is_empty() {
+                            "?".to_string()
+                        } else {
+                            s.to_string()
+                        }
+                    };
                     EventSummary {
-                        event_type: e.type_.clone().unwrap_or_else(|| "Normal".into()),
-                        reason: e.reason.clone().unwrap_or_default(),
+                        event_type: e.event_type.to_string(),
+                        reason: e.reason.to_string(),
                         object: format!(
                             "{}/{}/{}",
-                            o.kind.as_deref().unwrap_or("?"),
-                            o.namespace.as_deref().unwrap_or(""),
-                            o.name.as_deref().unwrap_or("?")
+                            or_unknown(&o.kind),
+                            o.namespace,
+                            or_unknown(&o.name)
                         ),
-                        message: e.message.clone().unwrap_or_default(),
-                        count: e.count.unwrap_or(1).max(1) as u32,
+                        message: e.message.to_string(),
+                        count: e.count,
                         last_seen: last,
                     }
                 },

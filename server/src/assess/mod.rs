@@ -26,7 +26,6 @@ mod workload;
 
 pub use dns::{dns_failure, DnsFailure};
 pub use image::{classify_pull, PullClass};
-pub use index::event_last_time;
 pub use rank::describe as describe_operation;
 
 use crate::catalog::Catalog;
@@ -306,6 +305,10 @@ fn source(inputs: &Inputs<'_>, now: Timestamp) -> Source {
             .map(|(kind, state)| app::status::WatchStatus {
                 kind: kind.clone(),
                 state: *state,
+                objects: inputs
+                    .snapshot
+                    .count_of(kind)
+                    .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             })
             .collect(),
         probes: inputs.probes.results(),

@@ -1,7 +1,7 @@
 //! Platform rules (signals §4 nodes, §7): the API, nodes, DNS and outbound probes, storage smoke.
 
 use super::dns::dns_failure;
-use super::index::{event_first_time, event_last_time, Index};
+use super::index::Index;
 use super::{evidence, Finding, Inputs, Progress};
 use app::status::{Layer, SourceMode, Tier};
 use jiff::{SignedDuration, Timestamp};
@@ -195,14 +195,10 @@ pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, now: Timestamp, out: &mu
 
     // Resolver failures reported by anything else (Talos, kubelet, controllers) in warning events.
     for e in &index.dns_warnings {
-        let msg = e.message.as_deref().unwrap_or("");
+        let msg = &*e.message;
         let Some(d) = dns_failure(msg) else { continue };
-        let o = &e.involved_object;
-        let object = format!(
-            "{}/{}",
-            o.kind.as_deref().unwrap_or(""),
-            o.name.as_deref().unwrap_or("")
-        );
+        let o = &e.object;
+        let object = format!("{}/{}", o.kind, o.name);
         out.push(
             platform(
                 "dns",
@@ -213,14 +209,14 @@ pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, now: Timestamp, out: &mu
                 format!("DNS resolver failure: {}", d.describe()),
                 "Configure explicit DNS servers for the appliance and retry.",
             )
-            .seen_at(event_first_time(e))
+            .seen_at(e.first_time())
             .with(evidence(
                 "Event",
-                o.namespace.as_deref(),
+                o.namespace(),
                 &object,
-                e.reason.as_deref(),
+                e.reason(),
                 msg,
-                event_last_time(e),
+                e.last_time(),
             )),
         );
     }

@@ -1,12 +1,13 @@
 //! Pod, container and pod-event rules (signals §1 and §2): the lowest layer most causes show at.
 
 use super::image::{image_in_message, pull_advice, PullClass};
-use super::index::{event_first_time, event_last_time, ComponentView, Index};
+use super::index::{ComponentView, Index};
 use super::logs::crash_signal;
 use super::{evidence, Finding, Inputs, Progress};
+use crate::event::EventRecord;
 use app::status::{Layer, Operation, OperationKind};
 use jiff::{SignedDuration, Timestamp};
-use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 
 const PULL_FAILURES: [&str; 2] = ["ImagePullBackOff", "ErrImagePull"];
 const RUNTIME_REFUSALS: [&str; 7] = [
@@ -25,7 +26,7 @@ struct PodCtx<'a, 'i> {
     pod: &'i Pod,
     ns: &'i str,
     name: &'i str,
-    events: Vec<&'i Event>,
+    events: Vec<&'i EventRecord>,
 }
 
 impl PodCtx<'_, '_> {
@@ -44,20 +45,21 @@ impl PodCtx<'_, '_> {
     }
 
     /// The newest event of `reason` whose message satisfies `matches`.
-    fn event(&self, reason: &str, matches: impl Fn(&str) -> bool) -> Option<&Event> {
-        self.events.iter().copied().find(|e| {
-            e.reason.as_deref() == Some(reason) && matches(e.message.as_deref().unwrap_or(""))
-        })
+    fn event(&self, reason: &str, matches: impl Fn(&str) -> bool) -> Option<&EventRecord> {
+        self.events
+            .iter()
+            .copied()
+            .find(|e| &*e.reason == reason && matches(&e.message))
     }
 
-    fn event_evidence(&self, e: &Event) -> app::status::Evidence {
+    fn event_evidence(&self, e: &EventRecord) -> app::status::Evidence {
         evidence(
             "Event",
             Some(self.ns),
             &format!("Pod/{}", self.name),
-            e.reason.as_deref(),
-            e.message.as_deref().unwrap_or(""),
-            event_last_time(e),
+            e.reason(),
+            &*e.message,
+            e.last_time(),
         )
     }
 
@@ -152,7 +154,7 @@ fn pod_level(ctx: &PodCtx<'_, '_>, out: &mut Vec<Finding>) {
     if let Some(cond) = unschedulable {
         let event = ctx.event("FailedScheduling", |_| true);
         let msg = event
-            .and_then(|e| e.message.clone())
+            .and_then(|e| e.message().map(str::to_string))
             .or(cond.message.clone())
             .unwrap_or_default();
         let since = cond.last_transition_time.as_ref().map(|t| t.0);
@@ -210,7 +212,7 @@ fn container(
         } else if reason == "CreateContainerConfigError" {
             let detail = if message.is_empty() {
                 ctx.event("Failed", |m| m.starts_with("Error: "))
-                    .and_then(|e| e.message.as_deref())
+                    .and_then(|e| e.message())
                     .unwrap_or("")
             } else {
                 message
@@ -235,7 +237,7 @@ fn container(
     if !init && !cs.ready {
         if let Some(running) = state.and_then(|s| s.running.as_ref()) {
             if let Some(e) = ctx.event("Unhealthy", |m| m.contains("Readiness probe")) {
-                let msg = e.message.clone().unwrap_or_default();
+                let msg = e.message.to_string();
                 out.push(
                     ctx.finding(Layer::Pod, Progress::Progressing, "readiness",
                         format!("{} runs but its readiness probe fails: {msg}", ctx.name),
@@ -263,9 +265,7 @@ fn pull_failure(
             && !m.starts_with("Error: ImagePullBackOff")
             && !m.starts_with("Error: ErrImagePull")
     });
-    let text = event
-        .and_then(|e| e.message.as_deref())
-        .unwrap_or(waiting_msg);
+    let text = event.and_then(|e| e.message()).unwrap_or(waiting_msg);
     let advice = pull_advice(text, image);
     let progress = if advice.class == PullClass::Interrupted {
         Progress::Progressing
@@ -297,7 +297,7 @@ fn pull_failure(
         }
     }
     if let Some(e) = event {
-        f = f.seen_at(event_first_time(e)).with(ctx.event_evidence(e));
+        f = f.seen_at(e.first_time()).with(ctx.event_evidence(e));
     }
     f
 }
@@ -315,7 +315,9 @@ fn crash_loop(
             && l.pod == ctx.name
             && l.container.as_deref().is_none_or(|c| c == cs.name)
     });
-    let since = ctx.event("BackOff", |_| true).and_then(event_first_time);
+    let since = ctx
+        .event("BackOff", |_| true)
+        .and_then(EventRecord::first_time);
     let back_off = ctx
         .event("BackOff", |_| true)
         .map(|e| ctx.event_evidence(e));
@@ -420,7 +422,7 @@ fn config_error(ctx: &PodCtx<'_, '_>, label: &str, reason: &str, message: &str) 
     if let Some(e) = ctx.event("Failed", |m| {
         !message.is_empty() && m.contains(message.trim_start_matches("Error: "))
     }) {
-        f = f.seen_at(event_first_time(e)).with(ctx.event_evidence(e));
+        f = f.seen_at(e.first_time()).with(ctx.event_evidence(e));
     }
     f
 }
@@ -456,30 +458,22 @@ fn event_level(
     if let Some(e) = ctx.event("Failed", |m| {
         m.contains("failed to create subPath directory")
     }) {
-        out.push(
-            config_error(
-                ctx,
-                "container",
-                "Failed",
-                e.message.as_deref().unwrap_or(""),
-            )
-            .seen_at(event_first_time(e)),
-        );
+        out.push(config_error(ctx, "container", "Failed", &*e.message).seen_at(e.first_time()));
     }
     for reason in ["FailedMount", "FailedAttachVolume"] {
         if let Some(e) = ctx.event(reason, |_| true) {
-            let msg = e.message.clone().unwrap_or_default();
+            let msg = e.message.to_string();
             out.push(
                 ctx.finding(Layer::Storage, Progress::Failed, "mount",
                     format!("A volume of {} cannot be mounted: {msg}", ctx.name),
                     "Check the PersistentVolumeClaim and the storage provisioner named in the message.")
-                    .seen_at(event_first_time(e))
+                    .seen_at(e.first_time())
                     .with(ctx.event_evidence(e)),
             );
         }
     }
     if let Some(e) = ctx.event("FailedCreatePodSandBox", |_| true) {
-        let msg = e.message.clone().unwrap_or_default();
+        let msg = e.message.to_string();
         out.push(
             ctx.finding(
                 Layer::Network,
@@ -491,21 +485,21 @@ fn event_level(
                 ),
                 "Check the node's container network (CNI) pods and the node conditions.",
             )
-            .seen_at(event_first_time(e))
+            .seen_at(e.first_time())
             .with(ctx.event_evidence(e)),
         );
     }
     // A pull in progress: `Pulling` newer than any `Pulled` / `Failed` for the pod.
     if let Some(pulling) = ctx.event("Pulling", |_| true) {
-        let started = event_last_time(pulling);
+        let started = pulling.last_time();
         let done = ctx.events.iter().any(|e| {
             matches!(
-                e.reason.as_deref(),
+                e.reason(),
                 Some("Pulled") | Some("Failed") | Some("BackOff")
-            ) && event_last_time(e) >= started
+            ) && e.last_time() >= started
         });
         if let (false, Some(started)) = (done, started) {
-            let image = image_in_message(pulling.message.as_deref().unwrap_or(""))
+            let image = image_in_message(&pulling.message)
                 .unwrap_or("image")
                 .to_string();
             let size = ctx.view.component.image_size_bytes;

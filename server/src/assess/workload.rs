@@ -3,7 +3,7 @@
 //! finding absorb it. While an earlier tier on the way to login is not ready, such a workload only
 //! waits (the web pod's `wait-for-bootstrap` init container during the migrations) and is not shown.
 
-use super::index::{event_first_time, ComponentView, Index};
+use super::index::{ComponentView, Index};
 use super::logs::bootstrap_errors;
 use super::{evidence, Finding, Progress};
 use crate::catalog::ComponentKind;
@@ -158,13 +158,13 @@ pub fn findings(
                 let failed = index
                     .events_for("PersistentVolumeClaim", view.namespace, name)
                     .into_iter()
-                    .find(|e| e.reason.as_deref() == Some("ProvisioningFailed"));
+                    .find(|e| e.reason() == Some("ProvisioningFailed"));
                 let f = match failed {
                     Some(e) => new(Layer::Storage, Progress::Failed, &format!("pvc-provisioning-{name}"),
-                        format!("Storage for {name} cannot be provisioned: {}", e.message.as_deref().unwrap_or("")),
+                        format!("Storage for {name} cannot be provisioned: {}", &*e.message),
                         "Check the storage class and the local-path provisioner.")
-                        .seen_at(event_first_time(e))
-                        .with(evidence("Event", Some(view.namespace), &format!("PersistentVolumeClaim/{name}"), Some("ProvisioningFailed"), e.message.as_deref().unwrap_or(""), None)),
+                        .seen_at(e.first_time())
+                        .with(evidence("Event", Some(view.namespace), &format!("PersistentVolumeClaim/{name}"), Some("ProvisioningFailed"), &*e.message, None)),
                     None => new(Layer::Storage, Progress::Progressing, &format!("pvc-pending-{name}"),
                         format!("PersistentVolumeClaim {name} is not bound yet"),
                         "Wait for the storage provisioner; if it stays pending, check the local-path provisioner.")
