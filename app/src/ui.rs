@@ -411,7 +411,13 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                 <dt>"Source"</dt><dd>{source}</dd>
                 <dt>"Document time"</dt><dd><code>{doc.timestamp.to_string()}</code></dd>
             </dl>
-            <a class="button" download="appliance-status.json" href="/api/status" data-testid="download-json">"Download status JSON"</a>
+            <p class="actions">
+                <a class="button" download="appliance-status.json" href="/api/status" data-testid="download-json">"Download status JSON"</a>
+                " "
+                <a class="button" download href="/api/support-bundle" data-testid="download-bundle">"Download support bundle"</a>
+            </p>
+            <p class="muted">"The support bundle holds the objects the service sees, events, log excerpts and node facts, with credentials removed; "
+                <code>"appliance-status assess FILE"</code>" replays it."</p>
         </section>
         <section class="card" data-testid="tiers">
             <h2>"Readiness tiers"</h2>

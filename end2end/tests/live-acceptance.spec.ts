@@ -1,5 +1,6 @@
 import { test, expect } from '@playwright/test';
 import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
 import * as path from 'node:path';
 import { logIn, nextStep, seriousA11yViolations, watchForErrors } from './helpers';
 import { ports, root, state, tokens } from './env';
@@ -82,6 +83,18 @@ test('AC 2: the diagnostics tab shows tiers, checks, blockers, components and ev
   await page.getByTestId('event-filter').fill('');
   expect(await seriousA11yViolations(page)).toEqual([]);
   await page.screenshot({ path: path.join(root, 'docs', 'screenshots', 'diagnostics.png'), fullPage: true });
+
+  // Support downloads the bundle from the same tab, with the session's cookie.
+  const download = page.waitForEvent('download');
+  await page.getByTestId('download-bundle').click();
+  const file = await download;
+  expect(file.suggestedFilename()).toMatch(/^appliance-status-.*\.tar\.gz$/);
+  const tar = zlib.gunzipSync(fs.readFileSync(await file.path())).toString('latin1');
+  for (const name of ['manifest.json', 'status.json', 'objects.yaml', 'state.json', 'events.txt', 'service.txt']) {
+    expect(tar).toContain(`/${name}`);
+  }
+  expect(tar).toContain('temporal-worker');
+  expect(tar).not.toContain(tokens.live);
 });
 
 test('a new token ends every session: the open page returns to the login page', async ({ page }) => {

@@ -41,6 +41,10 @@ pub enum Command {
     /// issue as it changes, what is in progress, and the login URL the moment login is ready.
     #[command(after_help = crate::follow::EXIT_CODES_HELP)]
     Wait(WaitArgs),
+    /// Write a support bundle (.tar.gz): the document, the objects the service holds (pruned,
+    /// redacted), events, log excerpts, node and service facts. `assess FILE` replays it.
+    #[command(after_help = crate::follow::EXIT_CODES_HELP)]
+    SupportBundle(SupportBundleArgs),
     /// Write, read back and remove a file in DIR: what the storage smoke pod runs.
     #[command(hide = true)]
     SmokeWrite { dir: PathBuf },
@@ -95,6 +99,16 @@ pub struct StatusArgs {
     /// Output: the overview as text, or the JSON document.
     #[arg(long, value_enum, default_value_t = crate::follow::Output::Text)]
     pub output: crate::follow::Output,
+}
+
+/// `appliance-status support-bundle`.
+#[derive(Debug, Args)]
+pub struct SupportBundleArgs {
+    #[command(flatten)]
+    pub from: FollowArgs,
+    /// Where to write the bundle (`.tar.gz`); it is created readable by its owner only.
+    #[arg(short = 'o', long)]
+    pub output: PathBuf,
 }
 
 /// `appliance-status wait`.
@@ -264,7 +278,7 @@ pub enum OutputFormat {
 /// `appliance-status assess`.
 #[derive(Debug, Args)]
 pub struct AssessArgs {
-    /// The moment to assess at (RFC 3339); default: now.
+    /// The moment to assess at (RFC 3339); default: a support bundle's moment, else now.
     #[arg(long)]
     pub now: Option<Timestamp>,
     /// A component catalog replacing the embedded one.
@@ -278,7 +292,8 @@ pub struct AssessArgs {
     pub format: OutputFormat,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
-    /// Files with Kubernetes objects (`-` for standard input).
+    /// Files with Kubernetes objects (`-` for standard input), or a support bundle (`.tar.gz`),
+    /// whose objects, remembered state and probes are replayed.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
 }
@@ -291,26 +306,34 @@ pub fn load_catalog(path: Option<&Path>) -> Result<Catalog> {
     }
 }
 
-fn read_input(path: &Path) -> Result<(String, String)> {
+/// One input of `assess`: objects as text, or a support bundle (gzip) to replay.
+enum Input {
+    Objects(String),
+    Bundle(Box<crate::bundle::Replay>),
+}
+
+fn read_input(path: &Path) -> Result<(String, Input)> {
     use std::io::Read;
     let origin = path.display().to_string();
     if origin == "-" {
-        let mut text = String::new();
+        let mut bytes = Vec::new();
         std::io::stdin()
             .take(MAX_INPUT_BYTES + 1)
-            .read_to_string(&mut text)
+            .read_to_end(&mut bytes)
             .map_err(|source| Error::Read {
                 path: "standard input".into(),
                 source,
             })?;
-        if text.len() as u64 > MAX_INPUT_BYTES {
+        if bytes.len() as u64 > MAX_INPUT_BYTES {
             return Err(Error::TooLarge {
                 origin: "standard input".into(),
-                size: text.len() as u64,
+                size: bytes.len() as u64,
                 limit: MAX_INPUT_BYTES,
             });
         }
-        return Ok(("standard input".into(), text));
+        let origin = "standard input".to_string();
+        let input = input_from_bytes(&origin, bytes)?;
+        return Ok((origin, input));
     }
     let size = std::fs::metadata(path)
         .map_err(|source| Error::Read {
@@ -329,12 +352,25 @@ fn read_input(path: &Path) -> Result<(String, String)> {
         path: origin.clone(),
         source,
     })?;
-    let text = String::from_utf8(bytes).map_err(|e| Error::Input {
-        origin: origin.clone(),
+    let input = input_from_bytes(&origin, bytes)?;
+    Ok((origin, input))
+}
+
+/// gzip (a support bundle) or UTF-8 text (objects).
+fn input_from_bytes(origin: &str, bytes: Vec<u8>) -> Result<Input> {
+    let invalid = |message: String| Error::Input {
+        origin: origin.to_string(),
         document: 1,
-        message: format!("not UTF-8 text: {e}"),
-    })?;
-    Ok((origin, text))
+        message,
+    };
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        return crate::bundle::read(&bytes)
+            .map(|r| Input::Bundle(Box::new(r)))
+            .map_err(invalid);
+    }
+    String::from_utf8(bytes)
+        .map(Input::Objects)
+        .map_err(|e| invalid(format!("not UTF-8 text (nor a support bundle): {e}")))
 }
 
 /// Runs `assess`: returns the document and the warnings for skipped objects.
@@ -346,18 +382,48 @@ pub fn run_assess(args: &AssessArgs) -> Result<(StatusDocument, Vec<String>)> {
     }
     let mut snapshot = Snapshot::default();
     let mut ignored = crate::objects::Ignored::default();
+    // A support bundle brings the moment it describes and the service's remembered state.
+    let mut bundle_time = None;
+    let mut bundle_mode = None;
+    let mut bundle_thresholds = None;
     for path in &args.files {
-        let (origin, text) = read_input(path)?;
-        let parsed = parse_documents(&text, &origin)?;
+        let (origin, input) = read_input(path)?;
+        let text = match &input {
+            Input::Objects(text) => text,
+            Input::Bundle(replay) => &replay.objects,
+        };
+        let parsed = parse_documents(text, &origin)?;
         ignored.merge(parsed.ignored);
         for o in parsed.objects {
             snapshot.apply(o);
         }
+        if let Input::Bundle(replay) = input {
+            replay
+                .restore(&mut snapshot, &mut probes)
+                .map_err(|message| Error::Input {
+                    origin: origin.clone(),
+                    document: 1,
+                    message,
+                })?;
+            bundle_time.get_or_insert(replay.document.timestamp);
+            bundle_mode.get_or_insert(replay.document.source.mode);
+            if let Some(t) = &replay.state.thresholds {
+                bundle_thresholds.get_or_insert(t.clone());
+            }
+        }
     }
     snapshot.remember();
-    let thresholds = args.thresholds.thresholds(jiff::SignedDuration::ZERO);
+    // A bundle's own thresholds (its hysteresis hid blockers younger than it), unless overridden.
+    let thresholds = match bundle_thresholds {
+        Some(t) => Thresholds {
+            hysteresis: args.thresholds.hysteresis.unwrap_or(t.hysteresis),
+            ..t
+        },
+        None => args.thresholds.thresholds(jiff::SignedDuration::ZERO),
+    };
     let source = SourceInfo {
-        mode: SourceMode::Scenario,
+        // A bundle from a live service replays as live: the API's health counts as it did.
+        mode: bundle_mode.unwrap_or(SourceMode::Scenario),
         name: Some(
             args.files
                 .iter()
@@ -366,7 +432,7 @@ pub fn run_assess(args: &AssessArgs) -> Result<(StatusDocument, Vec<String>)> {
                 .join(", "),
         ),
     };
-    let now = args.now.unwrap_or_else(Timestamp::now);
+    let now = args.now.or(bundle_time).unwrap_or_else(Timestamp::now);
     let inputs = Inputs {
         snapshot: &snapshot,
         catalog: &catalog,

@@ -515,6 +515,8 @@ pub struct Live {
     pub ready: Arc<AtomicBool>,
     /// For changes that do not come from watchers: probe results, log tails.
     pub extra: mpsc::Sender<Change>,
+    /// Asks the state task for a support bundle.
+    pub bundles: crate::bundle::Desk,
     /// The state task; it ends with `shutdown`.
     pub task: tokio::task::JoinHandle<()>,
 }
@@ -537,11 +539,12 @@ pub fn start(
     );
     let (publisher, feed) = Publisher::new(first);
     let ready = Arc::new(AtomicBool::new(false));
+    let (bundles, bundle_queue) = crate::bundle::desk();
     let task = tokio::spawn(run(
         client,
         engine,
         options,
-        changes,
+        (changes, bundle_queue),
         extra.clone(),
         publisher,
         ready.clone(),
@@ -551,6 +554,7 @@ pub fn start(
         feed,
         ready,
         extra,
+        bundles,
         task,
     }
 }
@@ -561,7 +565,7 @@ pub async fn run(
     client: Client,
     engine: Engine,
     options: CollectorOptions,
-    mut changes: mpsc::Receiver<Change>,
+    (mut changes, mut bundles): (mpsc::Receiver<Change>, crate::bundle::Queue),
     extra: mpsc::Sender<Change>,
     publisher: Publisher,
     ready: Arc<AtomicBool>,
@@ -579,6 +583,12 @@ pub async fn run(
         tokio::select! {
             _ = &mut shutdown => return,
             _ = tick.tick() => { dirty = true; }
+            // A support bundle of the state as it stands between two changes.
+            Some(request) = bundles.recv() => {
+                let inputs = (&snapshot, &probes, &engine.thresholds);
+                crate::bundle::answer(request, publisher.current(), inputs);
+                continue;
+            }
             change = changes.recv() => {
                 let Some(change) = change else { return };
                 dirty |= apply(&mut snapshot, &mut probes, &mut listed, change);

@@ -167,35 +167,58 @@ impl Source {
     pub async fn fetch(&self) -> Result<StatusDocument, FollowError> {
         match self {
             Source::Cluster { live } => Ok(live.feed.current().document.clone()),
-            Source::Service { url, token, client } => {
-                let endpoint = format!("{url}/api/status");
-                let response = client
-                    .get(&endpoint)
-                    .bearer_auth(token.expose())
-                    .send()
-                    .await
-                    .map_err(|e| FollowError::Unreachable(format!("{endpoint}: {}", e)))?;
-                match response.status().as_u16() {
-                    200 => {
-                        let body = response
-                            .bytes()
-                            .await
-                            .map_err(|e| FollowError::Unreachable(format!("{endpoint}: {}", e)))?;
-                        serde_json::from_slice(&body).map_err(|e| {
-                            FollowError::Internal(format!("{endpoint}: not a status document: {e}"))
-                        })
-                    }
-                    401 | 403 => Err(FollowError::Unauthorized(format!(
-                        "{endpoint} refused the token (HTTP {})",
-                        response.status().as_u16()
-                    ))),
-                    429 => Err(FollowError::Unauthorized(format!(
-                        "{endpoint}: too many failed attempts from this address; try again later"
-                    ))),
-                    code => Err(FollowError::Unreachable(format!(
-                        "{endpoint} answered HTTP {code}"
-                    ))),
-                }
+            Source::Service { url, .. } => {
+                let body = self.get("/api/status").await?;
+                serde_json::from_slice(&body).map_err(|e| {
+                    FollowError::Internal(format!("{url}/api/status: not a status document: {e}"))
+                })
+            }
+        }
+    }
+
+    /// A support bundle (`.tar.gz`): the service's, or one written here from the cluster.
+    pub async fn support_bundle(&self) -> Result<Vec<u8>, FollowError> {
+        match self {
+            Source::Cluster { live } => live
+                .bundles
+                .request(crate::bundle::Redactor::default())
+                .await
+                .map_err(FollowError::Internal),
+            Source::Service { .. } => self.get("/api/support-bundle").await,
+        }
+    }
+
+    /// GET `path` from the service with the bearer token.
+    async fn get(&self, path: &str) -> Result<Vec<u8>, FollowError> {
+        let Source::Service { url, token, client } = self else {
+            return Err(FollowError::Internal("not a service".into()));
+        };
+        let endpoint = format!("{url}{path}");
+        let response = client
+            .get(&endpoint)
+            .bearer_auth(token.expose())
+            .send()
+            .await
+            .map_err(|e| FollowError::Unreachable(format!("{endpoint}: {}", e)))?;
+        match response.status().as_u16() {
+            200 => response
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .map_err(|e| FollowError::Unreachable(format!("{endpoint}: {}", e))),
+            401 | 403 => Err(FollowError::Unauthorized(format!(
+                "{endpoint} refused the token (HTTP {})",
+                response.status().as_u16()
+            ))),
+            429 => Err(FollowError::Unauthorized(format!(
+                "{endpoint}: too many failed attempts from this address; try again later"
+            ))),
+            code => {
+                let text = response.text().await.unwrap_or_default();
+                Err(FollowError::Unreachable(format!(
+                    "{endpoint} answered HTTP {code}: {}",
+                    text.chars().take(200).collect::<String>()
+                )))
             }
         }
     }

@@ -15,6 +15,7 @@
 
 pub mod assess;
 pub mod auth;
+pub mod bundle;
 pub mod catalog;
 pub mod cli;
 pub mod collect;

@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         },
         Command::Token { action } => block_on(token(action)),
         Command::Status(args) => block_on(status(args)),
+        Command::SupportBundle(args) => block_on(support_bundle(args)),
         Command::Wait(args) => block_on(wait(args)),
         Command::SmokeWrite { dir } => match appliance_status::smoke::write_and_read(&dir) {
             Ok(()) => {
@@ -195,6 +196,50 @@ async fn status(args: StatusArgs) -> u8 {
     }
 }
 
+async fn support_bundle(args: cli::SupportBundleArgs) -> u8 {
+    let bundle = match source(&args.from).await {
+        Ok(s) => s.support_bundle().await,
+        Err(e) => Err(e),
+    };
+    let bytes = match bundle {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return e.exit_code();
+        }
+    };
+    // Check what arrived before writing it: a bundle that `assess` cannot read is no use.
+    let replay = match appliance_status::bundle::read(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: the service sent something that is not a support bundle: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&args.output)
+        .and_then(|mut f| f.write_all(&bytes));
+    if let Err(e) = written {
+        eprintln!("error: cannot write {}: {e}", args.output.display());
+        return exit::USAGE;
+    }
+    println!(
+        "Wrote {} ({} bytes): {} at {}. Replay it with: appliance-status assess {} --format text",
+        args.output.display(),
+        bytes.len(),
+        replay.document.rollup.state.label(),
+        replay.document.timestamp,
+        args.output.display()
+    );
+    exit::REACHED
+}
+
 async fn wait(args: WaitArgs) -> u8 {
     let to_std =
         |d: jiff::SignedDuration| std::time::Duration::from_secs(d.as_secs().max(0) as u64);
@@ -256,7 +301,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
 
-    let (feed, source_task, ready) = match &args.demo {
+    let (feed, source_task, ready, bundles) = match &args.demo {
         Some(demo) => {
             let scenario = match demo {
                 None => Scenario::observed_bootstrap(),
@@ -277,7 +322,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             let mut runner = publish::demo(engine, scenario, args.speed, args.repeat);
             let (publisher, feed) = Publisher::new(runner.first_document());
             let ready = Arc::new(AtomicBool::new(true));
-            (feed, tokio::spawn(runner.run(publisher, stopped())), ready)
+            let (bundles, queue) = appliance_status::bundle::desk();
+            let task = tokio::spawn(runner.run(publisher, queue, stopped()));
+            (feed, task, ready, bundles)
         }
         None => {
             if !tokens.is_set() {
@@ -343,7 +390,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 ));
             }
             tracing::info!("watching the cluster");
-            (feed, live.task, live.ready)
+            (feed, live.task, live.ready, live.bundles)
         }
     };
 
@@ -371,6 +418,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         leptos_options,
         feed,
         ready,
+        bundles,
         sessions: BoundedStore::new(access.policy.idle),
         access,
     };

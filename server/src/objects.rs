@@ -259,7 +259,12 @@ macro_rules! collectable {
 
 collectable!(Node, "Node", Node, |o| prune_meta(&mut o.metadata));
 collectable!(Pod, "Pod", Pod, |o| prune_pod(o));
-collectable!(Job, "Job", Job, |o| prune_meta(&mut o.metadata));
+collectable!(Job, "Job", Job, |o| {
+    prune_meta(&mut o.metadata);
+    if let Some(spec) = o.spec.as_mut() {
+        prune_template(&mut spec.template);
+    }
+});
 collectable!(PersistentVolumeClaim, "PersistentVolumeClaim", Pvc, |o| {
     prune_meta(&mut o.metadata)
 });
@@ -269,15 +274,24 @@ impl Collectable for Event {
         KubeObject::Event(Box::new(EventRecord::from(self)))
     }
 }
-collectable!(Deployment, "Deployment", Deployment, |o| prune_meta(
-    &mut o.metadata
-));
-collectable!(StatefulSet, "StatefulSet", StatefulSet, |o| prune_meta(
-    &mut o.metadata
-));
-collectable!(DaemonSet, "DaemonSet", DaemonSet, |o| prune_meta(
-    &mut o.metadata
-));
+collectable!(Deployment, "Deployment", Deployment, |o| {
+    prune_meta(&mut o.metadata);
+    if let Some(spec) = o.spec.as_mut() {
+        prune_template(&mut spec.template);
+    }
+});
+collectable!(StatefulSet, "StatefulSet", StatefulSet, |o| {
+    prune_meta(&mut o.metadata);
+    if let Some(spec) = o.spec.as_mut() {
+        prune_template(&mut spec.template);
+    }
+});
+collectable!(DaemonSet, "DaemonSet", DaemonSet, |o| {
+    prune_meta(&mut o.metadata);
+    if let Some(spec) = o.spec.as_mut() {
+        prune_template(&mut spec.template);
+    }
+});
 collectable!(ConfigMap, "ConfigMap", ConfigMap, |o| {
     prune_meta(&mut o.metadata);
     o.binary_data = None;
@@ -293,26 +307,42 @@ where
     Ok(o.into_object())
 }
 
+/// Keeps of a pod spec only what the engine reads: container names and images, the node and the
+/// restart policy. The rest is memory, and environment values, commands and volumes are no
+/// business of a status service (nor of its support bundle, which writes what is kept).
+fn slim_pod_spec(spec: &mut k8s_openapi::api::core::v1::PodSpec) {
+    let slim = |c: &k8s_openapi::api::core::v1::Container| k8s_openapi::api::core::v1::Container {
+        name: c.name.clone(),
+        image: c.image.clone(),
+        ..Default::default()
+    };
+    *spec = k8s_openapi::api::core::v1::PodSpec {
+        containers: spec.containers.iter().map(slim).collect(),
+        init_containers: spec
+            .init_containers
+            .as_ref()
+            .map(|cs| cs.iter().map(slim).collect()),
+        node_name: spec.node_name.take(),
+        restart_policy: spec.restart_policy.take(),
+        ..Default::default()
+    };
+}
+
+/// A workload's pod template, slimmed like a pod (its labels kept for selectors).
+fn prune_template(template: &mut k8s_openapi::api::core::v1::PodTemplateSpec) {
+    if let Some(meta) = template.metadata.as_mut() {
+        prune_meta(meta);
+        meta.annotations = None;
+    }
+    if let Some(spec) = template.spec.as_mut() {
+        slim_pod_spec(spec);
+    }
+}
+
 fn prune_pod(pod: &mut Pod) {
     prune_meta(&mut pod.metadata);
     if let Some(spec) = pod.spec.as_mut() {
-        // Only container names and images are read; the rest of the spec is memory.
-        let slim =
-            |c: &k8s_openapi::api::core::v1::Container| k8s_openapi::api::core::v1::Container {
-                name: c.name.clone(),
-                image: c.image.clone(),
-                ..Default::default()
-            };
-        *spec = k8s_openapi::api::core::v1::PodSpec {
-            containers: spec.containers.iter().map(slim).collect(),
-            init_containers: spec
-                .init_containers
-                .as_ref()
-                .map(|cs| cs.iter().map(slim).collect()),
-            node_name: spec.node_name.take(),
-            restart_policy: spec.restart_policy.take(),
-            ..Default::default()
-        };
+        slim_pod_spec(spec);
     }
     if let Some(status) = pod.status.as_mut() {
         if let Some(m) = status.message.as_mut() {
@@ -728,6 +758,39 @@ mod tests {
             panic!()
         };
         assert!(ev.message.len() < 5000);
+    }
+
+    /// Workload templates keep container names and images only: environment values (a bootstrap
+    /// Job's database password), commands and volumes never enter the snapshot.
+    #[test]
+    fn workload_templates_keep_names_and_images_only() {
+        let template = "template: {metadata: {labels: {app: x}}, spec: {containers: [{name: c, image: 'ghcr.io/x/y:1', command: [sh, -c, 'echo planted-cmd'], env: [{name: DB_PASSWORD, value: planted-env}]}], volumes: [{name: v, secret: {secretName: planted-vol}}]}}";
+        for (api, kind, extra) in [
+            ("batch/v1", "Job", ""),
+            (
+                "apps/v1",
+                "Deployment",
+                "selector: {matchLabels: {app: x}}, ",
+            ),
+            (
+                "apps/v1",
+                "StatefulSet",
+                "selector: {matchLabels: {app: x}}, serviceName: s, ",
+            ),
+            (
+                "apps/v1",
+                "DaemonSet",
+                "selector: {matchLabels: {app: x}}, ",
+            ),
+        ] {
+            let text = format!("apiVersion: {api}\nkind: {kind}\nmetadata: {{name: w, namespace: msp}}\nspec: {{{extra}{template}}}\n");
+            let parsed = parse_documents(&text, "w").unwrap();
+            let kept = format!("{:?}", parsed.objects);
+            assert!(kept.contains("ghcr.io/x/y:1"), "{kind}: {kept}");
+            for planted in ["planted-env", "planted-cmd", "planted-vol"] {
+                assert!(!kept.contains(planted), "{kind} kept {planted}");
+            }
+        }
     }
 
     #[test]

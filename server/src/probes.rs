@@ -104,6 +104,11 @@ impl Probes {
         self.set(name, value)
     }
 
+    /// Every probe's raw value, by name (what `--probe NAME=VALUE` takes back).
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Removes a probe result.
     pub fn clear(&mut self, name: &str) {
         self.values.remove(name);

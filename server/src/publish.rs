@@ -56,6 +56,11 @@ impl Publisher {
         (Publisher { tx }, StatusFeed(rx))
     }
 
+    /// The document last published.
+    pub fn current(&self) -> StatusDocument {
+        self.tx.borrow().document.clone()
+    }
+
     /// Publishes `doc` unless only its timestamp changed; returns whether readers were notified.
     pub fn publish(&self, doc: StatusDocument) -> bool {
         self.tx.send_if_modified(|current| {
@@ -98,6 +103,7 @@ impl DemoRunner {
     pub async fn run(
         mut self,
         publisher: Publisher,
+        mut bundles: crate::bundle::Queue,
         shutdown: impl std::future::Future<Output = ()>,
     ) {
         tokio::pin!(shutdown);
@@ -125,9 +131,18 @@ impl DemoRunner {
                 began = tokio::time::Instant::now();
                 continue;
             }
-            tokio::select! {
-                _ = tokio::time::sleep(tick) => {}
-                _ = &mut shutdown => return,
+            let pause = tokio::time::sleep(tick);
+            tokio::pin!(pause);
+            loop {
+                tokio::select! {
+                    _ = &mut pause => break,
+                    _ = &mut shutdown => return,
+                    Some(request) = bundles.recv() => crate::bundle::answer(
+                        request,
+                        publisher.current(),
+                        (&self.replay.snapshot, &self.replay.probes, &self.engine.thresholds),
+                    ),
+                }
             }
         }
     }
@@ -184,7 +199,7 @@ mod tests {
         let first = runner.first_document();
         let (publisher, feed) = Publisher::new(first);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(runner.run(publisher, async {
+        let task = tokio::spawn(runner.run(publisher, crate::bundle::desk().1, async {
             let _ = stop_rx.await;
         }));
         // 600x: the whole observed bootstrap (about an hour) replays in a few virtual seconds.

@@ -10,7 +10,7 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The longest message kept from any object; longer ones are cut with a marker.
@@ -56,7 +56,8 @@ pub struct Memory {
 }
 
 /// A diagnosis kept while its state persists.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RememberedCause {
     pub slug: String,
     pub layer: app::status::Layer,
@@ -65,7 +66,8 @@ pub struct RememberedCause {
 }
 
 /// Reachability of the Kubernetes API, as the collector sees it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ApiHealth {
     /// Set while the API cannot be reached.
     pub unreachable_since: Option<Timestamp>,
@@ -79,7 +81,7 @@ pub struct ApiHealth {
 }
 
 /// A bounded tail of one container's log.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct LogExcerpt {
     pub namespace: String,
@@ -111,6 +113,18 @@ impl FluxKind {
             "HelmRelease" => FluxKind::HelmRelease,
             _ => return None,
         })
+    }
+
+    /// The `apiVersion` of the served version this service reads (see ../shared/fixtures/crds).
+    pub fn api_version(self) -> &'static str {
+        match self {
+            FluxKind::GitRepository
+            | FluxKind::OCIRepository
+            | FluxKind::HelmRepository
+            | FluxKind::HelmChart => "source.toolkit.fluxcd.io/v1",
+            FluxKind::Kustomization => "kustomize.toolkit.fluxcd.io/v1",
+            FluxKind::HelmRelease => "helm.toolkit.fluxcd.io/v2",
+        }
     }
 
     /// The kind's name.

@@ -27,6 +27,8 @@ pub struct AppState {
     pub access: Access,
     /// Where sessions live (bounded, in memory).
     pub sessions: BoundedStore,
+    /// Asks the snapshot's owner for a support bundle.
+    pub bundles: crate::bundle::Desk,
 }
 
 /// The whole router; tests call it with `oneshot`, without a socket.
@@ -46,6 +48,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest_service("/pkg", pkg)
         .route("/api/status", get(api_status))
+        .route("/api/support-bundle", get(support_bundle))
         .route("/metrics", get(metrics))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
@@ -71,6 +74,34 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .layer(middleware::from_fn(auth::security_headers))
         .with_state(state)
+}
+
+/// The support bundle, written by the snapshot's owner between two changes (never from a request
+/// to Kubernetes); its text is redacted, the service's token included (recognised by digest).
+async fn support_bundle(State(state): State<AppState>) -> Response {
+    let tokens = state.access.tokens.clone();
+    let redactor = crate::bundle::Redactor::with_known(move |word| tokens.verify(word).is_some());
+    let name = crate::bundle::bundle_root(&state.feed.current().document);
+    match state.bundles.request(redactor).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/gzip".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.tar.gz\""),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(message) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            message,
+        )
+            .into_response(),
+    }
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -171,6 +202,8 @@ pub mod testing {
                 metrics_open: false,
             },
             sessions: BoundedStore::new(Duration::from_secs(1800)),
+            // Nobody answers: a test that downloads a bundle sets its own desk.
+            bundles: crate::bundle::desk().0,
         }
     }
 

@@ -36,7 +36,8 @@ use jiff::{SignedDuration, Timestamp};
 use std::collections::BTreeMap;
 
 /// Age thresholds for slow-but-progressing states (signals §8).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Thresholds {
     /// A progressing state (no evidence that it stopped) becomes a warning after this long. It
     /// never becomes critical by age alone: that takes a failure signal.

@@ -58,7 +58,7 @@ impl PodCtx<'_, '_> {
             Some(self.ns),
             &format!("Pod/{}", self.name),
             e.reason(),
-            &*e.message,
+            &e.message,
             e.last_time(),
         )
     }
@@ -458,7 +458,7 @@ fn event_level(
     if let Some(e) = ctx.event("Failed", |m| {
         m.contains("failed to create subPath directory")
     }) {
-        out.push(config_error(ctx, "container", "Failed", &*e.message).seen_at(e.first_time()));
+        out.push(config_error(ctx, "container", "Failed", &e.message).seen_at(e.first_time()));
     }
     for reason in ["FailedMount", "FailedAttachVolume"] {
         if let Some(e) = ctx.event(reason, |_| true) {

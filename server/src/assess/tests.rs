@@ -50,9 +50,9 @@ fn assess_twice(
     unreachable!()
 }
 
-/// The document `assess` makes of a corpus dump, at the moment and with the probes its case names
-/// (`server/corpus/cases.yaml`), as `appliance-status assess` would.
-pub(crate) fn corpus_document(name: &str) -> StatusDocument {
+/// A corpus dump as `assess` reads it: the snapshot (remembered), the probes and the moment its
+/// case names (`server/corpus/cases.yaml`).
+pub(crate) fn corpus_inputs(name: &str) -> (Snapshot, Probes, Timestamp) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
     let cases: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(dir.join("cases.yaml")).unwrap()).unwrap();
@@ -72,7 +72,26 @@ pub(crate) fn corpus_document(name: &str) -> StatusDocument {
         snapshot.apply(o);
     }
     snapshot.remember();
-    let now = ts(case["now"].as_str().unwrap());
+    (snapshot, probes, ts(case["now"].as_str().unwrap()))
+}
+
+/// The names of every corpus case.
+pub(crate) fn corpus_cases() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let cases: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(dir.join("cases.yaml")).unwrap()).unwrap();
+    cases["cases"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The document `assess` makes of a corpus dump, at the moment and with the probes its case names,
+/// as `appliance-status assess` would.
+pub(crate) fn corpus_document(name: &str) -> StatusDocument {
+    let (snapshot, probes, now) = corpus_inputs(name);
     assess(
         &Inputs {
             snapshot: &snapshot,

@@ -164,7 +164,7 @@ pub fn findings(
                         format!("Storage for {name} cannot be provisioned: {}", &*e.message),
                         "Check the storage class and the local-path provisioner.")
                         .seen_at(e.first_time())
-                        .with(evidence("Event", Some(view.namespace), &format!("PersistentVolumeClaim/{name}"), Some("ProvisioningFailed"), &*e.message, None)),
+                        .with(evidence("Event", Some(view.namespace), &format!("PersistentVolumeClaim/{name}"), Some("ProvisioningFailed"), &e.message, None)),
                     None => new(Layer::Storage, Progress::Progressing, &format!("pvc-pending-{name}"),
                         format!("PersistentVolumeClaim {name} is not bound yet"),
                         "Wait for the storage provisioner; if it stays pending, check the local-path provisioner.")
