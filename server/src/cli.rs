@@ -503,7 +503,7 @@ pub fn render_text(doc: &StatusDocument) -> String {
         line(
             &mut out,
             format!(
-                "{}. [{}{}] {} ({}): {}",
+                "{}. [{}{}] {} ({:?}): {}",
                 i + 1,
                 b.severity.as_str(),
                 if b.login_blocking {
@@ -512,7 +512,7 @@ pub fn render_text(doc: &StatusDocument) -> String {
                     ""
                 },
                 b.component,
-                b.layer.as_str(),
+                b.layer,
                 b.reason
             ),
         );
