@@ -38,6 +38,8 @@ need_apt=()
 command -v brotli >/dev/null || need_apt+=(brotli)
 command -v curl >/dev/null || need_apt+=(curl)
 command -v openssl >/dev/null || need_apt+=(openssl)
+# The OCI registry the release-validation tests run (the CNCF distribution registry, 2.8).
+[ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"

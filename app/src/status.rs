@@ -73,6 +73,26 @@ pub struct Release {
     pub channel: Option<String>,
     /// The Flux source revision, e.g. `release/1.0-rc5@sha1:979e2079...`.
     pub git_revision: Option<String>,
+    /// The registry check of the selected release's images: what was checked and when, or why
+    /// not (live only; absent for dumps and scenarios).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_check: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ReleaseImageStatus>,
+}
+
+/// One image of the selected release, as the registry answered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseImageStatus {
+    /// e.g. `ghcr.io/nine-minds/workflow-worker:61e4a00e`.
+    pub reference: String,
+    pub component: String,
+    /// `present`, `tag_missing`, `repository_not_found`, `unauthorized`, `unreachable`.
+    pub outcome: String,
+    /// In words, e.g. "present (sha256:…)" or "registry unreachable (DNS: …)".
+    pub detail: String,
+    pub checked_at: Timestamp,
 }
 
 /// The status UI and Alga login URLs (the login URL once known).

@@ -410,7 +410,19 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                 <dt>"Git revision"</dt><dd><code>{release.git_revision.unwrap_or_else(|| "unknown".into())}</code></dd>
                 <dt>"Source"</dt><dd>{source}</dd>
                 <dt>"Document time"</dt><dd><code>{doc.timestamp.to_string()}</code></dd>
+                <dt>"Image check"</dt><dd data-testid="image-check">{release.image_check.unwrap_or_else(|| "not run (no live release selection)".into())}</dd>
             </dl>
+            {(!release.images.is_empty()).then(|| view! {
+                <ul class="images" data-testid="release-images">
+                    {release.images.into_iter().map(|i| view! {
+                        <li data-outcome=i.outcome.clone()>
+                            {if i.outcome == "present" { "✔ " } else if i.outcome == "unreachable" { "… " } else { "✖ " }}
+                            <code>{i.reference}</code> " (" {i.component} "): " {i.detail}
+                            <span class="muted">" — checked " <code>{i.checked_at.to_string()}</code></span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            })}
             <p class="actions">
                 <a class="button" download="appliance-status.json" href="/api/status" data-testid="download-json">"Download status JSON"</a>
                 " "

@@ -167,6 +167,8 @@ pub struct State {
     pub logs: Vec<LogExcerpt>,
     /// The thresholds the service assessed with (its hysteresis hides blockers younger than it).
     pub thresholds: Option<Thresholds>,
+    /// The registry check of the selected release's images.
+    pub release_check: crate::release::ReleaseCheck,
 }
 
 /// A Job seen complete (its TTL may have deleted it since).
@@ -324,6 +326,7 @@ fn state(snapshot: &Snapshot, probes: &Probes, redactor: &Redactor) -> State {
             })
             .collect(),
         thresholds: None,
+        release_check: snapshot.release_check.clone(),
     }
 }
 
@@ -590,6 +593,7 @@ impl Replay {
         snapshot.memory.causes = s.causes.clone();
         snapshot.api = s.api.clone();
         snapshot.logs = s.logs.clone();
+        snapshot.release_check = s.release_check.clone();
         for (name, value) in &s.probes {
             probes
                 .set(name, value)

@@ -40,6 +40,20 @@ pub struct ReleaseSources {
     pub git_repository: Option<ObjectRef>,
     pub selection: Option<ObjectRef>,
     pub bootstrap_values: Option<ObjectRef>,
+    /// The images a release manifest names (`app.images.<key>`), by key: where each lives and
+    /// which component runs it (its tier says whether a missing tag blocks login).
+    #[serde(default)]
+    pub images: std::collections::BTreeMap<String, ReleaseImage>,
+}
+
+/// One image of a release: `<repository>:<tag from the manifest>`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseImage {
+    /// e.g. `ghcr.io/nine-minds/alga-psa-ee`.
+    pub repository: String,
+    /// The catalog component that runs it.
+    pub component: String,
 }
 
 /// A namespaced object name.
@@ -223,6 +237,14 @@ impl Catalog {
                 ));
             }
         }
+        for (key, image) in &self.release.images {
+            if !names.contains(image.component.as_str()) {
+                return Err(format!(
+                    "release image {key}: component {:?} is not in the catalog",
+                    image.component
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -253,6 +275,33 @@ mod tests {
         assert_eq!(db.tier, Tier::Core);
         assert_eq!(db.namespace(&catalog.site), "msp");
         assert!(catalog.component("temporal-ui").is_some());
+    }
+
+    /// The release images are the spec catalog's `<repository>:<app.images.KEY>` images, run by
+    /// the component that names them.
+    #[test]
+    fn release_images_match_the_spec_catalog() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/spec/alga-appliance-catalog.yaml");
+        let spec: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let catalog = Catalog::embedded();
+        let mut seen = 0;
+        for c in spec["components"].as_sequence().unwrap() {
+            let Some(image) = c["image"].as_str() else {
+                continue;
+            };
+            let Some((repository, rest)) = image.split_once(":<app.images.") else {
+                continue;
+            };
+            let key = rest.trim_end_matches('>');
+            let ours = &catalog.release.images[key];
+            assert_eq!(ours.repository, repository, "{key}");
+            assert_eq!(ours.component, c["name"].as_str().unwrap(), "{key}");
+            seen += 1;
+        }
+        assert_eq!(seen, catalog.release.images.len());
+        assert_eq!(seen, 4);
     }
 
     /// Every component of the shared spec catalog is in the embedded one, same tier and namespace.

@@ -45,6 +45,10 @@ pub enum Command {
     /// redacted), events, log excerpts, node and service facts. `assess FILE` replays it.
     #[command(after_help = crate::follow::EXIT_CODES_HELP)]
     SupportBundle(SupportBundleArgs),
+    /// Check that every image a release manifest (release.json) names exists in its registry,
+    /// before the appliance pulls it (OCI distribution API, ghcr.io's token flow).
+    #[command(after_help = VALIDATE_EXIT_CODES)]
+    ValidateRelease(ValidateReleaseArgs),
     /// Write, read back and remove a file in DIR: what the storage smoke pod runs.
     #[command(hide = true)]
     SmokeWrite { dir: PathBuf },
@@ -109,6 +113,75 @@ pub struct SupportBundleArgs {
     /// Where to write the bundle (`.tar.gz`); it is created readable by its owner only.
     #[arg(short = 'o', long)]
     pub output: PathBuf,
+}
+
+/// The `--help` text for `validate-release`'s exit codes.
+pub const VALIDATE_EXIT_CODES: &str =
+    "Exit codes: 0 every image exists, 2 bad usage or a manifest \
+that does not parse, 4 an image is missing (each is named, login-critical or background), \
+5 could not check (registry unreachable: DNS, TLS, timeout, connection), 6 the registry refused \
+the check (credentials).";
+
+/// `appliance-status validate-release`.
+#[derive(Debug, Args)]
+pub struct ValidateReleaseArgs {
+    /// The release manifest (`release.json`), or `-` for standard input.
+    pub file: PathBuf,
+    /// Output: a report for people, or JSON.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// A component catalog replacing the embedded one (it maps image keys to repositories).
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+}
+
+/// How release images are checked (`validate-release`, and `serve`'s background check).
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// A docker `config.json` with registry credentials (`auths`).
+    #[arg(long)]
+    pub registry_config: Option<PathBuf>,
+    /// Extra CA certificates to trust (PEM), e.g. a registry mirror's.
+    #[arg(long)]
+    pub registry_ca_file: Option<PathBuf>,
+    /// Ask MIRROR (host:port) instead of REGISTRY, e.g. ghcr.io=mirror.local:5000.
+    #[arg(long = "registry-mirror", value_name = "REGISTRY=MIRROR")]
+    pub registry_mirrors: Vec<String>,
+    /// The longest one registry request may take.
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub registry_timeout: jiff::SignedDuration,
+}
+
+impl RegistryArgs {
+    /// The registry client's options; an error names the flag or file at fault.
+    pub fn options(&self) -> std::result::Result<crate::registry::Options, String> {
+        let mut options = crate::registry::Options {
+            timeout: Some(std::time::Duration::from_secs(
+                self.registry_timeout.as_secs().max(1) as u64,
+            )),
+            ..Default::default()
+        };
+        if let Some(path) = &self.registry_config {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            options.credentials = crate::registry::Credentials::from_docker_config(&text)?;
+        }
+        if let Some(path) = &self.registry_ca_file {
+            options.ca_pem =
+                Some(std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?);
+        }
+        for m in &self.registry_mirrors {
+            match m.split_once('=') {
+                Some((from, to)) if !from.is_empty() && !to.is_empty() => {
+                    options.mirrors.insert(from.to_string(), to.to_string());
+                }
+                _ => return Err(format!("--registry-mirror {m:?}: expected REGISTRY=MIRROR")),
+            }
+        }
+        Ok(options)
+    }
 }
 
 /// `appliance-status wait`.
@@ -258,6 +331,16 @@ pub struct ServeArgs {
     /// or a test on loopback. The platform's outbound check then says it is not probed.
     #[arg(long, env = "APPLIANCE_STATUS_NO_OUTBOUND_CHECKS")]
     pub no_outbound_checks: bool,
+    /// Do not check the selected release's images against their registry (the check is also
+    /// off with --no-outbound-checks).
+    #[arg(long, env = "APPLIANCE_STATUS_NO_RELEASE_CHECK")]
+    pub no_release_check: bool,
+    /// How often the release check asks again while something is missing (while all is present:
+    /// 15 times less often; while the registry is unreachable: from half of it, doubling).
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    pub release_check_interval: jiff::SignedDuration,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Time between probe rounds (login URL, DNS, HTTPS, seed query).
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     pub probe_interval: jiff::SignedDuration,

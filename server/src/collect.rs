@@ -96,6 +96,8 @@ pub enum Change {
     Forbidden(&'static str, String),
     Logs(LogExcerpt),
     Probe(String, Option<String>),
+    /// The registry check of the selected release's images (or that it is off).
+    ReleaseCheck(crate::release::ReleaseCheck),
 }
 
 /// The Flux kinds watched, with their served versions (see ../shared/fixtures/crds).
@@ -517,6 +519,9 @@ pub struct Live {
     pub extra: mpsc::Sender<Change>,
     /// Asks the state task for a support bundle.
     pub bundles: crate::bundle::Desk,
+    /// The images the selected release names, updated when the selection changes: what the
+    /// release checker (`release::run_checker`) checks.
+    pub release_images: tokio::sync::watch::Receiver<Vec<crate::release::Planned>>,
     /// The state task; it ends with `shutdown`.
     pub task: tokio::task::JoinHandle<()>,
 }
@@ -540,11 +545,12 @@ pub fn start(
     let (publisher, feed) = Publisher::new(first);
     let ready = Arc::new(AtomicBool::new(false));
     let (bundles, bundle_queue) = crate::bundle::desk();
+    let (wanted_tx, release_images) = tokio::sync::watch::channel(Vec::new());
     let task = tokio::spawn(run(
         client,
         engine,
         options,
-        (changes, bundle_queue),
+        (changes, bundle_queue, wanted_tx),
         extra.clone(),
         publisher,
         ready.clone(),
@@ -555,6 +561,7 @@ pub fn start(
         ready,
         extra,
         bundles,
+        release_images,
         task,
     }
 }
@@ -565,7 +572,11 @@ pub async fn run(
     client: Client,
     engine: Engine,
     options: CollectorOptions,
-    (mut changes, mut bundles): (mpsc::Receiver<Change>, crate::bundle::Queue),
+    (mut changes, mut bundles, release_images): (
+        mpsc::Receiver<Change>,
+        crate::bundle::Queue,
+        tokio::sync::watch::Sender<Vec<crate::release::Planned>>,
+    ),
     extra: mpsc::Sender<Change>,
     publisher: Publisher,
     ready: Arc<AtomicBool>,
@@ -614,6 +625,14 @@ pub async fn run(
             .unwrap_or_else(|_| Timestamp::now());
         let doc = engine.assess(&mut snapshot, &probes, now);
         publisher.publish(doc);
+        let wanted = crate::release::from_selection(&snapshot, &engine.catalog);
+        release_images.send_if_modified(|current| {
+            let changed = *current != wanted;
+            if changed {
+                *current = wanted;
+            }
+            changed
+        });
 
         if options.log_tails && snapshot.api.unreachable_since.is_none() {
             let now = tokio::time::Instant::now();
@@ -729,6 +748,9 @@ fn apply(
             {
                 snapshot.logs.push(excerpt);
             }
+        }
+        Change::ReleaseCheck(check) => {
+            snapshot.release_check = check;
         }
         Change::Probe(name, value) => match value {
             Some(v) => {

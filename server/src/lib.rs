@@ -26,6 +26,8 @@ pub mod objects;
 pub mod prober;
 pub mod probes;
 pub mod publish;
+pub mod registry;
+pub mod release;
 pub mod scenario;
 pub mod smoke;
 pub mod snapshot;

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
         Command::Token { action } => block_on(token(action)),
         Command::Status(args) => block_on(status(args)),
         Command::SupportBundle(args) => block_on(support_bundle(args)),
+        Command::ValidateRelease(args) => block_on(validate_release(args)),
         Command::Wait(args) => block_on(wait(args)),
         Command::SmokeWrite { dir } => match appliance_status::smoke::write_and_read(&dir) {
             Ok(()) => {
@@ -194,6 +195,76 @@ async fn status(args: StatusArgs) -> u8 {
             e.exit_code()
         }
     }
+}
+
+async fn validate_release(args: cli::ValidateReleaseArgs) -> u8 {
+    use appliance_status::{registry, release};
+    let usage = |message: String| {
+        eprintln!("error: {message}");
+        exit::USAGE
+    };
+    let text = match read_bounded(&args.file, release::MAX_MANIFEST_BYTES) {
+        Ok(t) => t,
+        Err(e) => return usage(e),
+    };
+    let manifest = match release::parse(&text) {
+        Ok(m) => m,
+        Err(e) => return usage(e),
+    };
+    let catalog = match cli::load_catalog(args.catalog.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return usage(e.to_string()),
+    };
+    let planned = match release::plan(&manifest, &catalog) {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let registry = match args.registry.options().and_then(registry::Registry::new) {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
+    let checked = release::check(&registry, planned).await;
+    let verdict = release::verdict(&checked);
+    match args.output {
+        cli::OutputFormat::Text => print!("{}", release::render_text(&manifest, &checked)),
+        cli::OutputFormat::Json => {
+            let json = serde_json::json!({
+                "releaseVersion": manifest.release_version,
+                "verdict": verdict,
+                "images": checked,
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
+        }
+    }
+    match verdict {
+        release::Verdict::AllPresent => exit::REACHED,
+        release::Verdict::Missing => exit::FAILED,
+        release::Verdict::Unauthorized => exit::UNAUTHORIZED,
+        release::Verdict::CouldNotCheck => exit::UNREACHABLE,
+    }
+}
+
+/// A file (or `-`, standard input) of at most `limit` bytes, as text.
+fn read_bounded(path: &std::path::Path, limit: u64) -> Result<String, String> {
+    use std::io::Read;
+    let origin = path.display().to_string();
+    let mut bytes = Vec::new();
+    let read = if origin == "-" {
+        std::io::stdin().take(limit + 1).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+    };
+    read.map_err(|e| format!("{origin}: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "{origin} is larger than {} KiB: not a release manifest",
+            limit >> 10
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("{origin}: not UTF-8 text: {e}"))
 }
 
 async fn support_bundle(args: cli::SupportBundleArgs) -> u8 {
@@ -375,6 +446,42 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 ..ProberConfig::default()
             };
             tokio::spawn(prober::run(prober_config, feed.clone(), extra_tx.clone()));
+            // The selected release's images against their registry, in the background.
+            let off = match (args.no_release_check, args.no_outbound_checks) {
+                (true, _) => Some("--no-release-check"),
+                (_, true) => Some("--no-outbound-checks"),
+                _ => None,
+            };
+            match off {
+                Some(flag) => {
+                    let note = format!(
+                        "off ({flag}): the release's images are not checked against their registry"
+                    );
+                    let _ = extra_tx
+                        .send(collect::Change::ReleaseCheck(
+                            appliance_status::release::ReleaseCheck {
+                                note: Some(note),
+                                images: Vec::new(),
+                            },
+                        ))
+                        .await;
+                }
+                None => {
+                    let registry = args
+                        .registry
+                        .options()
+                        .and_then(appliance_status::registry::Registry::new)
+                        .map_err(|e| anyhow::anyhow!("release image check: {e}"))?;
+                    tokio::spawn(appliance_status::release::run_checker(
+                        registry,
+                        live.release_images.clone(),
+                        appliance_status::release::Cadence::every(std::time::Duration::from_secs(
+                            args.release_check_interval.as_secs().max(1) as u64,
+                        )),
+                        extra_tx.clone(),
+                    ));
+                }
+            }
             if args.storage_smoke {
                 let mut smoke =
                     SmokeConfig::new(&args.storage_smoke_namespace, &args.storage_smoke_image);

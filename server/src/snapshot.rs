@@ -37,6 +37,8 @@ pub struct Snapshot {
     pub flux: BTreeMap<(FluxKind, String, String), FluxObject>,
     /// Bounded log tails of crash-looping or failed pods.
     pub logs: Vec<LogExcerpt>,
+    /// The registry check of the selected release's images (live, unless turned off).
+    pub release_check: crate::release::ReleaseCheck,
     /// Facts remembered across changes (completed Jobs, first-seen times).
     pub memory: Memory,
     /// Whether the Kubernetes API answers.

@@ -6,6 +6,8 @@
 //! [`ScenarioLoader`] applies scenario files (objects and their `.status`) to it, step by step, with
 //! timestamps rebased so that each step looks as fresh to the collector as it says.
 
+pub mod registry;
+
 use anyhow::{bail, Context, Result};
 use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;

@@ -262,7 +262,23 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
         schema_version: SCHEMA_VERSION,
         site_id: inputs.catalog.site.site_id.clone(),
         timestamp: now,
-        release: index.release(),
+        release: app::status::Release {
+            image_check: inputs.snapshot.release_check.note.clone(),
+            images: inputs
+                .snapshot
+                .release_check
+                .images
+                .iter()
+                .map(|i| app::status::ReleaseImageStatus {
+                    reference: i.reference.clone(),
+                    component: i.component.clone(),
+                    outcome: i.last.name().to_string(),
+                    detail: i.last.describe(),
+                    checked_at: i.checked_at,
+                })
+                .collect(),
+            ..index.release()
+        },
         urls: Urls {
             status_url: index.status_url.clone(),
             login_url: index.login_url.clone(),

@@ -15,6 +15,78 @@ pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, out: &mut Vec<Finding>) 
     }
     bootstrap(inputs, index, out);
     login(inputs, index, out);
+    registry_images(inputs, index, out);
+}
+
+/// An image of the selected release that its registry says does not exist, before any pod
+/// pulls it: a login blocker for alga-core's image, a background one for the others. Once a pod
+/// of the component is failing to pull that image, the pod's own finding says it (with the
+/// kubelet's evidence) and this one stands aside. A registry outage changes nothing here: only
+/// the checker's last definite answer counts.
+fn registry_images(inputs: &Inputs<'_>, index: &Index<'_>, out: &mut Vec<Finding>) {
+    use crate::registry::Outcome;
+    let selection = inputs.catalog.release.selection.as_ref();
+    for check in &inputs.snapshot.release_check.images {
+        let missing = match &check.settled {
+            Some(Outcome::TagMissing) => "Image tag not found in the registry",
+            Some(Outcome::RepositoryNotFound) => "Image repository not found in the registry",
+            _ => continue,
+        };
+        let Some(component) = inputs.catalog.component(&check.component) else {
+            continue;
+        };
+        let pulling_it = index.view(&component.name).is_some_and(|v| {
+            v.pods.iter().any(|p| {
+                p.status
+                    .as_ref()
+                    .and_then(|s| s.container_statuses.as_ref())
+                    .into_iter()
+                    .flatten()
+                    .any(|cs| {
+                        same_image(&cs.image, &check.reference)
+                            && cs
+                                .state
+                                .as_ref()
+                                .and_then(|s| s.waiting.as_ref())
+                                .and_then(|w| w.reason.as_deref())
+                                .is_some_and(|r| r == "ErrImagePull" || r == "ImagePullBackOff")
+                    })
+            })
+        });
+        if pulling_it {
+            continue;
+        }
+        let namespace = component.namespace(&inputs.catalog.site);
+        let detail = check
+            .settled
+            .as_ref()
+            .map(Outcome::describe)
+            .unwrap_or_default();
+        out.push(
+            Finding::new(
+                &component.name,
+                component.tier,
+                Layer::Image,
+                Progress::Failed,
+                "registry-tag-missing",
+                namespace,
+                format!(
+                    "{missing}: {} — publish it or select another release",
+                    check.reference
+                ),
+                "Publish the image tag to the registry, or select a release whose images all exist.",
+            )
+            .seen_at(Some(check.checked_at))
+            .with(evidence(
+                "ConfigMap",
+                selection.map(|s| s.namespace.as_str()),
+                selection.map(|s| s.name.as_str()).unwrap_or("release selection"),
+                Some("RegistryCheck"),
+                &format!("{}: {detail}", check.reference),
+                Some(check.checked_at),
+            )),
+        );
+    }
 }
 
 /// Compares image references, tolerating the runtime's `docker.io/library/` expansion.

@@ -1,0 +1,563 @@
+//! Does an image tag exist? The OCI distribution API, as ghcr.io and the CNCF registry serve it:
+//! `HEAD /v2/<name>/manifests/<tag>` accepting the OCI index and manifest and Docker's manifest
+//! list and v2 media types; on `401`, the challenge's flow: `Bearer realm=…,service=…` (a token
+//! from the realm for `scope=repository:<name>:pull`, anonymous or with the registry's
+//! credentials from a docker `config.json`) or `Basic`. Each outcome is named: present (with its
+//! digest), tag missing, repository not found, unauthorized, or unreachable (DNS, TLS, timeout,
+//! connection, an unexpected answer).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What the manifest request accepts: an index or a single-platform manifest, OCI or Docker.
+pub const MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, \
+application/vnd.oci.image.manifest.v1+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.docker.distribution.manifest.v2+json";
+
+/// `host/name:tag`, checked against the distribution spec's grammar.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImageRef {
+    pub host: String,
+    pub name: String,
+    pub tag: String,
+}
+
+impl std::fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}:{}", self.host, self.name, self.tag)
+    }
+}
+
+/// A tag as the distribution spec allows it: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+pub fn valid_tag(tag: &str) -> bool {
+    let mut chars = tag.chars();
+    tag.len() <= 128
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// A repository path component: lowercase alphanumerics separated by `.`, `_`, `__` or dashes.
+fn valid_component(part: &str) -> bool {
+    let bytes = part.as_bytes();
+    !part.is_empty()
+        && bytes[0].is_ascii_lowercase() | bytes[0].is_ascii_digit()
+        && bytes[bytes.len() - 1].is_ascii_lowercase() | bytes[bytes.len() - 1].is_ascii_digit()
+        && part
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        && !part.contains("..")
+        && !part.contains("___")
+}
+
+impl ImageRef {
+    /// `repository` (`host/name`) with `tag`; an error says what does not parse.
+    pub fn new(repository: &str, tag: &str) -> Result<ImageRef, String> {
+        let (host, name) = repository
+            .split_once('/')
+            .ok_or_else(|| format!("{repository:?} has no registry host"))?;
+        if host.is_empty() || !host.contains(['.', ':']) && host != "localhost" {
+            return Err(format!("{repository:?}: {host:?} is not a registry host"));
+        }
+        if !name.split('/').all(valid_component) {
+            return Err(format!("{repository:?}: {name:?} is not a repository name"));
+        }
+        if !valid_tag(tag) {
+            return Err(format!(
+                "{tag:?} is not a valid image tag (letters, digits, _ . -; at most 128)"
+            ));
+        }
+        Ok(ImageRef {
+            host: host.to_string(),
+            name: name.to_string(),
+            tag: tag.to_string(),
+        })
+    }
+}
+
+/// Why a registry could not be asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
+pub enum Unreachable {
+    Dns(String),
+    Tls(String),
+    Timeout(String),
+    Connection(String),
+    /// It answered, but not as a registry does.
+    Answer(String),
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unreachable::Dns(d) => write!(f, "DNS: {d}"),
+            Unreachable::Tls(d) => write!(f, "TLS: {d}"),
+            Unreachable::Timeout(d) => write!(f, "timeout: {d}"),
+            Unreachable::Connection(d) => write!(f, "connection: {d}"),
+            Unreachable::Answer(d) => write!(f, "unexpected answer: {d}"),
+        }
+    }
+}
+
+/// What the registry says about one image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Outcome {
+    Present { digest: String, media_type: String },
+    TagMissing,
+    RepositoryNotFound,
+    Unauthorized { detail: String },
+    Unreachable { why: Unreachable },
+}
+
+impl Outcome {
+    /// The outcome's name on the wire (`present`, `tag_missing`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Present { .. } => "present",
+            Outcome::TagMissing => "tag_missing",
+            Outcome::RepositoryNotFound => "repository_not_found",
+            Outcome::Unauthorized { .. } => "unauthorized",
+            Outcome::Unreachable { .. } => "unreachable",
+        }
+    }
+
+    /// In words, for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Present { digest, .. } => format!("present ({digest})"),
+            Outcome::TagMissing => "tag not found in the registry".into(),
+            Outcome::RepositoryNotFound => "repository not found".into(),
+            Outcome::Unauthorized { detail } => format!("unauthorized: {detail}"),
+            Outcome::Unreachable { why } => format!("registry unreachable ({why})"),
+        }
+    }
+}
+
+/// Credentials by registry host, from a docker `config.json` (`auths.<host>.auth` or
+/// `username`/`password`, or `identitytoken`).
+#[derive(Clone, Debug, Default)]
+pub struct Credentials(BTreeMap<String, (String, String)>);
+
+impl Credentials {
+    /// Parses a docker `config.json`.
+    pub fn from_docker_config(text: &str) -> Result<Credentials, String> {
+        #[derive(Deserialize)]
+        struct Config {
+            #[serde(default)]
+            auths: BTreeMap<String, Auth>,
+        }
+        #[derive(Deserialize)]
+        struct Auth {
+            auth: Option<String>,
+            username: Option<String>,
+            password: Option<String>,
+            identitytoken: Option<String>,
+        }
+        let config: Config =
+            serde_json::from_str(text).map_err(|e| format!("docker config.json: {e}"))?;
+        let mut out = BTreeMap::new();
+        for (host, a) in config.auths {
+            let host = host
+                .trim_start_matches("https://")
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+                .trim_end_matches("/v1")
+                .to_string();
+            let pair = if let Some(encoded) = a.auth {
+                use base64::Engine as _;
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(encoded.trim())
+                    .map_err(|e| format!("docker config.json: auths.{host}.auth: {e}"))?;
+                let text = String::from_utf8_lossy(&decoded).into_owned();
+                let (user, pass) = text.split_once(':').ok_or_else(|| {
+                    format!("docker config.json: auths.{host}.auth is not user:password")
+                })?;
+                (user.to_string(), pass.to_string())
+            } else if let Some(token) = a.identitytoken {
+                ("<token>".to_string(), token)
+            } else {
+                match (a.username, a.password) {
+                    (Some(u), Some(p)) => (u, p),
+                    _ => continue,
+                }
+            };
+            out.insert(host, pair);
+        }
+        Ok(Credentials(out))
+    }
+
+    fn get(&self, host: &str) -> Option<&(String, String)> {
+        self.0.get(host)
+    }
+}
+
+/// A registry client: one per check run; tokens are not kept between runs.
+#[derive(Clone)]
+pub struct Registry {
+    client: reqwest::Client,
+    credentials: Credentials,
+    /// host → host:port to ask instead (a mirror, or a test registry standing in for ghcr.io).
+    mirrors: BTreeMap<String, String>,
+}
+
+/// How a `Registry` connects.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub credentials: Credentials,
+    pub mirrors: BTreeMap<String, String>,
+    /// Extra trusted CA certificates (PEM).
+    pub ca_pem: Option<Vec<u8>>,
+    pub timeout: Option<Duration>,
+}
+
+impl Registry {
+    pub fn new(options: Options) -> Result<Registry, String> {
+        let timeout = options.timeout.unwrap_or(Duration::from_secs(15));
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .user_agent(concat!("appliance-status/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &options.ca_pem {
+            for cert in
+                reqwest::Certificate::from_pem_bundle(pem).map_err(|e| format!("CA file: {e}"))?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        Ok(Registry {
+            client: builder.build().map_err(|e| format!("HTTP client: {e}"))?,
+            credentials: options.credentials,
+            mirrors: options.mirrors,
+        })
+    }
+
+    /// Asks the registry whether `image` exists.
+    pub async fn check(&self, image: &ImageRef) -> Outcome {
+        let host = self.mirrors.get(&image.host).unwrap_or(&image.host);
+        let url = format!("https://{host}/v2/{}/manifests/{}", image.name, image.tag);
+        let creds = self.credentials.get(&image.host);
+        let mut auth: Option<String> = None;
+        for attempt in 0..2 {
+            let mut request = self
+                .client
+                .head(&url)
+                .header(reqwest::header::ACCEPT, MANIFEST_TYPES);
+            if let Some(a) = &auth {
+                request = request.header(reqwest::header::AUTHORIZATION, a);
+            }
+            let response = match request.send().await {
+                Ok(r) => r,
+                Err(e) => return Outcome::Unreachable { why: classify(&e) },
+            };
+            match response.status().as_u16() {
+                200 => {
+                    let header = |name: &str| {
+                        response
+                            .headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    return Outcome::Present {
+                        digest: header("docker-content-digest"),
+                        media_type: header("content-type"),
+                    };
+                }
+                404 => return self.why_not_found(&url, auth.as_deref()).await,
+                401 if attempt == 0 => {
+                    let challenge = response
+                        .headers()
+                        .get(reqwest::header::WWW_AUTHENTICATE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    match self.authorize(&challenge, image, creds).await {
+                        Ok(a) => auth = Some(a),
+                        Err(outcome) => return outcome,
+                    }
+                }
+                401 | 403 => {
+                    return Outcome::Unauthorized {
+                        detail: format!(
+                            "the registry refused {} (HTTP {})",
+                            if creds.is_some() {
+                                "the credentials"
+                            } else {
+                                "anonymous pulls"
+                            },
+                            response.status().as_u16()
+                        ),
+                    }
+                }
+                429 => {
+                    return Outcome::Unreachable {
+                        why: Unreachable::Answer("HTTP 429: rate limited".into()),
+                    }
+                }
+                code => {
+                    return Outcome::Unreachable {
+                        why: Unreachable::Answer(format!("HTTP {code} from {url}")),
+                    }
+                }
+            }
+        }
+        Outcome::Unauthorized {
+            detail: "the registry asked for authorization again".into(),
+        }
+    }
+
+    /// A 404 to HEAD has no body, and a registry may say `MANIFEST_UNKNOWN` for a repository it
+    /// does not have: its tag list tells a missing tag (the list answers) from a missing
+    /// repository (`404`, `NAME_UNKNOWN`).
+    async fn why_not_found(&self, url: &str, auth: Option<&str>) -> Outcome {
+        let tags = match url.rsplit_once("/manifests/") {
+            Some((repo, _)) => format!("{repo}/tags/list"),
+            None => return Outcome::TagMissing,
+        };
+        let mut request = self.client.get(&tags);
+        if let Some(a) = auth {
+            request = request.header(reqwest::header::AUTHORIZATION, a);
+        }
+        let (status, body) = match request.send().await {
+            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(_) => return Outcome::TagMissing,
+        };
+        #[derive(Deserialize)]
+        struct Errors {
+            #[serde(default)]
+            errors: Vec<ErrorEntry>,
+        }
+        #[derive(Deserialize)]
+        struct ErrorEntry {
+            #[serde(default)]
+            code: String,
+        }
+        let codes: Vec<String> = serde_json::from_str::<Errors>(&body)
+            .map(|e| e.errors.into_iter().map(|e| e.code).collect())
+            .unwrap_or_default();
+        if status == 404 || codes.iter().any(|c| c == "NAME_UNKNOWN") {
+            Outcome::RepositoryNotFound
+        } else {
+            Outcome::TagMissing
+        }
+    }
+
+    /// Answers a `WWW-Authenticate` challenge: the `Authorization` header to retry with.
+    async fn authorize(
+        &self,
+        challenge: &str,
+        image: &ImageRef,
+        creds: Option<&(String, String)>,
+    ) -> Result<String, Outcome> {
+        let unauthorized = |detail: String| Outcome::Unauthorized { detail };
+        let (scheme, params) = parse_challenge(challenge)
+            .ok_or_else(|| unauthorized(format!("unreadable challenge {challenge:?}")))?;
+        match scheme.as_str() {
+            "basic" => {
+                let (user, pass) = creds.ok_or_else(|| {
+                    unauthorized(format!(
+                        "{} needs credentials (none for it in the docker config)",
+                        image.host
+                    ))
+                })?;
+                use base64::Engine as _;
+                Ok(format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+                ))
+            }
+            "bearer" => {
+                let realm = params
+                    .get("realm")
+                    .ok_or_else(|| unauthorized("the Bearer challenge names no realm".into()))?;
+                let scope = format!("repository:{}:pull", image.name);
+                let mut request = self.client.get(realm).query(&[("scope", scope.as_str())]);
+                if let Some(service) = params.get("service") {
+                    request = request.query(&[("service", service.as_str())]);
+                }
+                if let Some((user, pass)) = creds {
+                    request = request.basic_auth(user, Some(pass));
+                }
+                let response = request
+                    .send()
+                    .await
+                    .map_err(|e| Outcome::Unreachable { why: classify(&e) })?;
+                match response.status().as_u16() {
+                    200 => {}
+                    401 | 403 => {
+                        return Err(unauthorized(format!(
+                            "the token service refused {} (HTTP {})",
+                            if creds.is_some() {
+                                "the credentials"
+                            } else {
+                                "an anonymous pull token"
+                            },
+                            response.status().as_u16()
+                        )))
+                    }
+                    code => {
+                        return Err(Outcome::Unreachable {
+                            why: Unreachable::Answer(format!("token service: HTTP {code}")),
+                        })
+                    }
+                }
+                #[derive(Deserialize)]
+                struct TokenResponse {
+                    token: Option<String>,
+                    access_token: Option<String>,
+                }
+                let body: TokenResponse =
+                    response
+                        .json_body()
+                        .await
+                        .map_err(|e| Outcome::Unreachable {
+                            why: Unreachable::Answer(format!("token service: {e}")),
+                        })?;
+                let token =
+                    body.token
+                        .or(body.access_token)
+                        .ok_or_else(|| Outcome::Unreachable {
+                            why: Unreachable::Answer(
+                                "token service: no token in its answer".into(),
+                            ),
+                        })?;
+                Ok(format!("Bearer {token}"))
+            }
+            other => Err(unauthorized(format!(
+                "unsupported challenge scheme {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Reads a JSON body (reqwest's `json` feature is not enabled).
+trait JsonBody {
+    async fn json_body<T: serde::de::DeserializeOwned>(self) -> Result<T, String>;
+}
+
+impl JsonBody for reqwest::Response {
+    async fn json_body<T: serde::de::DeserializeOwned>(self) -> Result<T, String> {
+        let bytes = self.bytes().await.map_err(|e| e.to_string())?;
+        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+    }
+}
+
+/// `Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="…"` → ("bearer", params).
+pub fn parse_challenge(header: &str) -> Option<(String, BTreeMap<String, String>)> {
+    let header = header.trim();
+    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+    if scheme.is_empty() {
+        return None;
+    }
+    let mut params = BTreeMap::new();
+    let mut rest = rest.trim();
+    while !rest.is_empty() {
+        let (key, after) = rest.split_once('=')?;
+        let after = after.trim_start();
+        let (value, remaining) = if let Some(quoted) = after.strip_prefix('"') {
+            let end = quoted.find('"')?;
+            (&quoted[..end], &quoted[end + 1..])
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        params.insert(key.trim().to_ascii_lowercase(), value.to_string());
+        rest = remaining.trim_start().trim_start_matches(',').trim_start();
+    }
+    Some((scheme.to_ascii_lowercase(), params))
+}
+
+/// Names why a request failed: DNS, TLS, timeout, or the connection.
+fn classify(e: &reqwest::Error) -> Unreachable {
+    let mut chain = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    let text = chain.join(": ");
+    let lower = text.to_ascii_lowercase();
+    if e.is_timeout() || lower.contains("timed out") {
+        Unreachable::Timeout(text)
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup address")
+        || lower.contains("name or service not known")
+        || lower.contains("no address associated")
+    {
+        Unreachable::Dns(text)
+    } else if lower.contains("certificate")
+        || lower.contains("tls")
+        || lower.contains("handshake")
+        || lower.contains("invalid peer")
+    {
+        Unreachable::Tls(text)
+    } else {
+        Unreachable::Connection(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_follow_the_distribution_grammar() {
+        let r = ImageRef::new("ghcr.io/nine-minds/alga-psa-ee", "61e4a00e").unwrap();
+        assert_eq!(r.to_string(), "ghcr.io/nine-minds/alga-psa-ee:61e4a00e");
+        assert!(ImageRef::new("127.0.0.1:5000/x", "979e207").is_ok());
+        assert!(ImageRef::new("ghcr.io/Nine-Minds/x", "1")
+            .unwrap_err()
+            .contains("repository name"));
+        assert!(ImageRef::new("ghcr.io/x", "61e4 00e")
+            .unwrap_err()
+            .contains("valid image tag"));
+        assert!(ImageRef::new("ghcr.io/x", "").is_err());
+        assert!(ImageRef::new("ghcr.io/x", "-x").is_err());
+        assert!(ImageRef::new("ghcr.io/x", &"a".repeat(129)).is_err());
+        assert!(ImageRef::new("alga-psa-ee", "1")
+            .unwrap_err()
+            .contains("no registry host"));
+    }
+
+    #[test]
+    fn challenges_parse_as_ghcr_writes_them() {
+        let (scheme, p) = parse_challenge(
+            r#"Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:nine-minds/alga-psa-ee:pull""#,
+        )
+        .unwrap();
+        assert_eq!(scheme, "bearer");
+        assert_eq!(p["realm"], "https://ghcr.io/token");
+        assert_eq!(p["service"], "ghcr.io");
+        assert_eq!(p["scope"], "repository:nine-minds/alga-psa-ee:pull");
+        let (scheme, p) = parse_challenge(r#"Basic realm="Registry Realm""#).unwrap();
+        assert_eq!(
+            (scheme.as_str(), p["realm"].as_str()),
+            ("basic", "Registry Realm")
+        );
+        assert!(parse_challenge("").is_none());
+        assert!(parse_challenge("Bearer realm=\"unterminated").is_none());
+    }
+
+    #[test]
+    fn docker_config_credentials() {
+        let c = Credentials::from_docker_config(
+            r#"{"auths": {"https://ghcr.io": {"auth": "cm9ib3Q6czNjcjN0"}, "registry.local:5000": {"username": "u", "password": "p"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.get("ghcr.io"), Some(&("robot".into(), "s3cr3t".into())));
+        assert_eq!(
+            c.get("registry.local:5000"),
+            Some(&("u".into(), "p".into()))
+        );
+        assert!(Credentials::from_docker_config("{")
+            .unwrap_err()
+            .contains("config.json"));
+        assert!(Credentials::from_docker_config(r#"{"auths": {"x": {"auth": "!!"}}}"#).is_err());
+    }
+}

@@ -1,0 +1,454 @@
+//! Release manifest validation (PRD AC7): every image a release names exists in its registry
+//! before the appliance pulls it. Reads `release.json` (`releaseVersion`, `generatedAt`,
+//! `channel`, `app{version, releaseBranch, valuesProfile, images{algaCore, workflowWorker,
+//! emailService, temporalWorker}}`), builds each image from the catalog's repository for its key,
+//! and asks the registry (`registry.rs`). A missing login-critical image (alga-core) blocks login;
+//! a missing background image degrades the background.
+
+use crate::catalog::Catalog;
+use crate::registry::{ImageRef, Outcome, Registry};
+use app::status::Tier;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The largest release manifest read (real ones are under 1 KiB).
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
+/// `release.json`, as the appliance's release pipeline writes it.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseManifest {
+    pub release_version: String,
+    #[serde(default)]
+    pub generated_at: Option<String>,
+    #[serde(default)]
+    pub channel: Option<String>,
+    pub app: App,
+}
+
+/// `app` of `release.json`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct App {
+    pub version: String,
+    #[serde(default)]
+    pub release_branch: Option<String>,
+    #[serde(default)]
+    pub values_profile: Option<String>,
+    /// Short commit tags by key (`algaCore`, `workflowWorker`, …), 7 or 8 characters.
+    pub images: BTreeMap<String, String>,
+}
+
+/// One image to check: where it comes from and what it blocks.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Planned {
+    /// `app.images.<key>`.
+    pub key: String,
+    pub image: ImageRef,
+    pub component: String,
+    /// A missing image blocks login (alga-core), not only the background.
+    pub login_critical: bool,
+}
+
+/// Parses `release.json`; errors name the line and column, or the field.
+pub fn parse(text: &str) -> Result<ReleaseManifest, String> {
+    let manifest: ReleaseManifest =
+        serde_json::from_str(text).map_err(|e| format!("release manifest: {e}"))?;
+    if manifest.release_version.trim().is_empty() {
+        return Err("release manifest: releaseVersion is empty".into());
+    }
+    Ok(manifest)
+}
+
+/// The images of `manifest`, each from the catalog's repository for its key; an error names the
+/// field that does not make an image reference, or a key the catalog does not know.
+pub fn plan(manifest: &ReleaseManifest, catalog: &Catalog) -> Result<Vec<Planned>, String> {
+    let mut out = Vec::new();
+    for (key, tag) in &manifest.app.images {
+        let source = catalog.release.images.get(key).ok_or_else(|| {
+            format!(
+                "app.images.{key}: not an image this appliance runs (known: {})",
+                catalog
+                    .release
+                    .images
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+        let image = ImageRef::new(&source.repository, tag.trim())
+            .map_err(|e| format!("app.images.{key}: {e}"))?;
+        let tier = catalog
+            .component(&source.component)
+            .map(|c| c.tier)
+            .unwrap_or(Tier::Background);
+        out.push(Planned {
+            key: key.clone(),
+            image,
+            component: source.component.clone(),
+            login_critical: tier <= Tier::Login,
+        });
+    }
+    for key in catalog.release.images.keys() {
+        if !manifest.app.images.contains_key(key) {
+            return Err(format!("app.images.{key} is missing"));
+        }
+    }
+    Ok(out)
+}
+
+/// One image checked.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checked {
+    #[serde(flatten)]
+    pub planned: Planned,
+    pub reference: String,
+    pub result: Outcome,
+}
+
+/// Checks every planned image (one request chain each, in turn).
+pub async fn check(registry: &Registry, planned: Vec<Planned>) -> Vec<Checked> {
+    let mut out = Vec::new();
+    for p in planned {
+        let result = registry.check(&p.image).await;
+        out.push(Checked {
+            reference: p.image.to_string(),
+            planned: p,
+            result,
+        });
+    }
+    out
+}
+
+/// The verdict over all images, worst first: something missing, unauthorized, unreachable, all
+/// present.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    AllPresent,
+    Missing,
+    Unauthorized,
+    CouldNotCheck,
+}
+
+pub fn verdict(checked: &[Checked]) -> Verdict {
+    let any = |f: fn(&Outcome) -> bool| checked.iter().any(|c| f(&c.result));
+    if any(|o| matches!(o, Outcome::TagMissing | Outcome::RepositoryNotFound)) {
+        Verdict::Missing
+    } else if any(|o| matches!(o, Outcome::Unauthorized { .. })) {
+        Verdict::Unauthorized
+    } else if any(|o| matches!(o, Outcome::Unreachable { .. })) {
+        Verdict::CouldNotCheck
+    } else {
+        Verdict::AllPresent
+    }
+}
+
+/// The report for people.
+pub fn render_text(manifest: &ReleaseManifest, checked: &[Checked]) -> String {
+    let mut out = format!(
+        "Release {} (app {}{})\n",
+        manifest.release_version,
+        manifest.app.version,
+        manifest
+            .channel
+            .as_deref()
+            .map(|c| format!(", channel {c}"))
+            .unwrap_or_default()
+    );
+    for c in checked {
+        let mark = match c.result {
+            Outcome::Present { .. } => "ok     ",
+            Outcome::TagMissing | Outcome::RepositoryNotFound => "MISSING",
+            _ => "UNKNOWN",
+        };
+        out.push_str(&format!(
+            "  {mark} {} ({}, {}): {}\n",
+            c.reference,
+            c.planned.component,
+            if c.planned.login_critical {
+                "blocks login"
+            } else {
+                "background"
+            },
+            c.result.describe()
+        ));
+    }
+    out.push_str(match verdict(checked) {
+        Verdict::AllPresent => "Every image exists.\n",
+        Verdict::Missing => "Some images do not exist: publish them, or select another release.\n",
+        Verdict::Unauthorized => {
+            "The registry refused some checks: give credentials (--registry-config).\n"
+        }
+        Verdict::CouldNotCheck => {
+            "Some images could not be checked: the registry is unreachable.\n"
+        }
+    });
+    out
+}
+
+/// What the service knows of the selected release's images (`Snapshot::release_check`).
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseCheck {
+    /// A sentence for the diagnostics tab: what was checked and when, or why not.
+    pub note: Option<String>,
+    pub images: Vec<ImageCheck>,
+}
+
+/// One image as the checker last saw it.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageCheck {
+    pub key: String,
+    pub reference: String,
+    pub component: String,
+    pub login_critical: bool,
+    /// The last answer, whatever it was.
+    pub last: Outcome,
+    /// The last definite answer (present, missing, not found, unauthorized): what the engine
+    /// uses, so a registry outage neither raises nor clears a blocker.
+    pub settled: Option<Outcome>,
+    pub checked_at: jiff::Timestamp,
+}
+
+/// The images the selection ConfigMap names: `<key>Tag` for each of the catalog's image keys
+/// (`algaCoreTag`, `workflowWorkerTag`, …). Empty when the ConfigMap or its tags are absent; an
+/// unparsable tag is skipped (the pods' pull errors will say it).
+pub fn from_selection(snapshot: &crate::snapshot::Snapshot, catalog: &Catalog) -> Vec<Planned> {
+    let Some(r) = &catalog.release.selection else {
+        return Vec::new();
+    };
+    let Some(data) = snapshot
+        .config_maps
+        .get(&(r.namespace.clone(), r.name.clone()))
+        .and_then(|cm| cm.data.as_ref())
+    else {
+        return Vec::new();
+    };
+    let images: BTreeMap<String, String> = catalog
+        .release
+        .images
+        .keys()
+        .filter_map(|k| Some((k.clone(), data.get(&format!("{k}Tag"))?.trim().to_string())))
+        .filter(|(_, tag)| !tag.is_empty())
+        .collect();
+    if images.is_empty() {
+        return Vec::new();
+    }
+    let manifest = ReleaseManifest {
+        release_version: data.get("releaseVersion").cloned().unwrap_or_default(),
+        generated_at: None,
+        channel: data.get("selectedChannel").or(data.get("channel")).cloned(),
+        app: App {
+            version: data.get("appVersion").cloned().unwrap_or_default(),
+            release_branch: data.get("releaseBranch").cloned(),
+            values_profile: None,
+            images,
+        },
+    };
+    // Keys the ConfigMap leaves out are not checked; those it names must parse.
+    manifest
+        .app
+        .images
+        .iter()
+        .filter_map(|(key, tag)| {
+            let source = catalog.release.images.get(key)?;
+            let image = ImageRef::new(&source.repository, tag).ok()?;
+            let tier = catalog
+                .component(&source.component)
+                .map(|c| c.tier)
+                .unwrap_or(Tier::Background);
+            Some(Planned {
+                key: key.clone(),
+                image,
+                component: source.component.clone(),
+                login_critical: tier <= Tier::Login,
+            })
+        })
+        .collect()
+}
+
+/// How often the checker asks again.
+#[derive(Clone, Copy, Debug)]
+pub struct Cadence {
+    /// Every image present: asked again this rarely.
+    pub present: std::time::Duration,
+    /// Something missing or refused: asked again this often (a publish is noticed).
+    pub missing: std::time::Duration,
+    /// Registry unreachable: the first retry; doubled up to `max_backoff`.
+    pub retry: std::time::Duration,
+    pub max_backoff: std::time::Duration,
+}
+
+impl Cadence {
+    /// `missing` = `interval`; present 15 times less often; retries from half of it, doubling
+    /// up to 5 times it.
+    pub fn every(interval: std::time::Duration) -> Cadence {
+        Cadence {
+            present: interval * 15,
+            missing: interval,
+            retry: (interval / 2).max(std::time::Duration::from_secs(1)),
+            max_backoff: interval * 5,
+        }
+    }
+}
+
+impl Default for Cadence {
+    /// Every 2 minutes while something is missing, 30 while all is present; retries from 1
+    /// minute up to 10.
+    fn default() -> Self {
+        Cadence::every(std::time::Duration::from_secs(120))
+    }
+}
+
+/// The checker: checks the selected release's images when the selection appears or changes, then
+/// again on the cadence, backing off while the registry is unreachable; sends each result to the
+/// state task. It never runs per page view, and it is the only thing here that asks a registry.
+pub async fn run_checker(
+    registry: Registry,
+    mut wanted: tokio::sync::watch::Receiver<Vec<Planned>>,
+    cadence: Cadence,
+    tx: tokio::sync::mpsc::Sender<crate::collect::Change>,
+) {
+    // The last definite answer per reference (bounded: one release's images, plus a few old).
+    let mut settled: BTreeMap<String, Outcome> = BTreeMap::new();
+    let mut backoff = cadence.retry;
+    loop {
+        let plan = wanted.borrow_and_update().clone();
+        let mut wait = cadence.present;
+        if !plan.is_empty() {
+            let checked = check(&registry, plan).await;
+            let now = jiff::Timestamp::now();
+            let mut images = Vec::new();
+            for c in &checked {
+                if !matches!(c.result, Outcome::Unreachable { .. }) {
+                    settled.insert(c.reference.clone(), c.result.clone());
+                }
+                images.push(ImageCheck {
+                    key: c.planned.key.clone(),
+                    reference: c.reference.clone(),
+                    component: c.planned.component.clone(),
+                    login_critical: c.planned.login_critical,
+                    last: c.result.clone(),
+                    settled: settled.get(&c.reference).cloned(),
+                    checked_at: now,
+                });
+            }
+            if settled.len() > 64 {
+                let keep: Vec<String> = images.iter().map(|i| i.reference.clone()).collect();
+                settled.retain(|k, _| keep.contains(k));
+            }
+            let unreachable = images
+                .iter()
+                .filter(|i| matches!(i.last, Outcome::Unreachable { .. }))
+                .count();
+            let missing = images
+                .iter()
+                .filter(|i| {
+                    !matches!(
+                        i.last,
+                        Outcome::Present { .. } | Outcome::Unreachable { .. }
+                    )
+                })
+                .count();
+            let note = format!(
+                "{} images of release checked at {now}: {} present, {missing} missing or refused, {unreachable} could not be checked{}",
+                images.len(),
+                images.len() - missing - unreachable,
+                if unreachable > 0 {
+                    format!(" (retry in {} s)", backoff.as_secs())
+                } else {
+                    String::new()
+                }
+            );
+            let check = ReleaseCheck {
+                note: Some(note),
+                images,
+            };
+            if tx
+                .send(crate::collect::Change::ReleaseCheck(check))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            wait = if unreachable > 0 {
+                let w = backoff;
+                backoff = (backoff * 2).min(cadence.max_backoff);
+                w
+            } else {
+                backoff = cadence.retry;
+                if missing > 0 {
+                    cadence.missing
+                } else {
+                    cadence.present
+                }
+            };
+        }
+        tokio::select! {
+            changed = wanted.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RC5: &str = r#"{
+  "releaseVersion": "1.0-rc5",
+  "generatedAt": "2026-04-29T22:10:00Z",
+  "channel": "candidate",
+  "app": {
+    "version": "1.0-rc5",
+    "releaseBranch": "release/1.0-rc5",
+    "valuesProfile": "appliance",
+    "images": {"algaCore": "61e4a00e", "workflowWorker": "61e4a00e", "emailService": "979e207", "temporalWorker": "61e4a00e"}
+  }
+}"#;
+
+    #[test]
+    fn a_release_plans_every_image_with_what_it_blocks() {
+        let planned = plan(&parse(RC5).unwrap(), &Catalog::embedded()).unwrap();
+        assert_eq!(planned.len(), 4);
+        let core = planned.iter().find(|p| p.key == "algaCore").unwrap();
+        assert_eq!(
+            core.image.to_string(),
+            "ghcr.io/nine-minds/alga-psa-ee:61e4a00e"
+        );
+        assert!(core.login_critical);
+        let email = planned.iter().find(|p| p.key == "emailService").unwrap();
+        assert_eq!(
+            email.image.to_string(),
+            "ghcr.io/nine-minds/email-service:979e207"
+        );
+        assert!(!email.login_critical);
+    }
+
+    #[test]
+    fn bad_manifests_name_the_line_or_the_field() {
+        let err =
+            parse("{\n  \"releaseVersion\": \"1.0\",\n  \"app\": {\"version\": 1}\n}").unwrap_err();
+        assert!(err.contains("line 3"), "{err}");
+        let err = parse(r#"{"releaseVersion": "1.0"}"#).unwrap_err();
+        assert!(err.contains("missing field `app`"), "{err}");
+        let catalog = Catalog::embedded();
+        let bad_tag = RC5.replace("\"979e207\"", "\"979e 207\"");
+        let err = plan(&parse(&bad_tag).unwrap(), &catalog).unwrap_err();
+        assert!(err.starts_with("app.images.emailService:"), "{err}");
+        let unknown = RC5.replace("\"emailService\"", "\"mailer\"");
+        let err = plan(&parse(&unknown).unwrap(), &catalog).unwrap_err();
+        assert!(err.contains("app.images.mailer"), "{err}");
+        let missing = RC5.replace(", \"temporalWorker\": \"61e4a00e\"", "");
+        let err = plan(&parse(&missing).unwrap(), &catalog).unwrap_err();
+        assert!(
+            err.contains("app.images.temporalWorker is missing"),
+            "{err}"
+        );
+    }
+}
