@@ -635,6 +635,7 @@ mod tests {
                 app_version: Some("1.0-rc5".into()),
                 channel: Some("candidate".into()),
                 git_revision: Some("release/1.0-rc5@sha1:979e2079".into()),
+                ..Release::default()
             },
             urls: Urls {
                 status_url: Some("http://192.168.64.8:8080".into()),
