@@ -510,38 +510,43 @@ pub struct Replay {
     pub state: State,
 }
 
-/// Reads a bundle written by [`write`]; a clear error for anything else.
-pub fn read(bytes: &[u8]) -> Result<Replay, String> {
-    read_limited(bytes, MAX_UNPACKED_BYTES)
+/// Every file of a bundle, by its path below the bundle's directory, as text (for support's
+/// tools and the tests; `read` takes only what `assess` needs).
+pub fn files(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
+    unpack(bytes, MAX_UNPACKED_BYTES, |_| true)
 }
 
-fn read_limited(bytes: &[u8], limit: u64) -> Result<Replay, String> {
+/// The files `wanted` keeps, unpacked up to `limit` bytes in all (a decompression bomb stops
+/// there with an error).
+fn unpack(
+    bytes: &[u8],
+    limit: u64,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Vec<(String, String)>, String> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("not a support bundle (.tar.gz): {e}"))?;
-    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = Vec::new();
     let mut unpacked = 0u64;
-    for entry in entries {
+    for entry in archive
+        .entries()
+        .map_err(|e| format!("not a support bundle (.tar.gz): {e}"))?
+    {
         let mut entry = entry.map_err(|e| format!("not a support bundle (.tar.gz): {e}"))?;
         let path = entry
             .path()
             .map_err(|e| format!("a file name in the bundle is unreadable: {e}"))?
             .to_string_lossy()
             .into_owned();
-        let Some(name) = path.split_once('/').map(|(_, rest)| rest.to_string()) else {
-            continue;
-        };
-        if !matches!(
-            name.as_str(),
-            "manifest.json" | "status.json" | "objects.yaml" | "state.json"
-        ) {
+        let name = path
+            .split_once('/')
+            .map(|(_, rest)| rest)
+            .unwrap_or(&path)
+            .to_string();
+        if !wanted(&name) {
             continue;
         }
         let mut text = String::new();
-        let budget = limit.saturating_sub(unpacked);
         (&mut entry)
-            .take(budget + 1)
+            .take(limit.saturating_sub(unpacked) + 1)
             .read_to_string(&mut text)
             .map_err(|e| format!("{name} in the bundle is unreadable: {e}"))?;
         unpacked += text.len() as u64;
@@ -551,8 +556,25 @@ fn read_limited(bytes: &[u8], limit: u64) -> Result<Replay, String> {
                 limit >> 20
             ));
         }
-        files.insert(name, text);
+        out.push((name, text));
     }
+    Ok(out)
+}
+
+/// Reads a bundle written by [`write`]; a clear error for anything else.
+pub fn read(bytes: &[u8]) -> Result<Replay, String> {
+    read_limited(bytes, MAX_UNPACKED_BYTES)
+}
+
+fn read_limited(bytes: &[u8], limit: u64) -> Result<Replay, String> {
+    let mut files: BTreeMap<String, String> = unpack(bytes, limit, |name| {
+        matches!(
+            name,
+            "manifest.json" | "status.json" | "objects.yaml" | "state.json"
+        )
+    })?
+    .into_iter()
+    .collect();
     let mut take = |name: &str| {
         files
             .remove(name)

@@ -400,17 +400,8 @@ pub async fn run_checker(
 mod tests {
     use super::*;
 
-    const RC5: &str = r#"{
-  "releaseVersion": "1.0-rc5",
-  "generatedAt": "2026-04-29T22:10:00Z",
-  "channel": "candidate",
-  "app": {
-    "version": "1.0-rc5",
-    "releaseBranch": "release/1.0-rc5",
-    "valuesProfile": "appliance",
-    "images": {"algaCore": "61e4a00e", "workflowWorker": "61e4a00e", "emailService": "979e207", "temporalWorker": "61e4a00e"}
-  }
-}"#;
+    /// The release manifest the integration tests use too.
+    const RC5: &str = include_str!("../tests/fixtures/release-1.0-rc5.json");
 
     #[test]
     fn a_release_plans_every_image_with_what_it_blocks() {

@@ -183,11 +183,7 @@ async fn token_ensure_and_rotate_on_a_real_apiserver() {
 
 /// A loopback port nobody listens on (yet).
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    testenv::free_port().unwrap()
 }
 
 /// A running `serve` and its URL, killed when dropped.

@@ -5,10 +5,8 @@
 //! published.
 
 use serde_json::json;
-use std::io::Read;
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use testenv::{ScenarioLoader, TestCluster};
 
@@ -18,36 +16,18 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_appliance-status"))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Asserts that a command succeeded, with its standard error if not.
+fn succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Every file of a bundle, by its path inside the bundle's directory.
+/// Every file of a bundle, by its path below the bundle's directory.
 fn unpack(bundle: &[u8]) -> Vec<(String, String)> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bundle));
-    archive
-        .entries()
-        .unwrap()
-        .map(|e| {
-            let mut e = e.unwrap();
-            let path = e.path().unwrap().to_string_lossy().into_owned();
-            let mut text = String::new();
-            e.read_to_string(&mut text).unwrap();
-            (path, text)
-        })
-        .collect()
+    appliance_status::bundle::files(bundle).unwrap()
 }
 
 const PLANTED: [&str; 8] = [
@@ -63,10 +43,7 @@ const PLANTED: [&str; 8] = [
 
 fn assert_redacted(bundle: &[u8], origin: &str) {
     let files = unpack(bundle);
-    assert!(
-        files.iter().any(|(p, _)| p.ends_with("/objects.yaml")),
-        "{origin}"
-    );
+    assert!(files.iter().any(|(p, _)| p == "objects.yaml"), "{origin}");
     for (path, text) in &files {
         for secret in PLANTED {
             assert!(!text.contains(secret), "{origin}: {secret} in {path}");
@@ -137,32 +114,22 @@ async fn the_support_bundle_is_redacted_and_replays() {
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let _service = Killed(
-        bin()
-            .env("PLANTED_ENV", "planted-service-env")
-            .env_remove("APPLIANCE_STATUS_TOKEN")
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--kubeconfig",
-            ])
-            .arg(&cluster.kubeconfig)
-            .arg("--token-file")
-            .arg(&token_file)
-            .args([
-                "--no-log-tails",
-                "--no-outbound-checks",
-                "--login-url",
-                "https://admin:planted-arg-pass@127.0.0.1:9/",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let service = testenv::Served::start(
+        env!("CARGO_BIN_EXE_appliance-status"),
+        &[
+            &"--kubeconfig",
+            &cluster.kubeconfig,
+            &"--token-file",
+            &token_file,
+            &"--no-log-tails",
+            &"--no-outbound-checks",
+            &"--login-url",
+            &"https://admin:planted-arg-pass@127.0.0.1:9/",
+        ],
+        &[("PLANTED_ENV", "planted-service-env")],
+    )
+    .unwrap();
+    let url = service.url();
     let http = reqwest::Client::new();
     let began = Instant::now();
     loop {
@@ -213,11 +180,7 @@ async fn the_support_bundle_is_redacted_and_replays() {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("appliance-status assess"));
     assert_eq!(
         std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
@@ -230,17 +193,13 @@ async fn the_support_bundle_is_redacted_and_replays() {
     let published: app::status::StatusDocument = serde_json::from_str(
         &unpack(&bytes)
             .into_iter()
-            .find(|(p, _)| p.ends_with("/status.json"))
+            .find(|(p, _)| p == "status.json")
             .unwrap()
             .1,
     )
     .unwrap();
     let out = bin().arg("assess").arg(&file).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let replayed: app::status::StatusDocument = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(replayed.rollup.state, published.rollup.state);
     let ids = |d: &app::status::StatusDocument| {
@@ -266,15 +225,11 @@ async fn the_support_bundle_is_redacted_and_replays() {
         .arg(&local)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let files = unpack(&std::fs::read(&local).unwrap());
     assert!(files
         .iter()
-        .any(|(p, t)| p.ends_with("/objects.yaml") && t.contains("temporal-0")));
+        .any(|(p, t)| p == "objects.yaml" && t.contains("temporal-0")));
     for (path, text) in &files {
         assert!(!text.contains("planted-db-pass"), "{path}");
         assert!(!text.contains("cGxhbnRlZC1zZWNyZXQ="), "{path}");

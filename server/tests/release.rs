@@ -7,17 +7,15 @@ use std::process::{Command, Output};
 use std::time::Duration;
 use testenv::registry::{TestRegistry, READER};
 
-const RELEASE: &str = r#"{
-  "releaseVersion": "1.0-rc5",
-  "generatedAt": "2026-04-29T22:10:00Z",
-  "channel": "candidate",
-  "app": {
-    "version": "1.0-rc5",
-    "releaseBranch": "release/1.0-rc5",
-    "valuesProfile": "appliance",
-    "images": {"algaCore": "61e4a00e", "workflowWorker": "61e4a00e", "emailService": "979e207", "temporalWorker": "61e4a00e"}
-  }
-}"#;
+const RELEASE: &str = include_str!("fixtures/release-1.0-rc5.json");
+
+/// The release's images as published: workflow-worker exists, but not at the release's tag.
+const PUBLISHED: [(&str, &str); 4] = [
+    ("nine-minds/alga-psa-ee", "61e4a00e"),
+    ("nine-minds/email-service", "979e207"),
+    ("nine-minds/temporal-worker", "61e4a00e"),
+    ("nine-minds/workflow-worker", "0badc0de"),
+];
 
 fn validate(dir: &Path, registry: &TestRegistry, extra: &[&str]) -> (Output, serde_json::Value) {
     let file = dir.join("release.json");
@@ -56,21 +54,9 @@ async fn validate_release_against_a_real_registry() {
         .await
         .expect("test registry");
     let dir = tempfile::tempdir().unwrap();
+    registry.push_all(&PUBLISHED).await.unwrap();
     let core = registry
         .push("nine-minds/alga-psa-ee", "61e4a00e")
-        .await
-        .unwrap();
-    registry
-        .push("nine-minds/email-service", "979e207")
-        .await
-        .unwrap();
-    registry
-        .push("nine-minds/temporal-worker", "61e4a00e")
-        .await
-        .unwrap();
-    // workflow-worker exists, but not at the release's tag.
-    registry
-        .push("nine-minds/workflow-worker", "0badc0de")
         .await
         .unwrap();
     let creds = dir.path().join("config.json");
@@ -285,23 +271,7 @@ async fn the_service_checks_the_selected_release_before_any_pull() {
     let cluster = testenv::TestCluster::start().expect("test API server");
     cluster.install_flux_crds().unwrap();
     let mut registry = TestRegistry::start(&[]).await.expect("test registry");
-    registry
-        .push("nine-minds/alga-psa-ee", "61e4a00e")
-        .await
-        .unwrap();
-    registry
-        .push("nine-minds/email-service", "979e207")
-        .await
-        .unwrap();
-    registry
-        .push("nine-minds/temporal-worker", "61e4a00e")
-        .await
-        .unwrap();
-    // workflow-worker exists, but not at the selected tag.
-    registry
-        .push("nine-minds/workflow-worker", "0badc0de")
-        .await
-        .unwrap();
+    registry.push_all(&PUBLISHED).await.unwrap();
     cluster
         .kubectl(&["create", "namespace", "alga-system"], None)
         .unwrap();
@@ -320,36 +290,32 @@ async fn the_service_checks_the_selected_release_before_any_pull() {
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("token");
     std::fs::write(&token, "release-test-token\n").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_appliance-status"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--kubeconfig",
-        ])
-        .arg(&cluster.kubeconfig)
-        .arg("--token-file")
-        .arg(&token)
-        .args([
-            "--no-log-tails",
-            "--dns-check",
-            "localhost",
-            "--https-check",
-            "",
-        ])
-        .args(["--registry-mirror", &format!("ghcr.io={}", registry.addr)])
-        .arg("--registry-ca-file")
-        .arg(&registry.ca_file)
-        .args(["--release-check-interval", "2s", "--registry-timeout", "2s"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mirror = format!("ghcr.io={}", registry.addr);
+    let service = testenv::Served::start(
+        env!("CARGO_BIN_EXE_appliance-status"),
+        &[
+            &"--kubeconfig",
+            &cluster.kubeconfig,
+            &"--token-file",
+            &token,
+            &"--no-log-tails",
+            &"--dns-check",
+            &"localhost",
+            &"--https-check",
+            &"",
+            &"--registry-mirror",
+            &mirror,
+            &"--registry-ca-file",
+            &registry.ca_file,
+            &"--release-check-interval",
+            &"2s",
+            &"--registry-timeout",
+            &"2s",
+        ],
+        &[],
+    )
+    .unwrap();
+    let port = service.port;
     let http = reqwest::Client::new();
     let status = || async {
         let r = http
@@ -458,6 +424,5 @@ async fn the_service_checks_the_selected_release_before_any_pull() {
         has("Image tag not found in the registry: ghcr.io/nine-minds/email-service:deadbee — publish it or select another release"),
     )
     .await;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(service);
 }

@@ -7,6 +7,7 @@
 //! timestamps rebased so that each step looks as fresh to the collector as it says.
 
 pub mod registry;
+pub mod tls;
 
 use anyhow::{bail, Context, Result};
 use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
@@ -65,7 +66,8 @@ pub fn chart_template(extra: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn free_port() -> Result<u16> {
+/// A free TCP port on loopback.
+pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -669,5 +671,46 @@ impl ScenarioLoader {
                 .with_context(|| format!("applying the status of {} {name}", object["kind"]))?;
         }
         Ok(())
+    }
+}
+
+/// A running `appliance-status serve` on a free loopback port, killed when dropped.
+pub struct Served {
+    child: Child,
+    pub port: u16,
+}
+
+impl Served {
+    /// Starts `bin serve --listen 127.0.0.1:PORT` with `args` and `env`; its output is discarded.
+    pub fn start(
+        bin: &str,
+        args: &[&dyn AsRef<std::ffi::OsStr>],
+        env: &[(&str, &str)],
+    ) -> Result<Served> {
+        let port = free_port()?;
+        let mut command = Command::new(bin);
+        command
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(args.iter().map(|a| a.as_ref()))
+            .env_remove("APPLIANCE_STATUS_TOKEN")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().context("starting appliance-status serve")?;
+        Ok(Served { child, port })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -7,6 +7,8 @@
 //! the reader's credentials; pushing needs the pusher's. Images are pushed through the registry
 //! API (a config blob and an OCI manifest).
 
+use crate::free_port;
+use crate::tls::openssl;
 use anyhow::{bail, Context, Result};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -16,7 +18,6 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use sha2::Digest;
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -49,85 +50,11 @@ struct Issuer {
     private: Arc<Vec<String>>,
 }
 
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn openssl(dir: &Path, args: &[&str]) -> Result<()> {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .context("running openssl")?;
-    if !out.status.success() {
-        bail!(
-            "openssl {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
-/// Certificates: the CA and the registry's TLS certificate, and the token signer.
-fn make_certificates(dir: &Path) -> Result<()> {
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut ca = vec!["req", "-x509"];
-    ca.extend(ec);
-    ca.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-subj",
-        "/CN=testenv-ca",
-        "-days",
-        "2",
-    ]);
-    openssl(dir, &ca)?;
-    let mut csr = vec!["req"];
-    csr.extend(ec);
-    csr.extend([
-        "-keyout",
-        "tls.key",
-        "-out",
-        "tls.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
-    openssl(dir, &csr)?;
-    std::fs::write(
-        dir.join("san.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-    )?;
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "tls.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "tls.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "san.ext",
-        ],
-    )?;
+/// The registry's TLS certificate from a test CA, and the token signer's self-signed one.
+fn make_certificates(dir: &Path) -> Result<crate::tls::TestCa> {
+    let ca = crate::tls::test_ca(dir)?;
     let mut signer = vec!["req", "-x509"];
-    signer.extend(ec);
+    signer.extend(crate::tls::NEW_EC_KEY);
     signer.extend([
         "-keyout",
         "signer.key",
@@ -163,7 +90,7 @@ fn make_certificates(dir: &Path) -> Result<()> {
             "signer.der",
         ],
     )?;
-    Ok(())
+    Ok(ca)
 }
 
 fn basic_user(headers: &HeaderMap) -> Option<(String, String)> {
@@ -234,7 +161,7 @@ impl TestRegistry {
             free_port()?
         ));
         std::fs::create_dir_all(dir.join("storage"))?;
-        make_certificates(&dir)?;
+        let tls = make_certificates(&dir)?;
         let issuer = Issuer {
             key: Arc::new(jsonwebtoken::EncodingKey::from_ec_pem(&std::fs::read(
                 dir.join("signer.pk8"),
@@ -260,20 +187,22 @@ impl TestRegistry {
             format!(
                 "version: 0.1\nlog: {{level: warn}}\n\
                  storage: {{filesystem: {{rootdirectory: {storage}}}, delete: {{enabled: true}}}}\n\
-                 http: {{addr: \"{addr}\", tls: {{certificate: {dir}/tls.pem, key: {dir}/tls.key}}}}\n\
+                 http: {{addr: \"{addr}\", tls: {{certificate: {cert}, key: {key}}}}}\n\
                  auth: {{token: {{realm: \"{token_url}\", service: {SERVICE}, issuer: {ISSUER}, rootcertbundle: {dir}/signer.pem}}}}\n",
                 storage = dir.join("storage").display(),
+                cert = tls.cert.display(),
+                key = tls.key.display(),
                 dir = dir.display(),
             ),
         )?;
-        let ca_pem = std::fs::read(dir.join("ca.pem"))?;
+        let ca_pem = std::fs::read(&tls.ca)?;
         let http = reqwest::Client::builder()
             .add_root_certificate(reqwest::Certificate::from_pem(&ca_pem)?)
             .timeout(Duration::from_secs(10))
             .build()?;
         let mut registry = TestRegistry {
             addr,
-            ca_file: dir.join("ca.pem"),
+            ca_file: tls.ca.clone(),
             dir,
             registry: None,
             config,
@@ -322,6 +251,14 @@ impl TestRegistry {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Pushes each `(name, tag)`.
+    pub async fn push_all(&self, images: &[(&str, &str)]) -> Result<()> {
+        for (name, tag) in images {
+            self.push(name, tag).await?;
+        }
+        Ok(())
     }
 
     /// Pushes a minimal image `name:tag` (a config blob and an OCI manifest); returns its digest.

@@ -312,90 +312,14 @@ mod over_tls {
     use crate::web::router;
     use crate::web::testing::state;
     use std::path::Path;
-    use std::process::Command;
     use std::sync::Arc;
     use tokio::net::{TcpListener, TcpStream};
 
-    fn openssl(dir: &Path, args: &[&str]) {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
     /// A test CA and a `localhost` certificate signed by it: (CA PEM, leaf PEM, leaf key PEM).
     fn test_ca(dir: &Path) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-        std::fs::create_dir_all(dir).unwrap();
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-        ];
-        let mut ca = vec!["req", "-x509"];
-        ca.extend(ec);
-        ca.extend([
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=appliance-status test CA",
-        ]);
-        ca.extend([
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-        ]);
-        openssl(dir, &ca);
-        let mut csr = vec!["req"];
-        csr.extend(ec);
-        csr.extend([
-            "-keyout",
-            "leaf.key",
-            "-out",
-            "leaf.csr",
-            "-subj",
-            "/CN=localhost",
-        ]);
-        openssl(dir, &csr);
-        std::fs::write(
-            dir.join("leaf.ext"),
-            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-        )
-        .unwrap();
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "leaf.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "leaf.pem",
-                "-days",
-                "1",
-                "-extfile",
-                "leaf.ext",
-            ],
-        );
-        let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
-        (read("ca.pem"), read("leaf.pem"), read("leaf.key"))
+        let made = testenv::tls::test_ca(dir).expect("test CA");
+        let read = |f: &Path| std::fs::read(f).unwrap();
+        (read(&made.ca), read(&made.cert), read(&made.key))
     }
 
     /// A TLS-terminating proxy on loopback in front of `backend`, as the appliance's would be.

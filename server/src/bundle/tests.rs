@@ -21,18 +21,7 @@ fn engine() -> Engine {
 
 /// Every file of a bundle, by its path inside the bundle's directory.
 fn unpack(bundle: &[u8]) -> BTreeMap<String, String> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bundle));
-    archive
-        .entries()
-        .unwrap()
-        .map(|e| {
-            let mut e = e.unwrap();
-            let path = e.path().unwrap().to_string_lossy().into_owned();
-            let mut text = String::new();
-            e.read_to_string(&mut text).unwrap();
-            (path.split_once('/').unwrap().1.to_string(), text)
-        })
-        .collect()
+    files(bundle).unwrap().into_iter().collect()
 }
 
 /// `appliance-status assess FILE`, as the CLI runs it.
