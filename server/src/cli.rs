@@ -396,47 +396,52 @@ enum Input {
 }
 
 fn read_input(path: &Path) -> Result<(String, Input)> {
-    use std::io::Read;
-    let origin = path.display().to_string();
-    if origin == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .take(MAX_INPUT_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|source| Error::Read {
-                path: "standard input".into(),
-                source,
-            })?;
-        if bytes.len() as u64 > MAX_INPUT_BYTES {
-            return Err(Error::TooLarge {
-                origin: "standard input".into(),
-                size: bytes.len() as u64,
-                limit: MAX_INPUT_BYTES,
-            });
-        }
-        let origin = "standard input".to_string();
-        let input = input_from_bytes(&origin, bytes)?;
-        return Ok((origin, input));
-    }
-    let size = std::fs::metadata(path)
-        .map_err(|source| Error::Read {
-            path: origin.clone(),
-            source,
-        })?
-        .len();
-    if size > MAX_INPUT_BYTES {
-        return Err(Error::TooLarge {
-            origin,
-            size,
-            limit: MAX_INPUT_BYTES,
-        });
-    }
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
-        path: origin.clone(),
-        source,
-    })?;
+    let (origin, bytes) = read_bounded(path, MAX_INPUT_BYTES)?;
     let input = input_from_bytes(&origin, bytes)?;
     Ok((origin, input))
+}
+
+/// A file's bytes (or standard input's, for `-`), refused above `limit`; returns the name to use
+/// in messages with them.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<(String, Vec<u8>)> {
+    use std::io::Read;
+    let stdin = path.as_os_str() == "-";
+    let origin = if stdin {
+        "standard input".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let read_error = |source| Error::Read {
+        path: origin.clone(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    if stdin {
+        std::io::stdin()
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+    } else {
+        let size = std::fs::metadata(path).map_err(read_error)?.len();
+        if size > limit {
+            return Err(Error::TooLarge {
+                origin,
+                size,
+                limit,
+            });
+        }
+        std::fs::File::open(path)
+            .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+            .map_err(read_error)?;
+    }
+    if bytes.len() as u64 > limit {
+        return Err(Error::TooLarge {
+            origin,
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok((origin, bytes))
 }
 
 /// gzip (a support bundle) or UTF-8 text (objects).

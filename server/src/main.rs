@@ -203,7 +203,7 @@ async fn validate_release(args: cli::ValidateReleaseArgs) -> u8 {
         eprintln!("error: {message}");
         exit::USAGE
     };
-    let text = match read_bounded(&args.file, release::MAX_MANIFEST_BYTES) {
+    let text = match read_manifest(&args.file, release::MAX_MANIFEST_BYTES) {
         Ok(t) => t,
         Err(e) => return usage(e),
     };
@@ -247,23 +247,15 @@ async fn validate_release(args: cli::ValidateReleaseArgs) -> u8 {
     }
 }
 
-/// A file (or `-`, standard input) of at most `limit` bytes, as text.
-fn read_bounded(path: &std::path::Path, limit: u64) -> Result<String, String> {
-    use std::io::Read;
-    let origin = path.display().to_string();
-    let mut bytes = Vec::new();
-    let read = if origin == "-" {
-        std::io::stdin().take(limit + 1).read_to_end(&mut bytes)
-    } else {
-        std::fs::File::open(path).and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
-    };
-    read.map_err(|e| format!("{origin}: {e}"))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!(
+/// The release manifest's text: at most `limit` bytes of UTF-8.
+fn read_manifest(path: &std::path::Path, limit: u64) -> Result<String, String> {
+    let (origin, bytes) = cli::read_bounded(path, limit).map_err(|e| match e {
+        appliance_status::Error::TooLarge { origin, .. } => format!(
             "{origin} is larger than {} KiB: not a release manifest",
             limit >> 10
-        ));
-    }
+        ),
+        other => other.to_string(),
+    })?;
     String::from_utf8(bytes).map_err(|e| format!("{origin}: not UTF-8 text: {e}"))
 }
 

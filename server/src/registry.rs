@@ -413,12 +413,9 @@ impl Registry {
                     access_token: Option<String>,
                 }
                 let body: TokenResponse =
-                    response
-                        .json_body()
-                        .await
-                        .map_err(|e| Outcome::Unreachable {
-                            why: Unreachable::Answer(format!("token service: {e}")),
-                        })?;
+                    response.json().await.map_err(|e| Outcome::Unreachable {
+                        why: Unreachable::Answer(format!("token service: {e}")),
+                    })?;
                 let token =
                     body.token
                         .or(body.access_token)
@@ -433,18 +430,6 @@ impl Registry {
                 "unsupported challenge scheme {other:?}"
             ))),
         }
-    }
-}
-
-/// Reads a JSON body (reqwest's `json` feature is not enabled).
-trait JsonBody {
-    async fn json_body<T: serde::de::DeserializeOwned>(self) -> Result<T, String>;
-}
-
-impl JsonBody for reqwest::Response {
-    async fn json_body<T: serde::de::DeserializeOwned>(self) -> Result<T, String> {
-        let bytes = self.bytes().await.map_err(|e| e.to_string())?;
-        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
     }
 }
 

@@ -64,39 +64,46 @@ pub fn parse(text: &str) -> Result<ReleaseManifest, String> {
 /// The images of `manifest`, each from the catalog's repository for its key; an error names the
 /// field that does not make an image reference, or a key the catalog does not know.
 pub fn plan(manifest: &ReleaseManifest, catalog: &Catalog) -> Result<Vec<Planned>, String> {
-    let mut out = Vec::new();
-    for (key, tag) in &manifest.app.images {
-        let source = catalog.release.images.get(key).ok_or_else(|| {
-            format!(
-                "app.images.{key}: not an image this appliance runs (known: {})",
-                catalog
-                    .release
-                    .images
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })?;
-        let image = ImageRef::new(&source.repository, tag.trim())
-            .map_err(|e| format!("app.images.{key}: {e}"))?;
-        let tier = catalog
-            .component(&source.component)
-            .map(|c| c.tier)
-            .unwrap_or(Tier::Background);
-        out.push(Planned {
-            key: key.clone(),
-            image,
-            component: source.component.clone(),
-            login_critical: tier <= Tier::Login,
-        });
-    }
+    let out = manifest
+        .app
+        .images
+        .iter()
+        .map(|(key, tag)| planned(catalog, key, tag))
+        .collect::<Result<Vec<_>, _>>()?;
     for key in catalog.release.images.keys() {
         if !manifest.app.images.contains_key(key) {
             return Err(format!("app.images.{key} is missing"));
         }
     }
     Ok(out)
+}
+
+/// The image `app.images.<key>` = `tag` names, with the component that runs it.
+fn planned(catalog: &Catalog, key: &str, tag: &str) -> Result<Planned, String> {
+    let source = catalog.release.images.get(key).ok_or_else(|| {
+        format!(
+            "app.images.{key}: not an image this appliance runs (known: {})",
+            catalog
+                .release
+                .images
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    let image = ImageRef::new(&source.repository, tag.trim())
+        .map_err(|e| format!("app.images.{key}: {e}"))?;
+    let tier = catalog
+        .component(&source.component)
+        .map(|c| c.tier)
+        .unwrap_or(Tier::Background);
+    Ok(Planned {
+        key: key.to_string(),
+        image,
+        component: source.component.clone(),
+        login_critical: tier <= Tier::Login,
+    })
 }
 
 /// One image checked.
@@ -229,45 +236,15 @@ pub fn from_selection(snapshot: &crate::snapshot::Snapshot, catalog: &Catalog) -
     else {
         return Vec::new();
     };
-    let images: BTreeMap<String, String> = catalog
+    // Keys the ConfigMap leaves out are not checked; a tag that does not parse is skipped (the
+    // pods' pull errors will say it).
+    catalog
         .release
         .images
         .keys()
-        .filter_map(|k| Some((k.clone(), data.get(&format!("{k}Tag"))?.trim().to_string())))
-        .filter(|(_, tag)| !tag.is_empty())
-        .collect();
-    if images.is_empty() {
-        return Vec::new();
-    }
-    let manifest = ReleaseManifest {
-        release_version: data.get("releaseVersion").cloned().unwrap_or_default(),
-        generated_at: None,
-        channel: data.get("selectedChannel").or(data.get("channel")).cloned(),
-        app: App {
-            version: data.get("appVersion").cloned().unwrap_or_default(),
-            release_branch: data.get("releaseBranch").cloned(),
-            values_profile: None,
-            images,
-        },
-    };
-    // Keys the ConfigMap leaves out are not checked; those it names must parse.
-    manifest
-        .app
-        .images
-        .iter()
-        .filter_map(|(key, tag)| {
-            let source = catalog.release.images.get(key)?;
-            let image = ImageRef::new(&source.repository, tag).ok()?;
-            let tier = catalog
-                .component(&source.component)
-                .map(|c| c.tier)
-                .unwrap_or(Tier::Background);
-            Some(Planned {
-                key: key.clone(),
-                image,
-                component: source.component.clone(),
-                login_critical: tier <= Tier::Login,
-            })
+        .filter_map(|key| {
+            let tag = data.get(&format!("{key}Tag"))?;
+            planned(catalog, key, tag).ok()
         })
         .collect()
 }

@@ -274,7 +274,7 @@ impl TestRegistry {
             .send()
             .await?
             .error_for_status()?
-            .json_value()
+            .json()
             .await?;
         let bearer = format!("Bearer {}", token["token"].as_str().unwrap_or_default());
         let config = json!({"architecture": "amd64", "os": "linux",
@@ -340,17 +340,6 @@ impl TestRegistry {
             "sha256:{:x}",
             sha2::Sha256::digest(manifest.as_bytes())
         ))
-    }
-}
-
-/// reqwest's `json` feature is off in this workspace.
-trait JsonValue {
-    async fn json_value(self) -> Result<Value>;
-}
-
-impl JsonValue for reqwest::Response {
-    async fn json_value(self) -> Result<Value> {
-        Ok(serde_json::from_slice(&self.bytes().await?)?)
     }
 }
 

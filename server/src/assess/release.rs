@@ -21,7 +21,8 @@ pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, out: &mut Vec<Finding>) 
 /// An image of the selected release that its registry says does not exist, before any pod
 /// pulls it: a login blocker for alga-core's image, a background one for the others. Once a pod
 /// of the component is failing to pull that image, the pod's own finding says it (with the
-/// kubelet's evidence) and this one stands aside. A registry outage changes nothing here: only
+/// kubelet's evidence) and this one stands aside; once a pod has the image, the registry's
+/// answer no longer matters to it. A registry outage changes nothing here: only
 /// the checker's last definite answer counts.
 fn registry_images(inputs: &Inputs<'_>, index: &Index<'_>, out: &mut Vec<Finding>) {
     use crate::registry::Outcome;
@@ -35,7 +36,9 @@ fn registry_images(inputs: &Inputs<'_>, index: &Index<'_>, out: &mut Vec<Finding
         let Some(component) = inputs.catalog.component(&check.component) else {
             continue;
         };
-        let pulling_it = index.view(&component.name).is_some_and(|v| {
+        // Stand aside once a pod has the image (the kubelet set its imageID: pulled, whatever
+        // the registry says now) or is failing to pull it (the pod's finding speaks).
+        let settled_on_node = index.view(&component.name).is_some_and(|v| {
             v.pods.iter().any(|p| {
                 p.status
                     .as_ref()
@@ -43,17 +46,18 @@ fn registry_images(inputs: &Inputs<'_>, index: &Index<'_>, out: &mut Vec<Finding
                     .into_iter()
                     .flatten()
                     .any(|cs| {
+                        let pull_failed = cs
+                            .state
+                            .as_ref()
+                            .and_then(|s| s.waiting.as_ref())
+                            .and_then(|w| w.reason.as_deref())
+                            .is_some_and(|r| r == "ErrImagePull" || r == "ImagePullBackOff");
                         same_image(&cs.image, &check.reference)
-                            && cs
-                                .state
-                                .as_ref()
-                                .and_then(|s| s.waiting.as_ref())
-                                .and_then(|w| w.reason.as_deref())
-                                .is_some_and(|r| r == "ErrImagePull" || r == "ImagePullBackOff")
+                            && (!cs.image_id.is_empty() || pull_failed)
                     })
             })
         });
-        if pulling_it {
+        if settled_on_node {
             continue;
         }
         let namespace = component.namespace(&inputs.catalog.site);
