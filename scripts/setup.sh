@@ -38,8 +38,6 @@ need_apt=()
 command -v brotli >/dev/null || need_apt+=(brotli)
 command -v curl >/dev/null || need_apt+=(curl)
 command -v openssl >/dev/null || need_apt+=(openssl)
-# The OCI registry the release-validation tests run (the CNCF distribution registry, 2.8).
-[ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
@@ -70,6 +68,14 @@ if ! command -v kubectl >/dev/null; then
 fi
 bash "$AS_ROOT/testing/apiserver/build.sh" >/dev/null
 bash "$AS_ROOT/testing/tools.sh" >/dev/null
+# The OCI registry the release-validation tests run (Debian's docker-registry: the CNCF
+# distribution registry 2.8), started by the tests themselves.
+if [ ! -x /usr/bin/docker-registry ]; then
+  log "apt-get install docker-registry"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends docker-registry >/dev/null
+fi
 # The container image test: a static (musl) build, buildah to build the image, podman with runc
 # to run it (crun cannot set up cgroups in this machine's sandbox).
 need_image=()

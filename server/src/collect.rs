@@ -57,9 +57,9 @@ pub struct CollectorOptions {
 }
 
 /// Events kept at most by default: every event a single-node appliance's API server holds (its
-/// one-hour TTL keeps it to thousands), with room for a storm. At about 0.6 KiB per compact record
-/// (`event::EventRecord`), 50,000 events are about 30 MiB; 20,000 keep the service under 64 MiB
-/// (docs/BENCHMARKS.md).
+/// one-hour TTL keeps it to thousands), with room for a storm. A compact record
+/// (`event::EventRecord`) is a fraction of the 2 KiB a `k8s-openapi` Event took: with 20,000
+/// events and 2,000 pods the service stays under 64 MiB (docs/BENCHMARKS.md).
 pub const DEFAULT_MAX_EVENTS: usize = 50_000;
 
 impl Default for CollectorOptions {

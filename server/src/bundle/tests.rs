@@ -6,7 +6,6 @@ use crate::cli::{run_assess, Cli, Command};
 use crate::objects::parse_documents;
 use crate::publish::Engine;
 use clap::Parser;
-use std::io::Write;
 
 fn engine() -> Engine {
     Engine {
@@ -299,5 +298,4 @@ fn anything_else_is_refused_clearly() {
     let mut whole = tar_gz(&[("b/manifest.json", b"{\"format\": 1}")]);
     whole.truncate(whole.len() / 2);
     assert!(read(&whole).is_err());
-    let _ = std::io::sink().write(&whole);
 }
