@@ -6,7 +6,10 @@
 //! [`ScenarioLoader`] applies scenario files (objects and their `.status`) to it, step by step, with
 //! timestamps rebased so that each step looks as fresh to the collector as it says.
 
+pub mod controlplane;
+pub mod helmrelease;
 pub mod registry;
+pub mod smoke;
 pub mod tls;
 
 use anyhow::{bail, Context, Result};
@@ -97,6 +100,9 @@ pub struct TestCluster {
     bin: PathBuf,
     etcd: Option<Child>,
     apiserver: Option<Child>,
+    /// Further processes (controller-manager, scheduler, kwok, Flux's controllers, ...), stopped
+    /// first, in reverse order, on drop.
+    others: Vec<(String, Child)>,
 }
 
 impl TestCluster {
@@ -144,11 +150,40 @@ impl TestCluster {
             bin,
             etcd: None,
             apiserver: None,
+            others: Vec::new(),
         };
         cluster.start_etcd()?;
         cluster.start_apiserver()?;
         cluster.write_kubeconfig(&cluster.kubeconfig.clone(), &cluster.admin_token.clone())?;
         Ok(cluster)
+    }
+
+    /// Starts `command` with its output in `DIR/<name>.log`; stopped with the cluster.
+    pub fn spawn(&mut self, name: &str, mut command: Command) -> Result<()> {
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(self.log_file(&format!("{name}.log"))?)
+            .stderr(self.log_file(&format!("{name}.log"))?)
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        self.others.push((name.to_string(), child));
+        Ok(())
+    }
+
+    /// Fails with the log's tail when a process started by [`TestCluster::spawn`] has exited.
+    pub fn check_running(&mut self) -> Result<()> {
+        for (name, child) in &mut self.others {
+            if let Some(status) = child.try_wait()? {
+                let log = std::fs::read_to_string(self.dir.join(format!("{name}.log")))
+                    .unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                bail!(
+                    "{name} exited ({status}); log tail:\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
+        }
+        Ok(())
     }
 
     fn log_file(&self, name: &str) -> Result<std::fs::File> {
@@ -332,13 +367,24 @@ impl TestCluster {
     }
 }
 
-impl Drop for TestCluster {
-    fn drop(&mut self) {
+impl TestCluster {
+    /// Stops every process: the others, then kube-apiserver, then etcd (also done on drop).
+    pub fn stop_all(&mut self) {
+        while let Some((_, mut c)) = self.others.pop() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         self.stop_apiserver();
         if let Some(mut c) = self.etcd.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        self.stop_all();
         if std::env::var_os("TESTENV_KEEP").is_none() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and etcd from their Go modules (through the Go module proxy) and caches
-# the binaries under ~/.cache/appliance-status/apiserver-<k8s version>/bin; rebuilt only when the
-# pinned version changes. Prints the bin directory on stdout.
+# Builds the control plane from its Go modules (through the Go module proxy): kube-apiserver,
+# kube-controller-manager and kube-scheduler (one k8s.io/kubernetes module, one `go build`, so
+# their shared packages compile once) and etcd, and caches the binaries under
+# ~/.cache/appliance-status/apiserver-<k8s version>/bin; rebuilt only when the pinned version
+# changes. Prints the bin directory on stdout.
 #
 # k8s.io/kubernetes cannot be `go install`ed: its go.mod maps the staging modules (k8s.io/api, ...)
 # to ./staging with `replace`. A small wrapper module requires it and replaces every staging module
@@ -10,12 +12,15 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
 K8S_VERSION="${K8S_VERSION:-v1.36.3}"
 out="$AS_CACHE/apiserver-$K8S_VERSION"
-if [ -x "$out/bin/kube-apiserver" ] && [ -x "$out/bin/etcd" ]; then
+binaries=(kube-apiserver kube-controller-manager kube-scheduler etcd)
+complete=1
+for b in "${binaries[@]}"; do [ -x "$out/bin/$b" ] || complete=0; done
+if [ "$complete" = 1 ]; then
   echo "$out/bin"
   exit 0
 fi
 log() { printf '[test-apiserver] %s\n' "$*" >&2; }
-log "building kube-apiserver and etcd $K8S_VERSION (cold: several minutes)"
+log "building ${binaries[*]} for $K8S_VERSION (cold: several minutes)"
 work="$out/module"
 rm -rf "$work" && mkdir -p "$work" "$out/bin"
 cd "$work"
@@ -40,6 +45,8 @@ package tools
 import (
 	_ "go.etcd.io/etcd/server/v3"
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 )
 GO
 go mod edit -require="k8s.io/kubernetes@$K8S_VERSION" -require="go.etcd.io/etcd/server/v3@$etcd_version"
@@ -49,11 +56,13 @@ done
 log "resolving modules (etcd $etcd_version, staging $staging)"
 GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true
 stamp="-X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
-log "go build kube-apiserver"
-CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w $stamp" -o "$out/bin/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-log "go build etcd"
-CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$out/bin/etcd.tmp" go.etcd.io/etcd/server/v3
-mv "$out/bin/kube-apiserver.tmp" "$out/bin/kube-apiserver"
-mv "$out/bin/etcd.tmp" "$out/bin/etcd"
+log "go build kube-apiserver kube-controller-manager kube-scheduler etcd"
+rm -rf "$out/bin.tmp" && mkdir -p "$out/bin.tmp"
+CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w $stamp" -o "$out/bin.tmp/" \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kube-scheduler
+CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$out/bin.tmp/etcd" go.etcd.io/etcd/server/v3
+for b in "${binaries[@]}"; do mv "$out/bin.tmp/$b" "$out/bin/$b"; done
+rmdir "$out/bin.tmp"
 log "built: $("$out/bin/kube-apiserver" --version), etcd $("$out/bin/etcd" --version | head -1)"
 echo "$out/bin"
