@@ -2,7 +2,7 @@ import { defineConfig } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-// Two servers of the release build, driven in Debian's chromium (never a downloaded browser):
+// Two servers of the release build (and the smoke run's cluster, below), driven in Debian's chromium (never a downloaded browser):
 // - demo: the embedded observed bootstrap at 60x, behind a token (login, sessions, live page);
 // - live: the collector against a real kube-apiserver started by `testenv`, whose scenario steps
 //   the acceptance tests apply one by one.
@@ -40,8 +40,19 @@ export default defineConfig({
   projects: [
     { name: 'demo', testMatch: /demo-.*\.spec\.ts/, use: { baseURL: `http://127.0.0.1:${ports.demo}` } },
     { name: 'live', testMatch: /live-.*\.spec\.ts/, use: { baseURL: `http://127.0.0.1:${ports.live}` } },
+    // AC8: a real control plane, kwok, Flux; the test bootstraps and starts the service itself.
+    { name: 'smoke', testMatch: /smoke-.*\.spec\.ts/, use: { baseURL: `http://127.0.0.1:${ports.smoke}` } },
   ],
   webServer: [
+    {
+      // Up to, not including, the bootstrap: it starts while the other projects run.
+      command: `${testenv} --smoke --dir ${state}/smoke --control-port ${ports.smokeControl}`,
+      url: `http://127.0.0.1:${ports.smokeControl}/ready`,
+      reuseExistingServer: false,
+      timeout: 600_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
     {
       command: `${bin} serve --demo --speed 120 --repeat --listen 127.0.0.1:${ports.demo} --token-file ${state}/demo-token --session-idle 6s`,
       url: `http://127.0.0.1:${ports.demo}/readyz`,

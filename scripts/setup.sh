@@ -59,7 +59,8 @@ if [ ! -d "$modules/node_modules" ]; then
 fi
 ln -sfn "$modules/node_modules" "$AS_ROOT/end2end/node_modules"
 
-# --- the real API server and helm for the integration tests (Go modules, cached by version) -----
+# --- the real control plane, Flux, kwok and helm for the integration tests (Go modules, cached by
+# version) ---
 # `setup.sh run` (the README's run command) skips them: serving needs neither.
 if [ "${1:-}" != "run" ]; then
 if ! command -v kubectl >/dev/null; then
@@ -68,6 +69,8 @@ if ! command -v kubectl >/dev/null; then
 fi
 bash "$AS_ROOT/testing/apiserver/build.sh" >/dev/null
 bash "$AS_ROOT/testing/tools.sh" >/dev/null
+# The smoke run's node (kwok), git server and Flux controllers (testing/smoke/README.md).
+bash "$AS_ROOT/testing/controllers/build.sh" >/dev/null
 # The OCI registry the release-validation tests run (Debian's docker-registry: the CNCF
 # distribution registry 2.8), started by the tests themselves.
 if [ ! -x /usr/bin/docker-registry ]; then

@@ -2,6 +2,6 @@ import * as path from 'node:path';
 
 /** Ports, tokens and the state directory shared by the config and the tests (no side effects). */
 export const root = path.resolve(__dirname, '..', '..');
-export const ports = { demo: 18080, live: 18081, control: 18082 };
+export const ports = { demo: 18080, live: 18081, control: 18082, smoke: 18083, smokeControl: 18084 };
 export const state = process.env.E2E_STATE ?? path.join(root, 'target', 'e2e-state');
 export const tokens = { demo: 'demo-token-7f3a', live: 'live-token-91c2' };

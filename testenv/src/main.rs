@@ -9,6 +9,19 @@
 //! - `GET /login-target`: a stand-in for Alga's login URL (307 to `/msp/dashboard`).
 //!
 //! Stops both processes when it receives SIGTERM or SIGINT.
+//!
+//! ```text
+//! testenv --smoke --dir DIR --control-port PORT
+//! ```
+//! The smoke run (`testenv::smoke`): a real control plane, kwok, git, Flux and the helm-controller
+//! stand-in, up to but not including the appliance's bootstrap; serves:
+//! - `GET /ready`: 200 once everything runs (`DIR/admin-kubeconfig` is then written);
+//! - `POST /bootstrap`: applies the bootstrap's objects; the timeline starts;
+//! - `GET /service?port=P`: how to start appliance-status as its chart does (404 until the chart
+//!   is installed): `{"args": [...], "token": ...}`;
+//! - `GET /timeline`: `{"what": seconds after the bootstrap}` (releases, the bootstrap Job, ...);
+//! - `GET /login`: alga-core's login URL, which answers (307 to `/msp/dashboard`) only while the
+//!   alga-core Deployment has a ready pod, and 503 before, like the node's port 3000.
 
 use anyhow::{Context, Result};
 use axum::response::IntoResponse;
@@ -26,6 +39,9 @@ fn arg(name: &str) -> Option<String> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    if std::env::args().any(|a| a == "--smoke") {
+        return smoke_main().await;
+    }
     let dir = PathBuf::from(arg("--dir").context("--dir DIR is required")?);
     let port: u16 = arg("--control-port")
         .context("--control-port PORT is required")?
@@ -81,17 +97,117 @@ async fn main() -> Result<()> {
         cluster.port
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("signal handler");
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        })
+        .with_graceful_shutdown(terminated())
         .await?;
     let _ = std::fs::remove_file(dir.join("kubeconfig"));
     drop(cluster);
+    Ok(())
+}
+
+async fn terminated() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("signal handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+async fn smoke_main() -> Result<()> {
+    use axum::extract::{Query, State};
+    use axum::http::StatusCode;
+    use testenv::smoke::Smoke;
+    let dir = PathBuf::from(arg("--dir").context("--dir DIR is required")?);
+    let port: u16 = arg("--control-port")
+        .context("--control-port PORT is required")?
+        .parse()?;
+    let smoke = Smoke::start(&dir).await?;
+    let smoke = Arc::new(Mutex::new(smoke));
+    // Observes the cluster for the timeline; stops the run if a component died.
+    let observer = {
+        let smoke = smoke.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                let mut guard = smoke.lock().await;
+                if let Err(e) = tokio::task::block_in_place(|| guard.observe()) {
+                    // A component died: the run is void; stop everything rather than serve on.
+                    eprintln!("testenv smoke: {e:#}");
+                    guard.cluster.stop_all();
+                    std::process::exit(1);
+                }
+            }
+        })
+    };
+    type Shared = Arc<Mutex<Smoke>>;
+    let app = axum::Router::new()
+        .route("/ready", axum::routing::get(|| async { "ready" }))
+        .route(
+            "/bootstrap",
+            axum::routing::post(|State(s): State<Shared>| async move {
+                let mut guard = s.lock().await;
+                match tokio::task::block_in_place(|| guard.bootstrap()) {
+                    Ok(()) => (StatusCode::OK, "applied".to_string()),
+                    Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+                }
+            }),
+        )
+        .route(
+            "/timeline",
+            axum::routing::get(|State(s): State<Shared>| async move {
+                axum::Json(s.lock().await.timeline.json())
+            }),
+        )
+        .route(
+            "/service",
+            axum::routing::get(
+                move |State(s): State<Shared>,
+                      Query(q): Query<std::collections::HashMap<String, String>>| async move {
+                    let Some(p) = q.get("port").and_then(|p| p.parse::<u16>().ok()) else {
+                        return (StatusCode::BAD_REQUEST, "?port=P is required").into_response();
+                    };
+                    let login = format!("http://127.0.0.1:{port}/login");
+                    let guard = s.lock().await;
+                    match tokio::task::block_in_place(|| guard.service(p, &login)) {
+                        Ok(Some(v)) => axum::Json(v).into_response(),
+                        Ok(None) => (StatusCode::NOT_FOUND, "not installed yet").into_response(),
+                        Err(e) => {
+                            (StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")).into_response()
+                        }
+                    }
+                },
+            ),
+        )
+        .route(
+            "/login",
+            axum::routing::get(|State(s): State<Shared>| async move {
+                let guard = s.lock().await;
+                if tokio::task::block_in_place(|| guard.login_serving()) {
+                    axum::response::Redirect::temporary("/msp/dashboard").into_response()
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, "alga-core is not running").into_response()
+                }
+            })
+            .head(|State(s): State<Shared>| async move {
+                let guard = s.lock().await;
+                if tokio::task::block_in_place(|| guard.login_serving()) {
+                    axum::response::Redirect::temporary("/msp/dashboard").into_response()
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE.into_response()
+                }
+            }),
+        )
+        .route(
+            "/msp/dashboard",
+            axum::routing::get(|| async { "alga-core stand-in: dashboard" }),
+        )
+        .with_state(smoke.clone());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    eprintln!("testenv smoke: control on 127.0.0.1:{port}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(terminated())
+        .await?;
+    observer.abort();
+    drop(smoke);
     Ok(())
 }
