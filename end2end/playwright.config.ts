@@ -7,7 +7,7 @@ import * as path from 'node:path';
 // - live: the collector against a real kube-apiserver started by `testenv`, whose scenario steps
 //   the acceptance tests apply one by one.
 // scripts/test.sh builds both binaries and sets APPLIANCE_STATUS_BIN and TESTENV_BIN.
-import { ports, root, state, tokens } from './tests/env';
+import { ports, root, smokeDir, state, tokens } from './tests/env';
 const bin = process.env.APPLIANCE_STATUS_BIN;
 const testenv = process.env.TESTENV_BIN;
 if (!bin || !testenv) {
@@ -46,7 +46,7 @@ export default defineConfig({
   webServer: [
     {
       // Up to, not including, the bootstrap: it starts while the other projects run.
-      command: `${testenv} --smoke --dir ${state}/smoke --control-port ${ports.smokeControl}`,
+      command: `${testenv} --smoke --dir ${smokeDir} --control-port ${ports.smokeControl}`,
       url: `http://127.0.0.1:${ports.smokeControl}/ready`,
       reuseExistingServer: false,
       timeout: 600_000,

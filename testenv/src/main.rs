@@ -121,6 +121,8 @@ async fn smoke_main() -> Result<()> {
     let port: u16 = arg("--control-port")
         .context("--control-port PORT is required")?
         .parse()?;
+    // A run starts from an empty directory (the harness owns it).
+    let _ = std::fs::remove_dir_all(&dir);
     let smoke = Smoke::start(&dir).await?;
     let smoke = Arc::new(Mutex::new(smoke));
     // Observes the cluster for the timeline; stops the run if a component died.
