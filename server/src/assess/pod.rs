@@ -208,7 +208,7 @@ fn container(
         if PULL_FAILURES.contains(&reason) {
             out.push(pull_failure(index, ctx, cs, reason, message));
         } else if reason == "CrashLoopBackOff" {
-            out.push(crash_loop(index, ctx, cs, &label));
+            out.push(crash_loop(index, ctx, cs, &label, reason));
         } else if reason == "CreateContainerConfigError" {
             let detail = if message.is_empty() {
                 ctx.event("Failed", |m| m.starts_with("Error: "))
@@ -232,6 +232,13 @@ fn container(
                     .with(ctx.pod_evidence(reason, message)),
             );
         }
+    }
+    // Between two crashes the kubelet runs the container again, not ready, until its next exit:
+    // still the same crash loop, with the same id, so the blocker keeps its `since` rather than
+    // vanishing at each restart (the BackOff events that date it may have expired, or never come).
+    if restarted_after_failure(cs) {
+        out.push(crash_loop(index, ctx, cs, &label, "Running"));
+        return;
     }
     // A running container that never becomes ready: its readiness probe fails.
     if !init && !cs.ready {
@@ -302,11 +309,23 @@ fn pull_failure(
     f
 }
 
+/// Running again, not ready, after at least two restarts, the last one a failure.
+fn restarted_after_failure(cs: &ContainerStatus) -> bool {
+    let running = cs.state.as_ref().and_then(|s| s.running.as_ref()).is_some();
+    let failed_last = cs
+        .last_state
+        .as_ref()
+        .and_then(|s| s.terminated.as_ref())
+        .is_some_and(|t| t.exit_code != 0);
+    running && !cs.ready && cs.restart_count >= 2 && failed_last
+}
+
 fn crash_loop(
     index: &Index<'_>,
     ctx: &PodCtx<'_, '_>,
     cs: &ContainerStatus,
     label: &str,
+    state: &str,
 ) -> Finding {
     let last = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
     let exit = last.map(|t| (t.reason.clone().unwrap_or_default(), t.exit_code));
@@ -360,7 +379,7 @@ fn crash_loop(
         .with_log_lines(ctx.ns, &source, tail)
     };
     f = f.seen_at(since).with(ctx.pod_evidence(
-        "CrashLoopBackOff",
+        state,
         &format!("{label} restarted {} times", cs.restart_count),
     ));
     if let Some(e) = back_off {

@@ -569,6 +569,71 @@ fn oom_killed_crash_loop_says_out_of_memory() {
     assert_eq!(doc.rollup.state, RollupState::FailedActionRequired);
 }
 
+/// Between two crashes the kubelet runs the container again; without BackOff events to date it
+/// (expired, or a kwok node), the crash loop must not vanish and restart its hysteresis at every
+/// restart. Found on the smoke run's control plane (`server/tests/control_plane.rs`).
+#[test]
+fn a_crash_loop_keeps_its_blocker_while_the_container_runs_between_crashes() {
+    let mut r = replay_to(mins(39));
+    let start = r.scenario.start;
+    let crashed = crash_pod("redis-0", "app: redis", "redis", "");
+    let running_again = crashed
+        .replace(
+            r#"state: {waiting: {reason: CrashLoopBackOff, message: "back-off 5m0s restarting failed container"}}"#,
+            r#"state: {running: {startedAt: "2026-04-30T01:40:20Z"}}"#,
+        )
+        .replace("restartCount: 7", "restartCount: 8");
+    assert_ne!(crashed, running_again);
+    apply_yaml(&mut r.snapshot, &crashed);
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(40),
+        start + mins(40) + SignedDuration::from_secs(5),
+    );
+    assert!(
+        doc.top_blockers.iter().all(|b| b.component != "redis"),
+        "within hysteresis"
+    );
+    apply_yaml(&mut r.snapshot, &running_again);
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(40) + SignedDuration::from_secs(20),
+        start + mins(40) + SignedDuration::from_secs(25),
+    );
+    assert!(
+        doc.top_blockers.iter().all(|b| b.component != "redis"),
+        "still within hysteresis"
+    );
+    apply_yaml(&mut r.snapshot, &crashed);
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(40) + SignedDuration::from_secs(36),
+        start + mins(40) + SignedDuration::from_secs(37),
+    );
+    let b = doc
+        .top_blockers
+        .iter()
+        .find(|b| b.component == "redis")
+        .expect("shown 36 s after the first crash, across the restart");
+    assert_eq!(b.since, start + mins(40));
+    assert!(b.reason.contains("keeps crashing"), "{}", b.reason);
+    // And while it runs between crashes, it is still the crash loop.
+    apply_yaml(&mut r.snapshot, &running_again);
+    let doc = assess_twice(
+        &mut r.snapshot,
+        &r.probes,
+        start + mins(40) + SignedDuration::from_secs(40),
+        start + mins(40) + SignedDuration::from_secs(41),
+    );
+    assert!(doc
+        .top_blockers
+        .iter()
+        .any(|b| b.component == "redis" && b.reason.contains("keeps crashing")));
+}
+
 #[test]
 fn missing_secret_is_a_credentials_blocker() {
     let mut snap = Snapshot::default();
