@@ -7,7 +7,9 @@
 //! 2. the bootstrap Job's pods fail (kwok's chaos Stage): the Job controller's
 //!    `BackoffLimitExceeded` once `backoffLimit` is spent;
 //! 3. the platform tier's Kustomization points at a path missing from the release branch:
-//!    kustomize-controller fails it, and the core tier waits with `DependencyNotReady`.
+//!    kustomize-controller fails it, and the core tier waits with `DependencyNotReady`;
+//! 4. (kwok's part, not a control-plane signal) a background container crash-loops: kwok plays
+//!    the kubelet's exit, back-off and restart count.
 //!
 //! (A pod referencing a deleted Secret is a kubelet signal, `CreateContainerConfigError`, which kwok
 //! does not produce; it is not among these.)
@@ -234,6 +236,56 @@ async fn real_signals_from_real_components() {
         &smoke,
         &["job", "-n", "msp", "alga-core-sebastian-bootstrap"],
     );
+
+    // 4. kwok plays a crashing container (the harness's crash-loop Stages): the background
+    //    component reads as crashing, with the kubelet's exit and back-off, not as installing.
+    apply(
+        &smoke,
+        &json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "email-service", "namespace": "msp"},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app.kubernetes.io/name": "email-service"}},
+                "template": {
+                    "metadata": {"labels": {
+                        "app.kubernetes.io/name": "email-service",
+                        "app.kubernetes.io/instance": "email-service",
+                        "app.kubernetes.io/component": "email-service",
+                        testenv::controlplane::CRASH_LOOP_LABEL: "true",
+                    }},
+                    "spec": {"containers": [{"name": "email-service", "image": "ghcr.io/nine-minds/email-service:61e4a00f"}]},
+                },
+            },
+        })
+        .to_string(),
+    );
+    let doc = service
+        .until(
+            "email-service crash-looping",
+            Duration::from_secs(90),
+            |d| {
+                d.components.iter().any(|c| {
+                    c.name == "email-service"
+                        && c.restarts >= 2
+                        && c.message.contains("keeps crashing")
+                })
+            },
+        )
+        .await;
+    let c = doc
+        .components
+        .iter()
+        .find(|c| c.name == "email-service")
+        .unwrap();
+    assert!(c.message.contains("last exit: Error, code 1"), "{c:#?}");
+    // A background crash never blocks login.
+    assert!(doc
+        .top_blockers
+        .iter()
+        .filter(|b| b.component == "email-service")
+        .all(|b| !b.login_blocking));
+    delete(&smoke, &["deployment", "-n", "msp", "email-service"]);
 
     // 3. kustomize-controller: the platform tier's path is missing; core waits on it.
     let tiers = std::fs::read_to_string(testenv::project_root().join("flux/base/tiers.yaml"))

@@ -188,6 +188,8 @@ pub fn kwok_stages(stages_dir: &Path, missing: &[&str]) -> Result<String> {
         }
         docs.push(stage);
     }
+    docs.push(crash_stage());
+    docs.push(restart_stage());
     for (i, image) in missing.iter().enumerate() {
         let error = format!(
             "rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"
@@ -221,6 +223,102 @@ pub fn kwok_stages(stages_dir: &Path, missing: &[&str]) -> Result<String> {
         out.push_str(&serde_yaml::to_string(&doc)?);
     }
     Ok(out)
+}
+
+/// The label that makes kwok crash-loop a pod's containers (the harness's own Stages, below).
+pub const CRASH_LOOP_LABEL: &str = "appliance-status.test/crash-loop";
+
+/// A running container of a pod labelled [`CRASH_LOOP_LABEL`] exits 1 after a few seconds; the
+/// kubelet then backs off before restarting it (kubelet `pkg/kubelet/kuberuntime`
+/// `doBackOff`: waiting reason CrashLoopBackOff, "back-off %s restarting failed container=%s
+/// pod=%s", the last state terminated with reason Error), counting the restart.
+fn crash_stage() -> Value {
+    let template = r#"{{ $now := Now }}
+{{ $root := . }}
+conditions:
+- lastProbeTime: null
+  lastTransitionTime: {{ $now | Quote }}
+  status: "False"
+  reason: ContainersNotReady
+  type: Ready
+- lastProbeTime: null
+  lastTransitionTime: {{ $now | Quote }}
+  status: "False"
+  reason: ContainersNotReady
+  type: ContainersReady
+containerStatuses:
+{{ range $index, $item := .spec.containers }}
+{{ $origin := index $root.status.containerStatuses $index }}
+- image: {{ $item.image | Quote }}
+  name: {{ $item.name | Quote }}
+  ready: false
+  started: false
+  restartCount: {{ add1 $origin.restartCount }}
+  lastState:
+    terminated:
+      exitCode: 1
+      reason: Error
+      startedAt: {{ or $origin.state.running.startedAt $now | Quote }}
+      finishedAt: {{ $now | Quote }}
+  state:
+    waiting:
+      reason: CrashLoopBackOff
+      message: {{ printf "back-off 10s restarting failed container=%s pod=%s_%s(%s)" $item.name $root.metadata.name $root.metadata.namespace $root.metadata.uid | Quote }}
+{{ end }}
+phase: Running
+"#;
+    json!({
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "Stage",
+        "metadata": {"name": "container-crash"},
+        "spec": {
+            "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
+            "selector": {"matchExpressions": [
+                {"key": format!(".metadata.labels[\"{CRASH_LOOP_LABEL}\"]"), "operator": "In", "values": ["true"]},
+                {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+                {"key": ".status.phase", "operator": "In", "values": ["Running"]},
+                {"key": ".status.containerStatuses.[].state.running.startedAt", "operator": "Exists"},
+            ]},
+            "delay": {"durationMilliseconds": 3_000},
+            "next": {"statusTemplate": template},
+        },
+    })
+}
+
+/// After the back-off, the crash-looping container runs again (until [`crash_stage`]).
+fn restart_stage() -> Value {
+    let template = r#"{{ $now := Now }}
+{{ $root := . }}
+containerStatuses:
+{{ range $index, $item := .spec.containers }}
+{{ $origin := index $root.status.containerStatuses $index }}
+- image: {{ $item.image | Quote }}
+  name: {{ $item.name | Quote }}
+  ready: false
+  started: true
+  restartCount: {{ $origin.restartCount }}
+  lastState:
+    {{ YAML $origin.lastState 2 }}
+  state:
+    running:
+      startedAt: {{ $now | Quote }}
+{{ end }}
+"#;
+    json!({
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "Stage",
+        "metadata": {"name": "container-restart"},
+        "spec": {
+            "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
+            "selector": {"matchExpressions": [
+                {"key": format!(".metadata.labels[\"{CRASH_LOOP_LABEL}\"]"), "operator": "In", "values": ["true"]},
+                {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+                {"key": ".status.containerStatuses.[].state.waiting.reason", "operator": "In", "values": ["CrashLoopBackOff"]},
+            ]},
+            "delay": {"durationMilliseconds": 10_000},
+            "next": {"statusTemplate": template},
+        },
+    })
 }
 
 fn add_expression(stage: &mut Value, key: &str, operator: &str, values: &[&str]) {
@@ -262,4 +360,111 @@ fn pull_stage(
             "next": {"event": event, "statusTemplate": template},
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stages_dir() -> fake_kwok::Dir {
+        fake_kwok::Dir::with_kwok_like_stages()
+    }
+
+    /// Files named as kwok's Stages, with one selector each: what the harness adapts.
+    mod fake_kwok {
+        use std::path::PathBuf;
+
+        pub struct Dir(pub PathBuf);
+
+        impl Dir {
+            pub fn with_kwok_like_stages() -> Dir {
+                let dir = std::env::temp_dir().join(format!("kwok-stages-{}", std::process::id()));
+                std::fs::create_dir_all(&dir).unwrap();
+                for name in [
+                    "node-initialize",
+                    "node-heartbeat",
+                    "pod-create",
+                    "pod-init-container-running",
+                    "pod-init-container-completed",
+                    "pod-ready",
+                    "pod-complete",
+                    "pod-delete",
+                    "pod-container-running-failed",
+                ] {
+                    std::fs::write(
+                        dir.join(format!("{name}.yaml")),
+                        format!("apiVersion: kwok.x-k8s.io/v1alpha1\nkind: Stage\nmetadata:\n  name: {name}\nspec:\n  resourceRef: {{apiGroup: v1, kind: Pod}}\n  selector:\n    matchExpressions:\n    - {{key: .metadata.deletionTimestamp, operator: DoesNotExist}}\n"),
+                    )
+                    .unwrap();
+                }
+                Dir(dir)
+            }
+        }
+
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    fn stages(text: &str) -> Vec<Value> {
+        text.split("---\n")
+            .filter(|d| !d.trim().is_empty())
+            .map(|d| serde_yaml::from_str(d).unwrap())
+            .collect()
+    }
+
+    fn expressions<'a>(all: &'a [Value], name: &str) -> &'a Vec<Value> {
+        all.iter()
+            .find(|s| s["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("stage {name}"))["spec"]["selector"]["matchExpressions"]
+            .as_array()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_missing_image_never_becomes_ready_and_fails_with_the_kubelets_words() {
+        let dir = stages_dir();
+        let image = "ghcr.io/nine-minds/workflow-worker:9d0b3e5c";
+        let all = stages(&kwok_stages(&dir.0, &[image]).unwrap());
+        // pod-ready excludes it; the pull-failure Stages select it.
+        assert!(expressions(&all, "pod-ready").contains(&json!(
+            {"key": ".spec.containers.[].image", "operator": "NotIn", "values": [image]}
+        )));
+        let failed = all
+            .iter()
+            .find(|s| s["metadata"]["name"] == "image-pull-failed-0")
+            .unwrap();
+        let event = failed["spec"]["next"]["event"]["message"].as_str().unwrap();
+        assert_eq!(
+            event,
+            format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found")
+        );
+        let backoff = all
+            .iter()
+            .find(|s| s["metadata"]["name"] == "image-pull-backoff-0")
+            .unwrap();
+        let template = backoff["spec"]["next"]["statusTemplate"].as_str().unwrap();
+        assert!(template.contains("reason: ImagePullBackOff"));
+        assert!(template.contains(&format!(
+            "Back-off pulling image \\\"{image}\\\": ErrImagePull: rpc error"
+        )));
+    }
+
+    #[test]
+    fn without_missing_images_pod_ready_is_kwoks_own_and_chaos_pods_never_complete() {
+        let dir = stages_dir();
+        let all = stages(&kwok_stages(&dir.0, &[]).unwrap());
+        assert_eq!(expressions(&all, "pod-ready").len(), 1);
+        assert!(expressions(&all, "pod-complete").iter().any(|e| e["key"]
+            .as_str()
+            .unwrap()
+            .contains("pod-container-running-failed")
+            && e["operator"] == "NotIn"));
+        assert!(all
+            .iter()
+            .any(|s| s["metadata"]["name"] == "container-crash"));
+        assert!(all.iter().all(|s| s["kind"] == "Stage"));
+    }
 }
