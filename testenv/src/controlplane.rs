@@ -267,22 +267,17 @@ containerStatuses:
 {{ end }}
 phase: Running
 "#;
-    json!({
-        "apiVersion": "kwok.x-k8s.io/v1alpha1",
-        "kind": "Stage",
-        "metadata": {"name": "container-crash"},
-        "spec": {
-            "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
-            "selector": {"matchExpressions": [
-                {"key": format!(".metadata.labels[\"{CRASH_LOOP_LABEL}\"]"), "operator": "In", "values": ["true"]},
-                {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
-                {"key": ".status.phase", "operator": "In", "values": ["Running"]},
-                {"key": ".status.containerStatuses.[].state.running.startedAt", "operator": "Exists"},
-            ]},
-            "delay": {"durationMilliseconds": 3_000},
-            "next": {"statusTemplate": template},
-        },
-    })
+    pod_stage(
+        "container-crash",
+        json!([
+            {"key": crash_loop_key(), "operator": "In", "values": ["true"]},
+            {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+            {"key": ".status.phase", "operator": "In", "values": ["Running"]},
+            {"key": ".status.containerStatuses.[].state.running.startedAt", "operator": "Exists"},
+        ]),
+        3_000,
+        json!({"statusTemplate": template}),
+    )
 }
 
 /// After the back-off, the crash-looping container runs again (until [`crash_stage`]).
@@ -304,21 +299,35 @@ containerStatuses:
       startedAt: {{ $now | Quote }}
 {{ end }}
 "#;
+    pod_stage(
+        "container-restart",
+        json!([
+            {"key": crash_loop_key(), "operator": "In", "values": ["true"]},
+            {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+            {"key": ".status.containerStatuses.[].state.waiting.reason", "operator": "In", "values": ["CrashLoopBackOff"]},
+        ]),
+        10_000,
+        json!({"statusTemplate": template}),
+    )
+}
+
+/// A kwok Stage for pods: selector expressions, the delay, and what comes next.
+fn pod_stage(name: &str, expressions: Value, delay_ms: u64, next: Value) -> Value {
     json!({
         "apiVersion": "kwok.x-k8s.io/v1alpha1",
         "kind": "Stage",
-        "metadata": {"name": "container-restart"},
+        "metadata": {"name": name},
         "spec": {
             "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
-            "selector": {"matchExpressions": [
-                {"key": format!(".metadata.labels[\"{CRASH_LOOP_LABEL}\"]"), "operator": "In", "values": ["true"]},
-                {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
-                {"key": ".status.containerStatuses.[].state.waiting.reason", "operator": "In", "values": ["CrashLoopBackOff"]},
-            ]},
-            "delay": {"durationMilliseconds": 10_000},
-            "next": {"statusTemplate": template},
+            "selector": {"matchExpressions": expressions},
+            "delay": {"durationMilliseconds": delay_ms},
+            "next": next,
         },
     })
+}
+
+fn crash_loop_key() -> String {
+    format!(".metadata.labels[\"{CRASH_LOOP_LABEL}\"]")
 }
 
 fn add_expression(stage: &mut Value, key: &str, operator: &str, values: &[&str]) {
@@ -344,22 +353,17 @@ fn pull_stage(
     let template = format!(
         "containerStatuses:\n{{{{ range .spec.containers }}}}\n- image: {{{{ .image | Quote }}}}\n  name: {{{{ .name | Quote }}}}\n  ready: false\n  restartCount: 0\n  started: false\n  state:\n    waiting:\n      reason: {reason}\n      message: {quoted}\n{{{{ end }}}}\nphase: Pending\n"
     );
-    json!({
-        "apiVersion": "kwok.x-k8s.io/v1alpha1",
-        "kind": "Stage",
-        "metadata": {"name": name},
-        "spec": {
-            "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
-            "selector": {"matchExpressions": [
-                {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
-                {"key": ".status.phase", "operator": "In", "values": ["Pending"]},
-                {"key": ".spec.containers.[].image", "operator": "In", "values": [image]},
-                {"key": ".status.containerStatuses.[].state.waiting.reason", "operator": "In", "values": from},
-            ]},
-            "delay": {"durationMilliseconds": delay_ms},
-            "next": {"event": event, "statusTemplate": template},
-        },
-    })
+    pod_stage(
+        name,
+        json!([
+            {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+            {"key": ".status.phase", "operator": "In", "values": ["Pending"]},
+            {"key": ".spec.containers.[].image", "operator": "In", "values": [image]},
+            {"key": ".status.containerStatuses.[].state.waiting.reason", "operator": "In", "values": from},
+        ]),
+        delay_ms,
+        json!({"event": event, "statusTemplate": template}),
+    )
 }
 
 #[cfg(test)]

@@ -86,6 +86,19 @@ impl Default for Timeline {
     }
 }
 
+fn helm_releases() -> ApiResource {
+    resource(
+        "helm.toolkit.fluxcd.io",
+        "v2",
+        "HelmRelease",
+        "helmreleases",
+    )
+}
+
+fn helm_charts() -> ApiResource {
+    resource("source.toolkit.fluxcd.io", "v1", "HelmChart", "helmcharts")
+}
+
 fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
 }
@@ -152,15 +165,7 @@ impl HelmController {
     }
 
     fn releases(&self) -> Api<DynamicObject> {
-        Api::all_with(
-            self.client.clone(),
-            &resource(
-                "helm.toolkit.fluxcd.io",
-                "v2",
-                "HelmRelease",
-                "helmreleases",
-            ),
-        )
+        Api::all_with(self.client.clone(), &helm_releases())
     }
 
     async fn reconcile_all(&mut self) -> Result<()> {
@@ -183,16 +188,8 @@ impl HelmController {
         let namespace = hr["metadata"]["namespace"].as_str().unwrap_or_default();
         let name = hr["metadata"]["name"].as_str().unwrap_or_default();
         let generation = hr["metadata"]["generation"].as_i64().unwrap_or(1);
-        let api: Api<DynamicObject> = Api::namespaced_with(
-            self.client.clone(),
-            namespace,
-            &resource(
-                "helm.toolkit.fluxcd.io",
-                "v2",
-                "HelmRelease",
-                "helmreleases",
-            ),
-        );
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), namespace, &helm_releases());
         let mut status = Status::of(hr);
 
         // A running helm action: report its outcome when it ends.
@@ -284,12 +281,7 @@ impl HelmController {
             let ready = match Api::<DynamicObject>::namespaced_with(
                 self.client.clone(),
                 dep_ns,
-                &resource(
-                    "helm.toolkit.fluxcd.io",
-                    "v2",
-                    "HelmRelease",
-                    "helmreleases",
-                ),
+                &helm_releases(),
             )
             .get_opt(dep_name)
             .await?
@@ -322,11 +314,8 @@ impl HelmController {
 
         // The chart, built by source-controller from the HelmChart template.
         let (chart_ns, chart_name) = self.ensure_helm_chart(hr).await?;
-        let charts: Api<DynamicObject> = Api::namespaced_with(
-            self.client.clone(),
-            &chart_ns,
-            &resource("source.toolkit.fluxcd.io", "v1", "HelmChart", "helmcharts"),
-        );
+        let charts: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), &chart_ns, &helm_charts());
         let chart = match charts.get_opt(&chart_name).await? {
             Some(c) => serde_json::to_value(&c)?,
             None => bail!("HelmChart {chart_ns}/{chart_name} vanished"),
@@ -457,11 +446,8 @@ impl HelmController {
             .unwrap_or(namespace)
             .to_string();
         let chart_name = format!("{namespace}-{name}");
-        let api: Api<DynamicObject> = Api::namespaced_with(
-            self.client.clone(),
-            &source_ns,
-            &resource("source.toolkit.fluxcd.io", "v1", "HelmChart", "helmcharts"),
-        );
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), &source_ns, &helm_charts());
         if api.get_opt(&chart_name).await?.is_none() {
             let mut source_ref = template["sourceRef"].clone();
             if let Some(o) = source_ref.as_object_mut() {

@@ -328,7 +328,11 @@ impl TestCluster {
 
     /// Installs the Flux CRDs from ../shared/fixtures/crds and waits until they are served.
     pub fn install_flux_crds(&self) -> Result<()> {
-        let dir = shared_dir().join("fixtures/crds");
+        self.install_crds(&shared_dir().join("fixtures/crds"))
+    }
+
+    /// Applies the CRDs in `dir` and waits until every CRD is served.
+    pub fn install_crds(&self, dir: &Path) -> Result<()> {
         self.kubectl(
             &["apply", "--server-side", "-f", &dir.display().to_string()],
             None,

@@ -83,25 +83,7 @@ impl Smoke {
         cluster.install_flux_crds()?;
         // source-controller also watches Buckets and ExternalArtifacts; their CRDs come from its
         // own module (../shared has the ones the appliance uses).
-        cluster.kubectl(
-            &[
-                "apply",
-                "--server-side",
-                "-f",
-                &fetched.join("crds").display().to_string(),
-            ],
-            None,
-        )?;
-        cluster.kubectl(
-            &[
-                "wait",
-                "--for=condition=Established",
-                "--timeout=60s",
-                "crd",
-                "--all",
-            ],
-            None,
-        )?;
+        cluster.install_crds(&fetched.join("crds"))?;
         cluster.start_controllers()?;
         let stages = kwok_stages(&fetched.join("stages"), &MISSING_IMAGES)?;
         cluster.start_kwok(&controllers.join("kwok"), NODE, &node_status(), &stages)?;
@@ -446,22 +428,4 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Waits until `check` holds, up to `within`.
-pub async fn wait_for(
-    what: &str,
-    within: Duration,
-    mut check: impl FnMut() -> Result<bool>,
-) -> Result<()> {
-    let began = Instant::now();
-    loop {
-        if check()? {
-            return Ok(());
-        }
-        if began.elapsed() > within {
-            bail!("{what}: not within {within:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }
