@@ -32,6 +32,18 @@ install_cargo_tool cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-leptos --locked
 # Without --locked: its lock file pins crates that no longer build with this toolchain.
 install_cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 
+# --- the Rust target directory -----------------------------------------------------------------
+# cargo never deletes what it built for an older toolchain, lock file or profile, so the cached
+# target only grows; past the budget it is dropped and rebuilt (cold: ~30 minutes).
+budget_gb="${AS_TARGET_BUDGET_GB:-12}"
+if [ -d "$CARGO_TARGET_DIR" ]; then
+  used_gb=$(( $(du -sk "$CARGO_TARGET_DIR" | cut -f1) / 1024 / 1024 ))
+  if [ "$used_gb" -gt "$budget_gb" ]; then
+    log "the target $CARGO_TARGET_DIR holds ${used_gb} GB (budget ${budget_gb} GB): removing it"
+    rm -rf "$CARGO_TARGET_DIR"
+  fi
+fi
+
 # --- Debian packages ----------------------------------------------------------------------------
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
@@ -71,6 +83,18 @@ bash "$AS_ROOT/testing/apiserver/build.sh" >/dev/null
 bash "$AS_ROOT/testing/tools.sh" >/dev/null
 # The smoke run's node (kwok), git server and Flux controllers (testing/smoke/README.md).
 bash "$AS_ROOT/testing/controllers/build.sh" >/dev/null
+# Every Go-built tool is now cached by version: the Go build and module caches (~15 GB) are only
+# needed to build them again, and CI's disk is shared (a full disk killed the linker). Dropped
+# unless kept on purpose; a version bump downloads again. Only caches of our own are touched.
+if [ "${AS_KEEP_GO_CACHES:-}" != 1 ]; then
+  for dir in "$GOCACHE" "$GOMODCACHE"; do
+    case "$dir" in "$AS_CACHE"/*) ;; *) continue ;; esac
+    if [ -d "$dir" ]; then
+      log "removing the Go cache $dir (the tools it built are cached)"
+      chmod -R u+w "$dir" && rm -rf "$dir"
+    fi
+  done
+fi
 # The OCI registry the release-validation tests run (Debian's docker-registry: the CNCF
 # distribution registry 2.8), started by the tests themselves.
 if [ ! -x /usr/bin/docker-registry ]; then
