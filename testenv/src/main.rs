@@ -48,9 +48,10 @@ async fn main() -> Result<()> {
         .parse()?;
     let scenario = match arg("--scenario") {
         Some(path) => std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?,
-        None => std::fs::read_to_string(
-            testenv::project_root().join("server/scenarios/observed-bootstrap.yaml"),
-        )?,
+        None => {
+            let path = testenv::project_root().join("server/scenarios/observed-bootstrap.yaml");
+            std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?
+        }
     };
     std::fs::create_dir_all(&dir)?;
     let cluster = tokio::task::spawn_blocking(TestCluster::start).await??;
