@@ -233,7 +233,7 @@ pub const CRASH_LOOP_LABEL: &str = "appliance-status.test/crash-loop";
 /// `doBackOff`: waiting reason CrashLoopBackOff, "back-off %s restarting failed container=%s
 /// pod=%s", the last state terminated with reason Error), counting the restart.
 fn crash_stage() -> Value {
-    let template = r#"{{ $now := Now }}
+    let conditions = r#"{{ $now := Now }}
 {{ $root := . }}
 conditions:
 - lastProbeTime: null
@@ -246,13 +246,8 @@ conditions:
   status: "False"
   reason: ContainersNotReady
   type: ContainersReady
-containerStatuses:
-{{ range $index, $item := .spec.containers }}
-{{ $origin := index $root.status.containerStatuses $index }}
-- image: {{ $item.image | Quote }}
-  name: {{ $item.name | Quote }}
-  ready: false
-  started: false
+"#;
+    let container = r#"  started: false
   restartCount: {{ add1 $origin.restartCount }}
   lastState:
     terminated:
@@ -264,9 +259,8 @@ containerStatuses:
     waiting:
       reason: CrashLoopBackOff
       message: {{ printf "back-off 10s restarting failed container=%s pod=%s_%s(%s)" $item.name $root.metadata.name $root.metadata.namespace $root.metadata.uid | Quote }}
-{{ end }}
-phase: Running
 "#;
+    let template = format!("{conditions}{}phase: Running\n", each_container(container));
     pod_stage(
         "container-crash",
         json!([
@@ -282,23 +276,18 @@ phase: Running
 
 /// After the back-off, the crash-looping container runs again (until [`crash_stage`]).
 fn restart_stage() -> Value {
-    let template = r#"{{ $now := Now }}
-{{ $root := . }}
-containerStatuses:
-{{ range $index, $item := .spec.containers }}
-{{ $origin := index $root.status.containerStatuses $index }}
-- image: {{ $item.image | Quote }}
-  name: {{ $item.name | Quote }}
-  ready: false
-  started: true
+    let container = r#"  started: true
   restartCount: {{ $origin.restartCount }}
   lastState:
     {{ YAML $origin.lastState 2 }}
   state:
     running:
       startedAt: {{ $now | Quote }}
-{{ end }}
 "#;
+    let template = format!(
+        "{{{{ $now := Now }}}}\n{{{{ $root := . }}}}\n{}",
+        each_container(container)
+    );
     pod_stage(
         "container-restart",
         json!([
@@ -308,6 +297,22 @@ containerStatuses:
         ]),
         10_000,
         json!({"statusTemplate": template}),
+    )
+}
+
+/// The crash-loop Stages' `containerStatuses`: one not-ready entry per container with `fields`
+/// (Go template lines, indented two spaces) added; `$origin` is its current status, `$now` and
+/// `$root` must be defined before.
+fn each_container(fields: &str) -> String {
+    format!(
+        "containerStatuses:
+{{{{ range $index, $item := .spec.containers }}}}
+{{{{ $origin := index $root.status.containerStatuses $index }}}}
+- image: {{{{ $item.image | Quote }}}}
+  name: {{{{ $item.name | Quote }}}}
+  ready: false
+{fields}{{{{ end }}}}
+"
     )
 }
 
