@@ -584,35 +584,23 @@ fn a_crash_loop_keeps_its_blocker_while_the_container_runs_between_crashes() {
         )
         .replace("restartCount: 7", "restartCount: 8");
     assert_ne!(crashed, running_again);
-    apply_yaml(&mut r.snapshot, &crashed);
-    let doc = assess_twice(
-        &mut r.snapshot,
-        &r.probes,
-        start + mins(40),
-        start + mins(40) + SignedDuration::from_secs(5),
-    );
+    // Applies a pod state and assesses twice, `first` and `second` seconds after minute 40.
+    let mut step = |yaml: &str, first: i64, second: i64| {
+        apply_yaml(&mut r.snapshot, yaml);
+        let at = |secs| start + mins(40) + SignedDuration::from_secs(secs);
+        assess_twice(&mut r.snapshot, &r.probes, at(first), at(second))
+    };
+    let doc = step(&crashed, 0, 5);
     assert!(
         doc.top_blockers.iter().all(|b| b.component != "redis"),
         "within hysteresis"
     );
-    apply_yaml(&mut r.snapshot, &running_again);
-    let doc = assess_twice(
-        &mut r.snapshot,
-        &r.probes,
-        start + mins(40) + SignedDuration::from_secs(20),
-        start + mins(40) + SignedDuration::from_secs(25),
-    );
+    let doc = step(&running_again, 20, 25);
     assert!(
         doc.top_blockers.iter().all(|b| b.component != "redis"),
         "still within hysteresis"
     );
-    apply_yaml(&mut r.snapshot, &crashed);
-    let doc = assess_twice(
-        &mut r.snapshot,
-        &r.probes,
-        start + mins(40) + SignedDuration::from_secs(36),
-        start + mins(40) + SignedDuration::from_secs(37),
-    );
+    let doc = step(&crashed, 36, 37);
     let b = doc
         .top_blockers
         .iter()
@@ -621,13 +609,7 @@ fn a_crash_loop_keeps_its_blocker_while_the_container_runs_between_crashes() {
     assert_eq!(b.since, start + mins(40));
     assert!(b.reason.contains("keeps crashing"), "{}", b.reason);
     // And while it runs between crashes, it is still the crash loop.
-    apply_yaml(&mut r.snapshot, &running_again);
-    let doc = assess_twice(
-        &mut r.snapshot,
-        &r.probes,
-        start + mins(40) + SignedDuration::from_secs(40),
-        start + mins(40) + SignedDuration::from_secs(41),
-    );
+    let doc = step(&running_again, 40, 41);
     assert!(doc
         .top_blockers
         .iter()
