@@ -85,6 +85,15 @@ fn delete(smoke: &Smoke, args: &[&str]) {
     smoke.cluster.kubectl(&all, None).unwrap();
 }
 
+/// `kubectl get ARGS -o jsonpath=PATH` in namespace msp.
+fn get_jsonpath(smoke: &Smoke, args: &[&str], path: &str) -> String {
+    let output = format!("jsonpath={path}");
+    let mut all = vec!["get", "-n", "msp"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", &output]);
+    smoke.cluster.kubectl(&all, None).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_signals_from_real_components() {
     let dir = tempfile::tempdir().unwrap();
@@ -151,21 +160,11 @@ async fn real_signals_from_real_components() {
         .unwrap();
     assert!(b.login_blocking, "{b:#?}");
     assert!(!doc.tiers.login.ready);
-    let events = smoke
-        .cluster
-        .kubectl(
-            &[
-                "get",
-                "events",
-                "-n",
-                "msp",
-                "--field-selector=reason=FailedScheduling",
-                "-o",
-                "jsonpath={.items[*].message}",
-            ],
-            None,
-        )
-        .unwrap();
+    let events = get_jsonpath(
+        &smoke,
+        &["events", "--field-selector=reason=FailedScheduling"],
+        "{.items[*].message}",
+    );
     assert!(
         events.contains("Insufficient memory"),
         "the scheduler's own words: {events}"
@@ -205,21 +204,11 @@ async fn real_signals_from_real_components() {
                 .any(|b| b.component == "bootstrap-job" && b.severity == Severity::Critical)
         })
         .await;
-    let job = smoke
-        .cluster
-        .kubectl(
-            &[
-                "get",
-                "job",
-                "-n",
-                "msp",
-                "alga-core-sebastian-bootstrap",
-                "-o",
-                "jsonpath={.status.conditions[?(@.type==\"Failed\")].reason}",
-            ],
-            None,
-        )
-        .unwrap();
+    let job = get_jsonpath(
+        &smoke,
+        &["job", "alga-core-sebastian-bootstrap"],
+        "{.status.conditions[?(@.type==\"Failed\")].reason}",
+    );
     assert_eq!(
         job.trim(),
         "BackoffLimitExceeded",
