@@ -83,6 +83,9 @@ bash "$AS_ROOT/testing/apiserver/build.sh" >/dev/null
 bash "$AS_ROOT/testing/tools.sh" >/dev/null
 # The smoke run's node (kwok), git server and Flux controllers (testing/smoke/README.md).
 bash "$AS_ROOT/testing/controllers/build.sh" >/dev/null
+# The Flux CRDs every API-server test installs, from the controllers' modules (controller-gen for
+# helm-controller's).
+bash "$AS_ROOT/testing/crds/build.sh" >/dev/null
 # Every Go-built tool is now cached by version: the Go build and module caches (~15 GB) are only
 # needed to build them again, and CI's disk is shared (a full disk killed the linker). Dropped
 # unless kept on purpose; a version bump downloads again. Only caches of our own are touched.

@@ -100,7 +100,7 @@ pub enum Change {
     ReleaseCheck(crate::release::ReleaseCheck),
 }
 
-/// The Flux kinds watched, with their served versions (see ../shared/fixtures/crds).
+/// The Flux kinds watched, with their served versions (the CRDs: testing/crds/build.sh).
 const FLUX: [(FluxKind, &str, &str, &str); 4] = [
     (
         FluxKind::GitRepository,

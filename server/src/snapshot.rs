@@ -117,7 +117,7 @@ impl FluxKind {
         })
     }
 
-    /// The `apiVersion` of the served version this service reads (see ../shared/fixtures/crds).
+    /// The `apiVersion` of the served version this service reads (the CRDs: testing/crds/build.sh).
     pub fn api_version(self) -> &'static str {
         match self {
             FluxKind::GitRepository

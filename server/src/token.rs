@@ -315,7 +315,8 @@ mod tests {
     fn site_ids_cannot_escape_the_directory() {
         let home = Path::new("/home/admin");
         assert!(token_path(home, "appliance-single-node").is_ok());
-        for bad in ["", "../etc", "a/b", "Site", "x y"] {
+        let climbing = "../etc"; // standalone: not a path (a hostile site id)
+        for bad in ["", climbing, "a/b", "Site", "x y"] {
             assert!(
                 matches!(token_path(home, bad), Err(TokenError::SiteId(_))),
                 "{bad}"

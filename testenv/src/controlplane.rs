@@ -13,12 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The appliance's node name (../shared/spec/alga-appliance-catalog.yaml, `node`).
+/// The appliance's node name: its site id (the embedded catalog's `site.siteId`), as the observed
+/// bootstrap names its node.
 pub const NODE: &str = "appliance-single-node";
 
 /// Builds (or finds cached) source-controller, kustomize-controller, kwok and git-http; returns
-/// their directory (`bin/`; beside it, kwok's own Stage files in `stages/` and the extra Flux
-/// CRDs in `crds/`).
+/// their directory (`bin/`; beside it, kwok's own Stage files in `stages/`).
 pub fn controller_binaries() -> Result<PathBuf> {
     let out = Command::new("bash")
         .arg(crate::project_root().join("testing/controllers/build.sh"))

@@ -1,6 +1,6 @@
 //! A real kube-apiserver and etcd for tests, started on loopback from binaries built from their Go
 //! modules (`testing/apiserver/build.sh`), with RBAC, service-account tokens, an admin token and
-//! the Flux CRDs from `../shared/fixtures/crds/`. Both processes are stopped by PID on drop, also
+//! the Flux CRDs from the controllers' own modules (`testing/crds/build.sh`). Both processes are stopped by PID on drop, also
 //! when a test fails.
 //!
 //! [`ScenarioLoader`] applies scenario files (objects and their `.status`) to it, step by step, with
@@ -10,6 +10,7 @@ pub mod controlplane;
 pub mod helmrelease;
 pub mod registry;
 pub mod smoke;
+pub mod standalone;
 pub mod tls;
 
 use anyhow::{bail, Context, Result};
@@ -32,9 +33,24 @@ pub fn project_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `../shared` beside the project.
-pub fn shared_dir() -> PathBuf {
-    project_root().join("../shared")
+/// The Flux CRDs (source-, kustomize- and helm-controller's), made or found cached by
+/// `testing/crds/build.sh`; asked once per process.
+pub fn flux_crds_dir() -> Result<PathBuf> {
+    static DIR: std::sync::OnceLock<std::result::Result<PathBuf, String>> =
+        std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(project_root().join("testing/crds/build.sh"))
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("running testing/crds/build.sh: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("testing/crds/build.sh failed ({})", out.status));
+        }
+        Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    })
+    .clone()
+    .map_err(anyhow::Error::msg)
 }
 
 /// helm, installed (or found cached) by `testing/tools.sh`.
@@ -326,9 +342,9 @@ impl TestCluster {
         Ok(String::from_utf8(out.stdout)?)
     }
 
-    /// Installs the Flux CRDs from ../shared/fixtures/crds and waits until they are served.
+    /// Installs the Flux CRDs ([`flux_crds_dir`]) and waits until they are served.
     pub fn install_flux_crds(&self) -> Result<()> {
-        self.install_crds(&shared_dir().join("fixtures/crds"))
+        self.install_crds(&flux_crds_dir()?)
     }
 
     /// Applies the CRDs in `dir` and waits until every CRD is served.

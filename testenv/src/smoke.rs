@@ -80,10 +80,8 @@ impl Smoke {
         let controllers = tokio::task::spawn_blocking(controller_binaries).await??;
         let fetched = controllers.parent().context("the controllers' directory")?;
         let mut cluster = tokio::task::spawn_blocking(TestCluster::start).await??;
+        // Every CRD source-controller watches (Buckets and ExternalArtifacts too) is among them.
         cluster.install_flux_crds()?;
-        // source-controller also watches Buckets and ExternalArtifacts; their CRDs come from its
-        // own module (../shared has the ones the appliance uses).
-        cluster.install_crds(&fetched.join("crds"))?;
         cluster.start_controllers()?;
         let stages = kwok_stages(&fetched.join("stages"), &MISSING_IMAGES)?;
         cluster.start_kwok(&controllers.join("kwok"), NODE, &node_status(), &stages)?;

@@ -20,37 +20,32 @@
 # helm-controller is not served at all: the harness stands in for it (testenv/src/helmrelease.rs).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
-SOURCE_CONTROLLER_VERSION="${SOURCE_CONTROLLER_VERSION:-v1.9.4}"
-KUSTOMIZE_CONTROLLER_VERSION="${KUSTOMIZE_CONTROLLER_VERSION:-v1.9.0}"
+# SOURCE_CONTROLLER_VERSION, KUSTOMIZE_CONTROLLER_VERSION: shared with the CRDs (testing/crds/).
+source "$(dirname "${BASH_SOURCE[0]}")/../flux-versions.sh"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 ARTIFACT_VERSION="${ARTIFACT_VERSION:-v0.18.0}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 key="sc-$SOURCE_CONTROLLER_VERSION-kc-$KUSTOMIZE_CONTROLLER_VERSION-kwok-$KWOK_VERSION-$(sha256sum "$here/git-http.go" | cut -c1-8)"
 out="$AS_CACHE/controllers-$key"
 binaries=(source-controller kustomize-controller kwok git-http)
-# kwok's own Stages (the harness adapts them: testenv/src/controlplane.rs) and the CRDs
-# source-controller watches beyond ../shared's, from the modules themselves.
+# kwok's own Stages (the harness adapts them: testenv/src/controlplane.rs), from its module. The
+# Flux CRDs come from testing/crds/build.sh.
 module_dir() {
   GOFLAGS=-mod=mod go mod download -json "$1@$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'
 }
-copy_files() {
-  [ -d "$out/stages" ] && [ -d "$out/crds" ] && return 0
-  local kwok sc
+copy_stages() {
+  [ -d "$out/stages" ] && return 0
+  local kwok
   kwok=$(module_dir sigs.k8s.io/kwok "$KWOK_VERSION")
-  sc=$(module_dir github.com/fluxcd/source-controller "$SOURCE_CONTROLLER_VERSION")
-  rm -rf "$out/stages.tmp" "$out/crds.tmp" && mkdir -p "$out/stages.tmp" "$out/crds.tmp"
+  rm -rf "$out/stages.tmp" && mkdir -p "$out/stages.tmp"
   cp "$kwok"/kustomize/stage/node/fast/node-initialize.yaml "$kwok"/kustomize/stage/node/heartbeat/node-heartbeat.yaml \
     "$kwok"/kustomize/stage/pod/general/pod-*.yaml "$kwok"/kustomize/stage/pod/chaos/pod-container-running-failed.yaml \
     "$out/stages.tmp/"
-  cp "$sc"/config/crd/bases/source.toolkit.fluxcd.io_buckets.yaml "$out/crds.tmp/"
-  if [ -f "$sc"/config/crd/bases/source.toolkit.fluxcd.io_externalartifacts.yaml ]; then
-    cp "$sc"/config/crd/bases/source.toolkit.fluxcd.io_externalartifacts.yaml "$out/crds.tmp/"
-  fi
-  chmod -R u+w "$out/stages.tmp" "$out/crds.tmp"
-  mv "$out/stages.tmp" "$out/stages" && mv "$out/crds.tmp" "$out/crds"
+  chmod -R u+w "$out/stages.tmp"
+  mv "$out/stages.tmp" "$out/stages"
 }
 mkdir -p "$out"
-copy_files
+copy_stages
 complete=1
 for b in "${binaries[@]}"; do [ -x "$out/bin/$b" ] || complete=0; done
 if [ "$complete" = 1 ]; then
