@@ -11,8 +11,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+mod nesting;
+
 /// The largest input file read (a support dump of a busy cluster fits easily).
 pub const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The most objects one input may hold (an appliance has a few hundred; the 2,000-pod benchmark
+/// about 30,000 with its events): past it the input is refused, not parsed on.
+pub const MAX_OBJECTS: usize = 100_000;
 
 /// One object the engine understands.
 #[derive(Clone, Debug)]
@@ -52,6 +58,11 @@ impl Ignored {
         self.0.entry(kind.to_string()).or_insert((0, at)).0 += 1;
     }
 
+    /// Objects skipped, of every kind.
+    pub fn count(&self) -> usize {
+        self.0.values().map(|(n, _)| n).sum()
+    }
+
     /// Adds another input's counts.
     pub fn merge(&mut self, other: Ignored) {
         for (kind, (n, at)) in other.0 {
@@ -83,6 +94,16 @@ pub struct ObjectId {
 
 /// Parses YAML or JSON text holding objects; `origin` names the input in errors.
 pub fn parse_documents(text: &str, origin: &str) -> Result<Parsed> {
+    if let Some(line) = nesting::too_deep(text, nesting::MAX_DEPTH) {
+        return Err(Error::Input {
+            origin: origin.to_string(),
+            document: 1,
+            message: format!(
+                "nested more than {} levels deep at line {line}: not Kubernetes objects",
+                nesting::MAX_DEPTH
+            ),
+        });
+    }
     let mut parsed = Parsed::default();
     for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let doc_no = index + 1;
@@ -96,11 +117,18 @@ pub fn parse_documents(text: &str, origin: &str) -> Result<Parsed> {
             continue; // an empty document between `---` separators
         }
         collect(value, origin, doc_no, &mut parsed)?;
+        if parsed.objects.len() + parsed.ignored.count() > MAX_OBJECTS {
+            return Err(Error::Input {
+                origin: origin.to_string(),
+                document: doc_no,
+                message: format!("more than {MAX_OBJECTS} objects: not one appliance's dump"),
+            });
+        }
     }
     Ok(parsed)
 }
 
-fn collect(value: Value, origin: &str, doc_no: usize, out: &mut Parsed) -> Result<()> {
+fn collect(mut value: Value, origin: &str, doc_no: usize, out: &mut Parsed) -> Result<()> {
     let kind = value
         .get("kind")
         .and_then(Value::as_str)
@@ -108,8 +136,9 @@ fn collect(value: Value, origin: &str, doc_no: usize, out: &mut Parsed) -> Resul
         .to_string();
     let kind = kind.as_str();
     if kind == "List" || kind.ends_with("List") && value.get("items").is_some() {
-        let items = match value.get("items") {
-            Some(Value::Array(items)) => items.clone(),
+        // taken, not cloned: a List's items are most of the input
+        let items = match value.get_mut("items").map(Value::take) {
+            Some(Value::Array(items)) => items,
             Some(Value::Null) | None => Vec::new(),
             Some(_) => {
                 return Err(Error::Input {
@@ -119,6 +148,16 @@ fn collect(value: Value, origin: &str, doc_no: usize, out: &mut Parsed) -> Resul
                 })
             }
         };
+        if items.len() > MAX_OBJECTS {
+            return Err(Error::Input {
+                origin: origin.into(),
+                document: doc_no,
+                message: format!(
+                    "a List of {} items, more than {MAX_OBJECTS}: not one appliance's dump",
+                    items.len()
+                ),
+            });
+        }
         for (i, mut item) in items.into_iter().enumerate() {
             // `kubectl get pods -o yaml` omits kind on items of a typed list.
             if item.get("kind").is_none() {
