@@ -202,6 +202,8 @@ pub struct Registry {
     credentials: Credentials,
     /// host → host:port to ask instead (a mirror, or a test registry standing in for ghcr.io).
     mirrors: BTreeMap<String, String>,
+    /// Token service hosts besides the registry's own that may receive its credentials.
+    token_hosts: Vec<String>,
 }
 
 /// How a `Registry` connects.
@@ -212,6 +214,52 @@ pub struct Options {
     /// Extra trusted CA certificates (PEM).
     pub ca_pem: Option<Vec<u8>>,
     pub timeout: Option<Duration>,
+    /// Token service hosts besides a registry's own that may receive its credentials.
+    pub token_hosts: Vec<String>,
+}
+
+/// The host of `host[:port]` (an IPv6 literal in brackets keeps them).
+fn host_part(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority
+            .split_once(']')
+            .map_or(authority, |(h, _)| &authority[..=h.len()]);
+    }
+    authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+}
+
+/// Whether the credentials for `registry` (the `host:port` asked) may be sent to the token
+/// service at `realm`: only over https, and only to the registry's own host or one the operator
+/// named (`--registry-token-host`). A registry naming any other realm gets nothing.
+pub fn realm_may_get_credentials(
+    realm: &str,
+    registry: &str,
+    token_hosts: &[String],
+) -> Result<(), String> {
+    let url =
+        reqwest::Url::parse(realm).map_err(|e| format!("the token service {realm:?}: {e}"))?;
+    if url.scheme() != "https" {
+        return Err(format!(
+            "the registry names a token service over plain {} ({realm}): credentials are never sent without TLS",
+            url.scheme()
+        ));
+    }
+    // IPv6 hosts come in brackets, as in `host_part`
+    let Some(realm_host) = url.host_str() else {
+        return Err(format!("the token service {realm:?} names no host"));
+    };
+    let own = host_part(registry);
+    if realm_host.eq_ignore_ascii_case(own)
+        || token_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(realm_host))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "the token service {realm_host} is not the registry's host {own}: its credentials are not sent there (allow it with --registry-token-host {realm_host})"
+        ))
+    }
 }
 
 impl Registry {
@@ -233,6 +281,7 @@ impl Registry {
             client: builder.build().map_err(|e| format!("HTTP client: {e}"))?,
             credentials: options.credentials,
             mirrors: options.mirrors,
+            token_hosts: options.token_hosts,
         })
     }
 
@@ -240,7 +289,9 @@ impl Registry {
     pub async fn check(&self, image: &ImageRef) -> Outcome {
         let host = self.mirrors.get(&image.host).unwrap_or(&image.host);
         let url = format!("https://{host}/v2/{}/manifests/{}", image.name, image.tag);
-        let creds = self.credentials.get(&image.host);
+        // Credentials belong to the host they were configured for: a mirror gets its own, never
+        // the upstream registry's.
+        let creds = self.credentials.get(host);
         let mut auth: Option<String> = None;
         for attempt in 0..2 {
             let mut request = self
@@ -277,7 +328,7 @@ impl Registry {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("")
                         .to_string();
-                    match self.authorize(&challenge, image, creds).await {
+                    match self.authorize(&challenge, host, image, creds).await {
                         Ok(a) => auth = Some(a),
                         Err(outcome) => return outcome,
                     }
@@ -352,6 +403,7 @@ impl Registry {
     async fn authorize(
         &self,
         challenge: &str,
+        host: &str,
         image: &ImageRef,
         creds: Option<&(String, String)>,
     ) -> Result<String, Outcome> {
@@ -362,8 +414,7 @@ impl Registry {
             "basic" => {
                 let (user, pass) = creds.ok_or_else(|| {
                     unauthorized(format!(
-                        "{} needs credentials (none for it in the docker config)",
-                        image.host
+                        "{host} needs credentials (none for it in the docker config)"
                     ))
                 })?;
                 use base64::Engine as _;
@@ -376,6 +427,10 @@ impl Registry {
                 let realm = params
                     .get("realm")
                     .ok_or_else(|| unauthorized("the Bearer challenge names no realm".into()))?;
+                if creds.is_some() {
+                    realm_may_get_credentials(realm, host, &self.token_hosts)
+                        .map_err(unauthorized)?;
+                }
                 let scope = format!("repository:{}:pull", image.name);
                 let mut request = self.client.get(realm).query(&[("scope", scope.as_str())]);
                 if let Some(service) = params.get("service") {
@@ -490,6 +545,38 @@ fn classify(e: &reqwest::Error) -> Unreachable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_go_only_over_https_to_the_registrys_own_host() {
+        let ok = |realm: &str, registry: &str, allowed: &[&str]| {
+            let allowed: Vec<String> = allowed.iter().map(|s| s.to_string()).collect();
+            realm_may_get_credentials(realm, registry, &allowed)
+        };
+        assert!(ok("https://ghcr.io/token", "ghcr.io", &[]).is_ok());
+        assert!(ok("https://127.0.0.1:8443/token", "127.0.0.1:5000", &[]).is_ok());
+        assert!(ok("https://[::1]:8443/token", "[::1]:5000", &[]).is_ok());
+        let http = ok("http://ghcr.io/token", "ghcr.io", &[]).unwrap_err();
+        assert!(http.contains("plain http"), "{http}");
+        let other = ok("https://steal.example/token", "ghcr.io", &[]).unwrap_err();
+        assert!(
+            other.contains("--registry-token-host steal.example"),
+            "{other}"
+        );
+        assert!(ok(
+            "https://auth.docker.io/token",
+            "registry-1.docker.io",
+            &["auth.docker.io"]
+        )
+        .is_ok());
+        // allowing a host never allows plain http to it
+        assert!(ok(
+            "http://auth.docker.io/token",
+            "registry-1.docker.io",
+            &["auth.docker.io"]
+        )
+        .is_err());
+        assert!(ok("not a url", "ghcr.io", &[]).is_err());
+    }
 
     #[test]
     fn references_follow_the_distribution_grammar() {

@@ -44,6 +44,125 @@ fn outcome<'a>(report: &'a serde_json::Value, key: &str) -> &'a serde_json::Valu
         .unwrap_or_else(|| panic!("{key} not in {report}"))
 }
 
+/// A docker `config.json` holding the reader's credentials for `host`.
+fn docker_config(dir: &Path, host: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("config-{}.json", host.replace(':', "_")));
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"auths": {{"{host}": {{"username": "{}", "password": "{}"}}}}}}"#,
+            READER.0, READER.1
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Credentials go only to the host they were configured for, and to a token service only over
+/// https on that host: a mirror never gets the upstream registry's, and a registry naming a
+/// plain-http or foreign token service gets nothing sent there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_credentials_stay_with_their_host() {
+    // A trap where a hostile registry sends clients for a token: it counts what arrives.
+    let trap_hits = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let hits = trap_hits.clone();
+    let trap = axum::Router::new().route(
+        "/steal",
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
+            let hits = hits.clone();
+            async move {
+                let auth = headers
+                    .get("authorization")
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                hits.lock().unwrap().push(auth.unwrap_or_default());
+                (axum::http::StatusCode::UNAUTHORIZED, "no")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let trap_url = format!("http://{}/steal", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, trap).await });
+
+    let hostile = TestRegistry::start_with_realm(&["nine-minds/alga-psa-ee"], Some(&trap_url))
+        .await
+        .expect("test registry");
+    hostile.push_all(&PUBLISHED).await.unwrap();
+    hostile
+        .push("nine-minds/alga-psa-ee", "61e4a00e")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let creds = docker_config(dir.path(), &hostile.addr);
+    let (out, report) = validate(
+        dir.path(),
+        &hostile,
+        &["--registry-config", creds.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(6), "{report}");
+    let detail = outcome(&report, "algaCore")["result"]["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(detail.contains("plain http"), "{report}");
+    assert!(
+        trap_hits.lock().unwrap().iter().all(|auth| auth.is_empty()),
+        "credentials reached the trap: {:?}",
+        trap_hits.lock().unwrap()
+    );
+
+    // A mirror gets only its own credentials: with the reader's configured for ghcr.io (the
+    // upstream), the mirror standing in for it is asked anonymously, and the private repository
+    // is refused without the token service ever seeing them.
+    let registry = TestRegistry::start(&["nine-minds/alga-psa-ee"])
+        .await
+        .expect("test registry");
+    registry.push_all(&PUBLISHED).await.unwrap();
+    registry
+        .push("nine-minds/alga-psa-ee", "61e4a00e")
+        .await
+        .unwrap();
+    let seen_before = registry.credentials_seen();
+    let upstream_creds = docker_config(dir.path(), "ghcr.io");
+    let (out, report) = validate(
+        dir.path(),
+        &registry,
+        &["--registry-config", upstream_creds.to_str().unwrap()],
+    );
+    let core = &outcome(&report, "algaCore")["result"];
+    assert_eq!(core["outcome"], "unauthorized", "{report}");
+    assert!(
+        core["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("anonymous"),
+        "{report}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a background tag is missing too: {report}"
+    );
+    assert_eq!(registry.credentials_seen(), seen_before, "{report}");
+    // Its own credentials, over https to its own host, work.
+    let own = docker_config(dir.path(), &registry.addr);
+    let (out, report) = validate(
+        dir.path(),
+        &registry,
+        &["--registry-config", own.to_str().unwrap()],
+    );
+    assert_eq!(
+        outcome(&report, "algaCore")["result"]["outcome"],
+        "present",
+        "{report}"
+    );
+    assert!(registry.credentials_seen() > seen_before);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "only the missing background tag: {report}"
+    );
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -59,15 +178,8 @@ async fn validate_release_against_a_real_registry() {
         .push("nine-minds/alga-psa-ee", "61e4a00e")
         .await
         .unwrap();
-    let creds = dir.path().join("config.json");
-    std::fs::write(
-        &creds,
-        format!(
-            r#"{{"auths": {{"ghcr.io": {{"username": "{}", "password": "{}"}}}}}}"#,
-            READER.0, READER.1
-        ),
-    )
-    .unwrap();
+    // Credentials belong to the host asked: the mirror standing in for ghcr.io.
+    let creds = docker_config(dir.path(), &registry.addr);
     let with_creds = ["--registry-config", creds.to_str().unwrap()];
 
     // One background tag missing: exit 4, named as background; the rest present with digests.
@@ -289,7 +401,7 @@ async fn the_service_checks_the_selected_release_before_any_pull() {
 
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("token");
-    std::fs::write(&token, "release-test-token\n").unwrap();
+    std::fs::write(&token, "release-test-token-0123456789abcdef\n").unwrap();
     let mirror = format!("ghcr.io={}", registry.addr);
     let service = testenv::Served::start(
         env!("CARGO_BIN_EXE_appliance-status"),
@@ -320,7 +432,7 @@ async fn the_service_checks_the_selected_release_before_any_pull() {
     let status = || async {
         let r = http
             .get(format!("http://127.0.0.1:{port}/api/status"))
-            .bearer_auth("release-test-token")
+            .bearer_auth("release-test-token-0123456789abcdef")
             .send()
             .await
             .ok()?;

@@ -40,7 +40,10 @@ pub struct TestRegistry {
     config: PathBuf,
     token_task: tokio::task::JoinHandle<()>,
     http: reqwest::Client,
-    token_url: String,
+    /// The token service, over TLS (`https://127.0.0.1:PORT/token`).
+    pub token_url: String,
+    /// Requests that reached the token service with credentials (`Authorization: Basic`).
+    credentials_seen: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[derive(Clone)]
@@ -48,6 +51,7 @@ struct Issuer {
     key: Arc<jsonwebtoken::EncodingKey>,
     x5c: String,
     private: Arc<Vec<String>>,
+    credentials_seen: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The registry's TLS certificate from a test CA, and the token signer's self-signed one.
@@ -111,6 +115,11 @@ async fn token(
     headers: HeaderMap,
 ) -> Response {
     let user = basic_user(&headers);
+    if user.is_some() {
+        issuer
+            .credentials_seen
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
     let known = |who: (&str, &str)| user.as_ref().is_some_and(|(u, p)| u == who.0 && p == who.1);
     if user.is_some() && !known(READER) && !known(PUSHER) {
         return (StatusCode::UNAUTHORIZED, "wrong credentials").into_response();
@@ -155,6 +164,12 @@ async fn token(
 impl TestRegistry {
     /// Starts the token server and the registry; `private` repositories need the reader.
     pub async fn start(private: &[&str]) -> Result<TestRegistry> {
+        TestRegistry::start_with_realm(private, None).await
+    }
+
+    /// The same, the registry naming `realm` as its token service instead of the real one (a
+    /// hostile registry: where do credentials go?). Pushing still uses the real token service.
+    pub async fn start_with_realm(private: &[&str], realm: Option<&str>) -> Result<TestRegistry> {
         let dir = std::env::temp_dir().join(format!(
             "testenv-registry-{}-{}",
             std::process::id(),
@@ -169,15 +184,26 @@ impl TestRegistry {
             x5c: base64::engine::general_purpose::STANDARD
                 .encode(std::fs::read(dir.join("signer.der"))?),
             private: Arc::new(private.iter().map(|s| s.to_string()).collect()),
+            credentials_seen: Arc::default(),
         };
+        let credentials_seen = issuer.credentials_seen.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let token_url = format!("http://{}/token", listener.local_addr()?);
+        let backend = listener.local_addr()?;
         let app = axum::Router::new()
             .route("/token", get(token))
             .with_state(issuer);
         let token_task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
+        // The token service over TLS with the registry's own certificate, as ghcr.io's is.
+        let tls_port = crate::tls::tls_proxy(
+            &std::fs::read(&tls.cert)?,
+            &std::fs::read(&tls.key)?,
+            backend,
+        )
+        .await?;
+        let token_url = format!("https://127.0.0.1:{tls_port}/token");
+        let realm = realm.unwrap_or(&token_url).to_string();
 
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
@@ -188,7 +214,7 @@ impl TestRegistry {
                 "version: 0.1\nlog: {{level: warn}}\n\
                  storage: {{filesystem: {{rootdirectory: {storage}}}, delete: {{enabled: true}}}}\n\
                  http: {{addr: \"{addr}\", tls: {{certificate: {cert}, key: {key}}}}}\n\
-                 auth: {{token: {{realm: \"{token_url}\", service: {SERVICE}, issuer: {ISSUER}, rootcertbundle: {dir}/signer.pem}}}}\n",
+                 auth: {{token: {{realm: \"{realm}\", service: {SERVICE}, issuer: {ISSUER}, rootcertbundle: {dir}/signer.pem}}}}\n",
                 storage = dir.join("storage").display(),
                 cert = tls.cert.display(),
                 key = tls.key.display(),
@@ -209,6 +235,7 @@ impl TestRegistry {
             token_task,
             http,
             token_url,
+            credentials_seen,
         };
         registry.start_registry().await?;
         Ok(registry)
@@ -243,6 +270,12 @@ impl TestRegistry {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// How many requests reached the token service with credentials.
+    pub fn credentials_seen(&self) -> usize {
+        self.credentials_seen
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Stops the registry process (the token server keeps running).

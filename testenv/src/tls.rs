@@ -1,5 +1,6 @@
 //! A test CA made with openssl, and a certificate it signs for `localhost` and `127.0.0.1`: for the
-//! TLS listeners of the tests (the service's `__Host-` cookie, the test registry).
+//! TLS listeners of the tests (the service's `__Host-` cookie, the test registry and its token
+//! service), and a TLS-terminating proxy that serves it.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -100,4 +101,43 @@ pub fn test_ca(dir: &Path) -> Result<TestCa> {
         cert: dir.join("leaf.pem"),
         key: dir.join("leaf.key"),
     })
+}
+
+/// A TLS-terminating proxy on loopback in front of `backend`, with the PEM certificate chain
+/// `cert` and its `key` (a test CA's leaf): the appliance's proxy in front of the service, or the
+/// test registry's token service. Returns its port; it runs until the runtime ends.
+pub async fn tls_proxy(cert: &[u8], key: &[u8], backend: std::net::SocketAddr) -> Result<u16> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::sync::Arc;
+    use tokio::net::{TcpListener, TcpStream};
+    let certs = CertificateDer::pem_slice_iter(cert).collect::<Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_slice(key)?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut plain) = TcpStream::connect(backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    Ok(port)
 }

@@ -312,53 +312,13 @@ mod over_tls {
     use crate::web::router;
     use crate::web::testing::state;
     use std::path::Path;
-    use std::sync::Arc;
-    use tokio::net::{TcpListener, TcpStream};
+    use tokio::net::TcpListener;
 
     /// A test CA and a `localhost` certificate signed by it: (CA PEM, leaf PEM, leaf key PEM).
     fn test_ca(dir: &Path) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         let made = testenv::tls::test_ca(dir).expect("test CA");
         let read = |f: &Path| std::fs::read(f).unwrap();
         (read(&made.ca), read(&made.cert), read(&made.key))
-    }
-
-    /// A TLS-terminating proxy on loopback in front of `backend`, as the appliance's would be.
-    async fn tls_proxy(cert: &[u8], key: &[u8], backend: std::net::SocketAddr) -> u16 {
-        use rustls::pki_types::pem::PemObject;
-        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let certs = CertificateDer::pem_slice_iter(cert)
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap();
-        let key = PrivateKeyDer::from_pem_slice(key).unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
-                    continue;
-                };
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let Ok(mut plain) = TcpStream::connect(backend).await else {
-                        return;
-                    };
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-                });
-            }
-        });
-        port
     }
 
     #[tokio::test]
@@ -371,7 +331,9 @@ mod over_tls {
         let backend_addr = backend.local_addr().unwrap();
         let app = router(s).into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move { axum::serve(backend, app).await });
-        let port = tls_proxy(&cert, &key, backend_addr).await;
+        let port = testenv::tls::tls_proxy(&cert, &key, backend_addr)
+            .await
+            .unwrap();
 
         let client = reqwest::Client::builder()
             .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
