@@ -367,6 +367,11 @@ pub async fn wait(
     let mut failed_since: Option<std::time::Instant> = None;
     loop {
         let doc = source.fetch().await?;
+        // What the cluster wrote is shown, never obeyed by the terminal (JSON escapes it itself).
+        let doc = match output {
+            Output::Text => crate::term::document(&doc),
+            Output::Json => doc,
+        };
         let elapsed = app::format::duration(began.elapsed().as_secs());
         if display == Display::Terminal {
             print("\r\x1b[2K");
