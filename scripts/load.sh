@@ -16,7 +16,7 @@ if [ ! -x "$hey_bin" ]; then
 fi
 [ -x "$CARGO_TARGET_DIR/release/appliance-status" ] || bash scripts/build.sh >/dev/null
 
-token=load-token-0123456789
+token=load-token-0123456789abcdef0123456789ab
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 APPLIANCE_STATUS_TOKEN=$token LEPTOS_SITE_ROOT=target/site RUST_LOG=warn \

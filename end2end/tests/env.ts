@@ -7,4 +7,4 @@ export const state = process.env.E2E_STATE ?? path.join(root, 'target', 'e2e-sta
 /** The smoke run's directory: testenv --smoke empties it when it starts; the config must not wipe
  * it (workers load the config again, after the web servers started). */
 export const smokeDir = path.join(root, 'target', 'e2e-smoke');
-export const tokens = { demo: 'demo-token-7f3a', live: 'live-token-91c2' };
+export const tokens = { demo: 'demo-token-7f3a-0123456789abcdef0123', live: 'live-token-91c2-0123456789abcdef0123' };

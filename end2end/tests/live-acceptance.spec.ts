@@ -99,7 +99,7 @@ test('AC 2: the diagnostics tab shows tiers, checks, blockers, components and ev
 
 test('a new token ends every session: the open page returns to the login page', async ({ page }) => {
   await logIn(page, tokens.live);
-  fs.writeFileSync(path.join(state, 'live', 'token'), 'rotated-token-5d21\n');
+  fs.writeFileSync(path.join(state, 'live', 'token'), 'rotated-token-5d21-0123456789abcdef012\n');
   await expect(page).toHaveURL(/\/login$/, { timeout: 15_000 });
-  await logIn(page, 'rotated-token-5d21');
+  await logIn(page, 'rotated-token-5d21-0123456789abcdef012');
 });

@@ -10,7 +10,7 @@ use testenv::{ScenarioLoader, TestCluster};
 
 mod support;
 
-const TOKEN: &str = "bench-token";
+const TOKEN: &str = "bench-token-0123456789abcdef0123456789";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

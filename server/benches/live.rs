@@ -17,7 +17,7 @@ mod support;
 
 const PODS: usize = 2_000;
 const EVENTS: usize = 20_000;
-const TOKEN: &str = "bench-token";
+const TOKEN: &str = "bench-token-0123456789abcdef0123456789";
 
 fn status_json(port: u16) -> Option<serde_json::Value> {
     let out = Command::new("curl")

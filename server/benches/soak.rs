@@ -16,7 +16,7 @@ use testenv::TestCluster;
 
 mod support;
 
-const TOKEN: &str = "soak-token";
+const TOKEN: &str = "soak-token-0123456789abcdef0123456789ab";
 /// Pod names the churn cycles through.
 const SLOTS: u64 = 150;
 /// Target rate of changes while the API server is up.

@@ -19,8 +19,8 @@
 //! keys, `bootstrap.mode`), every other value replaced by its length; the service's own
 //! environment is listed by name and length. Every string that remains (messages, log lines,
 //! annotations, arguments) passes through [`Redactor`]: credentials in URLs, `Bearer`/`Basic`
-//! credentials, `password=`/`token:`-style values and anything that verifies as the service's
-//! token are replaced by `[redacted]`.
+//! credentials, `password=`/`token:`-style values and the service's token wherever it occurs (found
+//! by its length and fingerprint, confirmed by digest) are replaced by `[redacted]`.
 
 use crate::assess::Thresholds;
 use crate::event::EventRecord;
@@ -56,12 +56,15 @@ const RELEASE_KEYS: [&str; 9] = [
     "temporalWorkerTag",
 ];
 
+/// Where a secret the service knows occurs in a text (byte ranges, in order, not overlapping).
+pub type SecretFinder = Arc<dyn Fn(&str) -> Vec<std::ops::Range<usize>> + Send + Sync>;
+
 /// Replaces credentials in free text with `[redacted]`.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    /// True for a word that is a secret the service knows (its token, checked by digest).
-    #[allow(clippy::type_complexity)]
-    known: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
+    /// The secrets the service knows (its token), found wherever they occur in a text: inside a
+    /// word, a path, a query string.
+    secrets: Option<SecretFinder>,
 }
 
 static URL_USERINFO: LazyLock<Regex> = LazyLock::new(|| {
@@ -77,19 +80,33 @@ static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid pattern")
 });
-static WORD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Za-z0-9._~+/=-]{16,}").expect("valid pattern"));
-
 impl Redactor {
-    /// A redactor that also removes any word for which `known` is true.
-    pub fn with_known(known: impl Fn(&str) -> bool + Send + Sync + 'static) -> Redactor {
+    /// A redactor that also removes every occurrence `find` reports (the service's token:
+    /// [`crate::auth::TokenSource::occurrences`]).
+    pub fn with_secrets(
+        find: impl Fn(&str) -> Vec<std::ops::Range<usize>> + Send + Sync + 'static,
+    ) -> Redactor {
         Redactor {
-            known: Some(Arc::new(known)),
+            secrets: Some(Arc::new(find)),
         }
     }
 
-    /// `text` with its credentials replaced.
+    /// `text` with its credentials replaced. Known secrets go first, wherever they stand.
     pub fn text(&self, text: &str) -> String {
+        let mut known = String::new();
+        let text = match &self.secrets {
+            Some(find) => {
+                let mut last = 0;
+                for r in find(text) {
+                    known.push_str(&text[last..r.start]);
+                    known.push_str(REDACTED);
+                    last = r.end;
+                }
+                known.push_str(&text[last..]);
+                known.as_str()
+            }
+            None => text,
+        };
         let mut out = URL_USERINFO
             .replace_all(text, format!("${{scheme}}{REDACTED}@").as_str())
             .into_owned();
@@ -105,17 +122,6 @@ impl Redactor {
                 }
             })
             .into_owned();
-        if let Some(known) = &self.known {
-            out = WORD
-                .replace_all(&out, |c: &regex::Captures<'_>| {
-                    if known(&c[0]) {
-                        REDACTED.to_string()
-                    } else {
-                        c[0].to_string()
-                    }
-                })
-                .into_owned();
-        }
         out
     }
 

@@ -75,6 +75,11 @@ pub struct TokenArgs {
     /// The node's address for the URL (default: the Node's InternalIP).
     #[arg(long)]
     pub node_ip: Option<String>,
+    /// Also make (once per site; again on rotate) a self-signed certificate for the node, kept
+    /// beside the token and in Secret appliance-system/appliance-status-tls, and print its
+    /// SHA-256 fingerprint with an https:// URL (for the chart's `tls.enabled=true`).
+    #[arg(long)]
+    pub tls: bool,
     /// Output: the PRD's text block, or JSON for scripts.
     #[arg(long, value_enum, default_value_t = crate::follow::Output::Text)]
     pub output: crate::follow::Output,
@@ -152,6 +157,11 @@ pub struct RegistryArgs {
     /// The longest one registry request may take.
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     pub registry_timeout: jiff::SignedDuration,
+    /// A token service host (repeatable) that may receive a registry's credentials although it
+    /// is not the registry's own host (Docker Hub's auth.docker.io). Credentials go only over
+    /// https, to the registry's host or one named here.
+    #[arg(long = "registry-token-host", value_name = "HOST")]
+    pub registry_token_hosts: Vec<String>,
 }
 
 impl RegistryArgs {
@@ -161,6 +171,7 @@ impl RegistryArgs {
             timeout: Some(std::time::Duration::from_secs(
                 self.registry_timeout.as_secs().max(1) as u64,
             )),
+            token_hosts: self.registry_token_hosts.clone(),
             ..Default::default()
         };
         if let Some(path) = &self.registry_config {
@@ -239,6 +250,42 @@ fn parse_duration(s: &str) -> std::result::Result<jiff::SignedDuration, String> 
     parse_offset(s)
 }
 
+/// What a connection to the listener may cost (server/src/listener.rs).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Connections")]
+pub struct ConnectionArgs {
+    /// A new connection must send its first request's headers within this.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: jiff::SignedDuration,
+    /// A kept-alive connection is closed after this long without a request.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub idle_timeout: jiff::SignedDuration,
+    /// Open connections at most; at the cap the unfinished and the idle are closed first.
+    #[arg(long, default_value_t = 512)]
+    pub max_connections: usize,
+    /// Open connections from one client address (an IPv6 /64) at most.
+    #[arg(long, default_value_t = 64)]
+    pub max_connections_per_client: usize,
+    /// On SIGTERM, requests in flight get this long to finish (the chart's
+    /// terminationGracePeriodSeconds is longer).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub drain_timeout: jiff::SignedDuration,
+}
+
+impl ConnectionArgs {
+    pub fn limits(&self) -> crate::listener::Limits {
+        let secs =
+            |d: jiff::SignedDuration| std::time::Duration::from_secs(d.as_secs().max(1) as u64);
+        crate::listener::Limits {
+            header_read: secs(self.header_read_timeout),
+            idle: secs(self.idle_timeout),
+            max_connections: self.max_connections.max(1),
+            max_per_client: self.max_connections_per_client.max(1),
+            drain: secs(self.drain_timeout),
+        }
+    }
+}
+
 /// `appliance-status serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -272,6 +319,22 @@ pub struct ServeArgs {
     /// Serve `/metrics` without a token (default: a session or the bearer token, like the API).
     #[arg(long, env = "APPLIANCE_STATUS_METRICS_OPEN")]
     pub metrics_open: bool,
+    /// A host name the service answers to (repeatable), besides IP addresses and localhost: the
+    /// name admins type, if the appliance has one. Any other name gets 421 (DNS rebinding).
+    #[arg(
+        long = "allowed-host",
+        value_name = "NAME",
+        env = "APPLIANCE_STATUS_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// Serve HTTPS with this certificate (PEM; `token ensure --tls` makes one for the node), with
+    /// --tls-key. Cookies are then `Secure` with the `__Host-` prefix.
+    #[arg(long, env = "APPLIANCE_STATUS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "APPLIANCE_STATUS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Served over TLS (by a proxy): `Secure` cookies with the `__Host-` prefix.
     #[arg(long, env = "APPLIANCE_STATUS_TLS")]
     pub tls: bool,
@@ -341,6 +404,8 @@ pub struct ServeArgs {
     pub release_check_interval: jiff::SignedDuration,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
     /// Time between probe rounds (login URL, DNS, HTTPS, seed query).
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     pub probe_interval: jiff::SignedDuration,

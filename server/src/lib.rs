@@ -21,6 +21,7 @@ pub mod cli;
 pub mod collect;
 pub mod event;
 pub mod follow;
+pub mod listener;
 pub mod metrics;
 pub mod objects;
 pub mod prober;
@@ -31,6 +32,8 @@ pub mod release;
 pub mod scenario;
 pub mod smoke;
 pub mod snapshot;
+pub mod term;
+pub mod tls;
 pub mod token;
 pub mod web;
 

@@ -3,7 +3,9 @@
 use anyhow::Context;
 use app::status::SourceMode;
 use appliance_status::assess::{SourceInfo, Thresholds};
-use appliance_status::auth::{Access, BoundedStore, Clock, SessionPolicy, TokenSource};
+use appliance_status::auth::{
+    token_source, Access, BoundedStore, Clock, SessionPolicy, TokenSource,
+};
 use appliance_status::cli::{
     self, Cli, Command, FollowArgs, LogFormat, OutputFormat, ServeArgs, StatusArgs, TokenCommand,
     WaitArgs,
@@ -14,6 +16,7 @@ use appliance_status::prober::{self, Dsn, ProberConfig};
 use appliance_status::publish::{self, Engine, Publisher};
 use appliance_status::scenario::Scenario;
 use appliance_status::smoke::SmokeConfig;
+use appliance_status::term;
 use appliance_status::token;
 use appliance_status::web::{self, AppState};
 use clap::Parser;
@@ -28,7 +31,7 @@ fn main() -> ExitCode {
         Command::Assess(args) => match cli::run_assess(&args) {
             Ok((doc, warnings)) => {
                 for w in warnings {
-                    eprintln!("warning: {w}");
+                    eprintln!("warning: {}", term::lines(&w.to_string()));
                 }
                 match args.format {
                     OutputFormat::Json => match serde_json::to_string_pretty(&doc) {
@@ -38,12 +41,12 @@ fn main() -> ExitCode {
                             return ExitCode::from(1);
                         }
                     },
-                    OutputFormat::Text => print!("{}", cli::render_text(&doc)),
+                    OutputFormat::Text => print!("{}", cli::render_text(&term::document(&doc))),
                 }
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", term::lines(&e.to_string()));
                 ExitCode::from(2)
             }
         },
@@ -75,7 +78,7 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e:#}");
-                    eprintln!("error: {e:#}");
+                    eprintln!("error: {}", term::lines(&format!("{e:#}")));
                     ExitCode::from(1)
                 }
             }
@@ -122,7 +125,7 @@ async fn token(action: TokenCommand) -> u8 {
     let client = match follow::kube_client(args.kubeconfig.as_deref()).await {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", term::lines(&e.to_string()));
             return e.exit_code();
         }
     };
@@ -132,6 +135,7 @@ async fn token(action: TokenCommand) -> u8 {
         &args.site_id,
         args.node_ip.as_deref(),
         rotate,
+        args.tls,
     )
     .await
     {
@@ -143,7 +147,7 @@ async fn token(action: TokenCommand) -> u8 {
             exit::REACHED
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", term::lines(&e.to_string()));
             e.exit_code()
         }
     }
@@ -179,11 +183,11 @@ async fn status(args: StatusArgs) -> u8 {
     match doc {
         Ok(doc) => {
             match args.output {
-                Output::Text => print!("{}", cli::render_text(&doc)),
+                Output::Text => print!("{}", cli::render_text(&term::document(&doc))),
                 Output::Json => match serde_json::to_string_pretty(&doc) {
                     Ok(json) => println!("{json}"),
                     Err(e) => {
-                        eprintln!("error: {e}");
+                        eprintln!("error: {}", term::lines(&e.to_string()));
                         return exit::INTERNAL;
                     }
                 },
@@ -191,7 +195,7 @@ async fn status(args: StatusArgs) -> u8 {
             exit::REACHED
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", term::lines(&e.to_string()));
             e.exit_code()
         }
     }
@@ -200,7 +204,7 @@ async fn status(args: StatusArgs) -> u8 {
 async fn validate_release(args: cli::ValidateReleaseArgs) -> u8 {
     use appliance_status::{registry, release};
     let usage = |message: String| {
-        eprintln!("error: {message}");
+        eprintln!("error: {}", term::lines(&message));
         exit::USAGE
     };
     let text = match read_manifest(&args.file, release::MAX_MANIFEST_BYTES) {
@@ -226,7 +230,10 @@ async fn validate_release(args: cli::ValidateReleaseArgs) -> u8 {
     let checked = release::check(&registry, planned).await;
     let verdict = release::verdict(&checked);
     match args.output {
-        cli::OutputFormat::Text => print!("{}", release::render_text(&manifest, &checked)),
+        cli::OutputFormat::Text => print!(
+            "{}",
+            term::lines(&release::render_text(&manifest, &checked))
+        ),
         cli::OutputFormat::Json => {
             let json = serde_json::json!({
                 "releaseVersion": manifest.release_version,
@@ -267,7 +274,7 @@ async fn support_bundle(args: cli::SupportBundleArgs) -> u8 {
     let bytes = match bundle {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", term::lines(&e.to_string()));
             return e.exit_code();
         }
     };
@@ -275,7 +282,10 @@ async fn support_bundle(args: cli::SupportBundleArgs) -> u8 {
     let replay = match appliance_status::bundle::read(&bytes) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: the service sent something that is not a support bundle: {e}");
+            eprintln!(
+                "error: the service sent something that is not a support bundle: {}",
+                term::lines(&e.to_string())
+            );
             return exit::INTERNAL;
         }
     };
@@ -333,7 +343,7 @@ async fn wait(args: WaitArgs) -> u8 {
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", term::lines(&e.to_string()));
             e.exit_code()
         }
     }
@@ -350,10 +360,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 "the token file {} is empty",
                 path.display()
             );
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the token file {}", path.display()))?;
+            token_source::strong_enough(&text)
+                .map_err(|e| anyhow::anyhow!("the token file {}: {e}", path.display()))?;
             tokio::spawn(tokens.clone().watch(std::time::Duration::from_secs(2)));
             tokens
         }
-        None => TokenSource::fixed(std::env::var("APPLIANCE_STATUS_TOKEN").ok().as_deref()),
+        None => {
+            let token = std::env::var("APPLIANCE_STATUS_TOKEN").ok();
+            if let Some(t) = token.as_deref().filter(|t| !t.trim().is_empty()) {
+                token_source::strong_enough(t)
+                    .map_err(|e| anyhow::anyhow!("APPLIANCE_STATUS_TOKEN: {e}"))?;
+            }
+            TokenSource::fixed(token.as_deref())
+        }
     };
     let thresholds: Thresholds = args.thresholds.thresholds(Thresholds::default().hysteresis);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -508,7 +529,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         policy: SessionPolicy {
             idle: to_std(args.session_idle),
             absolute: to_std(args.session_absolute),
-            tls: args.tls,
+            tls: args.tls || args.tls_cert.is_some(),
         },
         clock: Clock::default(),
         metrics_open: args.metrics_open,
@@ -520,29 +541,41 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bundles,
         sessions: BoundedStore::new(access.policy.idle),
         access,
+        allowed_hosts: Arc::new(args.allowed_hosts.clone()),
     };
     let app = web::router(state);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!("listening on http://{}", listener.local_addr()?);
-    // The page is streamed in several writes: without TCP_NODELAY, Nagle's algorithm and the
-    // client's delayed ACK held a response up to 40 ms (the load test's first bottleneck).
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY: {e}");
-        }
-    });
-    axum::serve(
+    let limits = args.connections.limits();
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            appliance_status::tls::acceptor(cert, key).map_err(|e| anyhow::anyhow!("TLS: {e}"))?,
+        ),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let open_files = appliance_status::listener::raise_open_files_limit();
+    tracing::info!(
+        max_connections = limits.max_connections,
+        per_client = limits.max_per_client,
+        open_files,
+        "listening on {scheme}://{}",
+        listener.local_addr()?
+    );
+    // The listener sets TCP_NODELAY on every connection: the page is streamed in several writes,
+    // and Nagle's algorithm with the client's delayed ACK held a response up to 40 ms.
+    let serving = tokio::spawn(appliance_status::listener::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        let _ = stop_tx.send(true);
-    })
-    .await?;
+        app,
+        limits,
+        Arc::default(),
+        stop_tx.subscribe(),
+        tls,
+    ));
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    serving.await??;
     let _ = source_task.await;
     tracing::info!("stopped");
     Ok(())

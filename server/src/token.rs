@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 pub const SECRET_NAMESPACE: &str = "appliance-system";
 pub const SECRET_NAME: &str = "appliance-status-auth";
 pub const SECRET_KEY: &str = "token";
+/// Where the chart reads the TLS certificate and key (`tls.enabled`), as a `kubernetes.io/tls`
+/// Secret (`tls.crt`, `tls.key`).
+pub const TLS_SECRET_NAME: &str = "appliance-status-tls";
 const FIELD_MANAGER: &str = "appliance-status-token";
 
 /// A token. `Debug` never prints it.
@@ -69,6 +72,8 @@ pub enum TokenError {
     Api { message: String, unauthorized: bool },
     #[error("no node reports an InternalIP yet; pass --node-ip")]
     NoNodeAddress,
+    #[error("{0}")]
+    Certificate(String),
 }
 
 impl TokenError {
@@ -78,7 +83,7 @@ impl TokenError {
         match self {
             TokenError::SiteId(_) | TokenError::NoNodeAddress => exit::USAGE,
             TokenError::Unsafe { .. } => exit::TOKEN_FILE,
-            TokenError::Io { .. } => exit::INTERNAL,
+            TokenError::Io { .. } | TokenError::Certificate(_) => exit::INTERNAL,
             TokenError::NoKubeconfig(_) => exit::NO_KUBECONFIG,
             TokenError::Api {
                 unauthorized: true, ..
@@ -161,10 +166,20 @@ pub fn read(path: &Path) -> Result<Option<Token>, TokenError> {
 
 /// Writes the token atomically: a 0600 file beside it, then a rename; the directory 0700.
 pub fn write(path: &Path, token: &Token) -> Result<(), TokenError> {
-    let dir = path.parent().expect("token_path has a directory");
+    write_private(path, &format!("{}\n", token.expose()))
+}
+
+/// Writes `text` to `path` atomically, readable by its owner only; the directory 0700.
+fn write_private(path: &Path, text: &str) -> Result<(), TokenError> {
+    let dir = path.parent().expect("a file in a directory");
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
-    let tmp = dir.join(format!(".status-token.{}", std::process::id()));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(
+        ".{}.{}",
+        name.unwrap_or_default(),
+        std::process::id()
+    ));
     let _ = std::fs::remove_file(&tmp);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -172,10 +187,87 @@ pub fn write(path: &Path, token: &Token) -> Result<(), TokenError> {
         .mode(0o600)
         .open(&tmp)
         .map_err(io(&tmp))?;
-    file.write_all(format!("{}\n", token.expose()).as_bytes())
+    file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(io(&tmp))?;
     std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// The site's TLS certificate and key beside its token (`status-tls.crt`, `status-tls.key`):
+/// the stored pair unless `renew`, else a new self-signed one for `address`.
+pub fn site_certificate(
+    token_file: &Path,
+    address: &str,
+    renew: bool,
+) -> Result<crate::tls::CertifiedKey, TokenError> {
+    let dir = token_file.parent().expect("token_path has a directory");
+    let (cert, key) = (dir.join("status-tls.crt"), dir.join("status-tls.key"));
+    if !renew {
+        if let (Ok(cert_pem), Some(key_pem)) = (std::fs::read_to_string(&cert), read_private(&key)?)
+        {
+            return Ok(crate::tls::CertifiedKey { cert_pem, key_pem });
+        }
+    }
+    let made = crate::tls::self_signed(address).map_err(TokenError::Certificate)?;
+    write_private(&key, &made.key_pem)?;
+    write_private(&cert, &made.cert_pem)?;
+    Ok(made)
+}
+
+/// A private file's text, refused like the token file when others can read it.
+fn read_private(path: &Path) -> Result<Option<String>, TokenError> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(path)(e)),
+    };
+    if !meta.file_type().is_file() || meta.mode() & 0o077 != 0 || meta.uid() != current_uid() {
+        return Err(TokenError::Unsafe {
+            path: path.display().to_string(),
+            why: format!(
+                "readable by others or not yours (mode {:o})",
+                meta.mode() & 0o777
+            ),
+        });
+    }
+    std::fs::read_to_string(path).map(Some).map_err(io(path))
+}
+
+/// Creates or updates Secret `appliance-system/appliance-status-tls` (`kubernetes.io/tls`).
+pub async fn apply_tls_secret(
+    client: &Client,
+    made: &crate::tls::CertifiedKey,
+) -> Result<(), TokenError> {
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    let mut secret: Secret = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": TLS_SECRET_NAME, "namespace": SECRET_NAMESPACE,
+                     "labels": {"app.kubernetes.io/name": "appliance-status"}}
+    }))
+    .expect("a valid secret");
+    secret.data = Some(
+        [
+            (
+                "tls.crt".to_string(),
+                ByteString(made.cert_pem.as_bytes().to_vec()),
+            ),
+            (
+                "tls.key".to_string(),
+                ByteString(made.key_pem.as_bytes().to_vec()),
+            ),
+        ]
+        .into(),
+    );
+    Api::<Secret>::namespaced(client.clone(), SECRET_NAMESPACE)
+        .patch(TLS_SECRET_NAME, &pp, &Patch::Apply(&secret))
+        .await
+        .map_err(|e| {
+            TokenError::api(
+                &format!("writing Secret {SECRET_NAMESPACE}/{TLS_SECRET_NAME}"),
+                e,
+            )
+        })?;
+    Ok(())
 }
 
 /// Creates or updates the namespace and the Secret by server-side apply (one request each,
@@ -236,16 +328,23 @@ pub struct Issued {
     pub file: PathBuf,
     /// A new token was generated (otherwise the stored one was reused).
     pub generated: bool,
+    /// With `--tls`: the certificate's SHA-256 fingerprint, to check the browser's warning against.
+    pub fingerprint: Option<String>,
 }
 
 impl Issued {
     /// The PRD's block (Primary User Flow 4), exactly.
+    /// With `--tls`, one more line: the certificate's fingerprint.
     pub fn block(&self) -> String {
-        format!(
+        let mut block = format!(
             "Appliance status UI:\nURL: {}\nToken: {}\n",
             self.url,
             self.token.expose()
-        )
+        );
+        if let Some(fp) = &self.fingerprint {
+            block.push_str(&format!("Certificate SHA-256: {fp}\n"));
+        }
+        block
     }
 
     /// For scripts.
@@ -255,6 +354,7 @@ impl Issued {
             "token": self.token.expose(),
             "tokenFile": self.file.display().to_string(),
             "generated": self.generated,
+            "certificateSha256": self.fingerprint,
         })
     }
 }
@@ -266,6 +366,7 @@ pub async fn issue(
     site_id: &str,
     node_ip_arg: Option<&str>,
     rotate: bool,
+    tls: bool,
 ) -> Result<Issued, TokenError> {
     let file = token_path(home, site_id)?;
     let stored = read(&file)?;
@@ -282,11 +383,20 @@ pub async fn issue(
         write(&file, &token)?;
     }
     apply_secret(client, &token).await?;
+    let fingerprint = if tls {
+        let made = site_certificate(&file, &ip, rotate)?;
+        apply_tls_secret(client, &made).await?;
+        Some(crate::tls::fingerprint(&made.cert_pem).map_err(TokenError::Certificate)?)
+    } else {
+        None
+    };
+    let scheme = if tls { "https" } else { "http" };
     Ok(Issued {
-        url: format!("http://{ip}:8080"),
+        url: format!("{scheme}://{ip}:8080"),
         token,
         file,
         generated,
+        fingerprint,
     })
 }
 

@@ -29,7 +29,13 @@ pub struct AppState {
     pub sessions: BoundedStore,
     /// Asks the snapshot's owner for a support bundle.
     pub bundles: crate::bundle::Desk,
+    /// Host names served besides IP literals and localhost (`--allowed-host`).
+    pub allowed_hosts: Arc<Vec<String>>,
 }
+
+/// A request body larger than this gets 413 on every route: the largest the service takes is a
+/// login form or a server function's arguments, well under 1 KiB.
+pub const MAX_BODY: usize = 64 * 1024;
 
 /// The whole router; tests call it with `oneshot`, without a socket.
 pub fn router(state: AppState) -> Router {
@@ -72,6 +78,11 @@ pub fn router(state: AppState) -> Router {
         // Health endpoints sit outside auth, tracing and timeouts: probes must always get through.
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .layer(middleware::from_fn_with_state(
+            state.allowed_hosts.clone(),
+            auth::check_host,
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(middleware::from_fn(auth::security_headers))
         .with_state(state)
 }
@@ -80,7 +91,7 @@ pub fn router(state: AppState) -> Router {
 /// to Kubernetes); its text is redacted, the service's token included (recognised by digest).
 async fn support_bundle(State(state): State<AppState>) -> Response {
     let tokens = state.access.tokens.clone();
-    let redactor = crate::bundle::Redactor::with_known(move |word| tokens.verify(word).is_some());
+    let redactor = crate::bundle::Redactor::with_secrets(move |text| tokens.occurrences(text));
     let name = crate::bundle::bundle_root(&state.feed.current().document);
     match state.bundles.request(redactor).await {
         Ok(bytes) => (
@@ -204,6 +215,7 @@ pub mod testing {
             sessions: BoundedStore::new(Duration::from_secs(1800)),
             // Nobody answers: a test that downloads a bundle sets its own desk.
             bundles: crate::bundle::desk().0,
+            allowed_hosts: Arc::default(),
         }
     }
 

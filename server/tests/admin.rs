@@ -181,6 +181,146 @@ async fn token_ensure_and_rotate_on_a_real_apiserver() {
     assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
 }
 
+/// Opt-in TLS: `token ensure --tls` makes the site's certificate once (kept beside the token,
+/// 0600, and in a `kubernetes.io/tls` Secret), prints its fingerprint with an https URL, reuses it,
+/// and `rotate --tls` renews it; `serve` with it answers over HTTPS only, with `Secure` cookies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_from_token_ensure_to_an_https_page() {
+    let cluster = TestCluster::start().expect("test API server");
+    let home = home("tls");
+    let ensure = |action: &str| {
+        let out = token_cmd(
+            &home,
+            &cluster.kubeconfig,
+            action,
+            &["--tls", "--node-ip", "127.0.0.1", "--output", "json"],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let json = ensure("ensure");
+    assert_eq!(json["url"], "https://127.0.0.1:8080");
+    let fingerprint = json["certificateSha256"].as_str().unwrap().to_string();
+    let dir = home.join(".alga-psa-appliance/site-1");
+    let (cert, key) = (dir.join("status-tls.crt"), dir.join("status-tls.key"));
+    for f in [&cert, &key] {
+        assert_eq!(
+            std::fs::metadata(f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // the fingerprint is the certificate's, as openssl computes it
+    let openssl = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        text(&openssl.stdout)
+            .trim()
+            .ends_with(&format!("={fingerprint}")),
+        "{} vs {fingerprint}",
+        text(&openssl.stdout)
+    );
+    let secret: serde_json::Value = serde_json::from_str(
+        &cluster
+            .kubectl(
+                &[
+                    "get",
+                    "secret",
+                    "-n",
+                    "appliance-system",
+                    "appliance-status-tls",
+                    "-o",
+                    "json",
+                ],
+                None,
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(secret["type"], "kubernetes.io/tls");
+    use base64::Engine as _;
+    let in_secret = base64::engine::general_purpose::STANDARD
+        .decode(secret["data"]["tls.crt"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(in_secret, std::fs::read(&cert).unwrap());
+    // the text block names it
+    let out = token_cmd(
+        &home,
+        &cluster.kubeconfig,
+        "ensure",
+        &["--tls", "--node-ip", "127.0.0.1"],
+    );
+    assert!(text(&out.stdout).ends_with(&format!("Certificate SHA-256: {fingerprint}\n")));
+    // kept while the site keeps it, renewed with the token
+    assert_eq!(
+        ensure("ensure")["certificateSha256"].as_str(),
+        Some(fingerprint.as_str())
+    );
+    let rotated = ensure("rotate");
+    assert_ne!(
+        rotated["certificateSha256"].as_str(),
+        Some(fingerprint.as_str())
+    );
+
+    // The page over HTTPS with that certificate, and only over HTTPS.
+    let token = rotated["token"].as_str().unwrap().to_string();
+    let port = free_port();
+    let child = bin()
+        .env("APPLIANCE_STATUS_TOKEN", &token)
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--tls-cert",
+        ])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _service = Service::listening(child, port);
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap(),
+        )
+        .tls_built_in_root_certs(false)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("https://127.0.0.1:{port}");
+    let r = client.get(format!("{base}/livez")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client
+        .post(format!("{base}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("__Host-"))
+        .expect("a __Host- cookie");
+    assert!(cookie.split("; ").any(|p| p == "Secure"), "{cookie}");
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/livez"))
+        .send()
+        .await;
+    assert!(
+        plain.map_or(true, |r| r.status() != 200),
+        "plain HTTP answered"
+    );
+}
+
 /// A loopback port nobody listens on (yet).
 fn free_port() -> u16 {
     testenv::free_port().unwrap()

@@ -80,6 +80,8 @@ fn chart_lints() {
             "exposure=hostNetwork",
             "--set",
             "storageSmoke.enabled=true",
+            "--set",
+            "tls.enabled=true",
         ],
     ] {
         let out = Command::new(helm())
@@ -128,6 +130,20 @@ fn chart_lints() {
     }
     assert!(!rendered.contains("secrets"), "no Secret access by default");
     assert!(chart_template(&["--set", "exposure=hostNetwork"]).contains("hostNetwork: true"));
+    // Requests in flight get the drain; the pod's grace period is longer.
+    assert!(rendered.contains("- --drain-timeout=10s"));
+    assert!(rendered.contains("terminationGracePeriodSeconds: 15"));
+    // TLS is opt-in: HTTP by default, HTTPS (and HTTPS probes) with the token's certificate.
+    assert!(!rendered.contains("--tls-cert") && rendered.contains("scheme: HTTP}"));
+    let tls = chart_template(&["--set", "tls.enabled=true"]);
+    for needle in [
+        "- --tls-cert=/var/run/appliance-status-tls/tls.crt",
+        "- --tls-key=/var/run/appliance-status-tls/tls.key",
+        "secret: {secretName: appliance-status-tls}",
+        "scheme: HTTPS}",
+    ] {
+        assert!(tls.contains(needle), "TLS chart lacks {needle:?}");
+    }
     assert!(!rendered.contains("--no-outbound-checks"));
     assert!(chart_template(&["--set", "outboundChecks=false"]).contains("- --no-outbound-checks"));
     assert!(!rendered.contains("--metrics-open") && !rendered.contains("prometheus.io/scrape"));

@@ -19,7 +19,7 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 use testenv::smoke::Smoke;
 
-const TOKEN: &str = "control-plane-test-token";
+const TOKEN: &str = "control-plane-test-token-0123456789abcdef";
 
 struct Service {
     _served: testenv::Served,

@@ -1,4 +1,5 @@
-//! What every response carries (security headers), and the refusal of cross-site writes.
+//! What every response carries (security headers), the refusal of cross-site writes, and of
+//! requests for another host's name (DNS rebinding).
 
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
@@ -49,9 +50,93 @@ pub fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
     }
 }
 
+/// Whether a request naming `host` (the Host header or an absolute URI's authority, port
+/// included) may be served. DNS rebinding needs a name the attacker controls, so an IP literal
+/// (the node's address, the pod's for the kubelet's probes) is always admitted, and so are
+/// `localhost` (a port-forward) and the names the operator configured (`--allowed-host`).
+pub fn host_allowed(host: &str, names: &[String]) -> bool {
+    let name = match host.strip_prefix('[') {
+        // [v6]:port
+        Some(rest) => {
+            return rest
+                .split_once(']')
+                .is_some_and(|(ip, _)| ip.parse::<std::net::Ipv6Addr>().is_ok())
+        }
+        None => host.rsplit_once(':').map_or(host, |(name, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                name
+            } else {
+                host
+            }
+        }),
+    };
+    let name = name.trim_end_matches('.');
+    name.parse::<std::net::Ipv4Addr>().is_ok()
+        || name.eq_ignore_ascii_case("localhost")
+        || names
+            .iter()
+            .any(|n| n.trim_end_matches('.').eq_ignore_ascii_case(name))
+}
+
+/// Refuses (421 Misdirected Request) a request for a host name this service does not answer to.
+/// A request without a Host (HTTP/1.0) names nothing to rebind and passes.
+pub async fn check_host(
+    axum::extract::State(names): axum::extract::State<std::sync::Arc<Vec<String>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use axum::response::IntoResponse;
+    let host = request
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| {
+            request
+                .headers()
+                .get(header::HOST)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        });
+    match host {
+        Some(host) if !host_allowed(&host, &names) => (
+            axum::http::StatusCode::MISDIRECTED_REQUEST,
+            "this service does not answer to that host name (serve --allowed-host NAME)\n",
+        )
+            .into_response(),
+        _ => next.run(request).await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_addresses_localhost_and_configured_names_are_served() {
+        let names = vec!["status.example.net".to_string()];
+        for ok in [
+            "192.168.64.8:8080",
+            "192.168.64.8",
+            "[fd00::8]:8080",
+            "[::1]",
+            "localhost:8080",
+            "LOCALHOST",
+            "status.example.net:8080",
+            "Status.Example.Net.",
+        ] {
+            assert!(host_allowed(ok, &names), "{ok}");
+        }
+        for refused in [
+            "evil.example",
+            "evil.example:8080",
+            "192.168.64.8.nip.io:8080",
+            "localhost.evil.example",
+            "[not-an-ip]:80",
+            "",
+        ] {
+            assert!(!host_allowed(refused, &names), "{refused}");
+        }
+        assert!(!host_allowed("status.example.net", &[]));
+    }
 
     #[test]
     fn cross_site_requests_are_recognised() {

@@ -1,5 +1,8 @@
 //! Failed token attempts per client address (login form, bearer tokens, server functions alike):
-//! five failures in five minutes lock the address out until the oldest leaves the window.
+//! five failures in five minutes lock the address out until the oldest leaves the window. An IPv6
+//! client is counted by its /64 (`listener::client_key`): one host commonly holds a whole /64.
+//! The lockout is logged once, when it begins; refusals while it lasts are not (a locked-out
+//! guesser must not be able to fill the log).
 //!
 //! Our own rather than `governor`: governor's GCRA spends a cell on every check, while here only a
 //! *failure* counts and a correct token must never be charged; its keyed state grows with every
@@ -35,6 +38,7 @@ pub struct Limiter {
 impl Limiter {
     /// `Err(wait)` while the address is locked out.
     pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        let ip = crate::listener::client_key(ip);
         let mut map = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         let Some(times) = map.get_mut(&ip) else {
             return Ok(());
@@ -52,8 +56,9 @@ impl Limiter {
         Ok(())
     }
 
-    /// Records a failure.
+    /// Records a failure; logs the lockout it may begin (once per lockout).
     pub fn fail(&self, ip: IpAddr, now: Instant) {
+        let ip = crate::listener::client_key(ip);
         let mut map = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= LIMITER_CAPACITY && !map.contains_key(&ip) {
             // Forget the address whose last failure is oldest.
@@ -71,6 +76,7 @@ impl Limiter {
         self.failures.inc();
         if times.len() == MAX_FAILURES {
             self.lockouts.inc();
+            tracing::warn!(%ip, "token attempts locked out for 5 minutes: {MAX_FAILURES} failures");
         }
         while times.len() > MAX_FAILURES {
             times.pop_front();
@@ -129,6 +135,25 @@ mod tests {
         l.fail(ip, t0 + FAILURE_WINDOW);
         assert!(l.check(ip, t0 + FAILURE_WINDOW).is_ok());
         assert_eq!((l.failures.get(), l.lockouts.get()), (6, 1));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_one_client_across_its_64() {
+        let l = Limiter::default();
+        let t0 = Instant::now();
+        for i in 0..MAX_FAILURES as u16 {
+            // a new address of the same /64 for every guess
+            let ip = IpAddr::from([0x2001, 0xdb8, 7, 7, i, 1, 2, 3]);
+            assert!(l.check(ip, t0).is_ok(), "guess {i}");
+            l.fail(ip, t0);
+        }
+        assert!(l
+            .check(IpAddr::from([0x2001, 0xdb8, 7, 7, 99, 0, 0, 1]), t0)
+            .is_err());
+        assert!(l
+            .check(IpAddr::from([0x2001, 0xdb8, 7, 8, 0, 0, 0, 1]), t0)
+            .is_ok());
+        assert_eq!(l.tracked(), 1);
     }
 
     #[test]

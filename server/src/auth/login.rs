@@ -43,7 +43,7 @@ pub async fn login(
 ) -> Response {
     let ip = peer.ip();
     if let Err(wait) = access.limiter.check(ip, access.instant()) {
-        tracing::warn!(%ip, "login refused: too many failed attempts");
+        tracing::debug!(%ip, "login refused: locked out");
         return login_page(
             StatusCode::TOO_MANY_REQUESTS,
             &format!("Too many failed attempts. {}", try_again_in(wait)),

@@ -17,7 +17,7 @@ pub mod login;
 pub mod sessions;
 pub mod token_source;
 
-pub use headers::{cross_site, security_headers};
+pub use headers::{check_host, cross_site, host_allowed, security_headers};
 pub use limiter::{Limiter, FAILURE_WINDOW, MAX_FAILURES};
 pub use login::{login, login_form, logout};
 pub use sessions::{BoundedStore, Clock, SessionPolicy, MAX_SESSIONS};
@@ -62,12 +62,13 @@ impl Access {
 }
 
 /// The token of an `Authorization: Bearer …` header; `None` without one or for another scheme.
+/// The scheme is matched without regard to case (RFC 9110, 11.1).
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start_matches(' '))
 }
 
 /// The client's address, as the `ConnectInfo` extractor finds it (a test's `MockConnectInfo`
@@ -130,7 +131,7 @@ pub async fn require_access(
         // A bearer token is a door like the login form: the same per-address limit and delay.
         let ip = peer(&request);
         if let Err(wait) = access.limiter.check(ip, access.instant()) {
-            tracing::warn!(%ip, "bearer refused: too many failed attempts");
+            tracing::debug!(%ip, "bearer refused: locked out");
             return too_many(wait);
         }
         allowed = bearer(request.headers()).is_some_and(|t| access.tokens.verify(t).is_some());
@@ -180,6 +181,12 @@ mod tests {
             HeaderValue::from_static("Bearer abc"),
         );
         assert_eq!(bearer(&h), Some("abc"));
+        for any_case in ["bearer abc", "BEARER abc", "bEaReR  abc"] {
+            h.insert(header::AUTHORIZATION, HeaderValue::from_static(any_case));
+            assert_eq!(bearer(&h), Some("abc"), "{any_case}");
+        }
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearerabc"));
+        assert_eq!(bearer(&h), None);
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer(&h), None);
         h.insert(

@@ -160,7 +160,11 @@ fn planted_secrets_never_reach_the_bundle() {
          ---\napiVersion: v1\nkind: Event\nmetadata: {{name: planted.1, namespace: msp}}\n\
          involvedObject: {{kind: Pod, namespace: msp, name: db-0}}\ntype: Warning\nreason: Failed\n\
          message: 'connect postgres://alga:planted-url-pass@db:5432/server failed; password=planted-kv token {token}'\n\
-         lastTimestamp: '2026-04-30T02:00:00Z'\n"
+         lastTimestamp: '2026-04-30T02:00:00Z'\n\
+         ---\napiVersion: v1\nkind: Event\nmetadata: {{name: planted.2, namespace: msp}}\n\
+         involvedObject: {{kind: Pod, namespace: msp, name: db-0}}\ntype: Warning\nreason: Failed\n\
+         message: 'x={token} pre-{token} GET /path/{token}?a=1&t={token}'\n\
+         lastTimestamp: '2026-04-30T02:00:01Z'\n"
     );
     for o in parse_documents(&planted, "planted").unwrap().objects {
         snapshot.apply(o);
@@ -191,7 +195,8 @@ fn planted_secrets_never_reach_the_bundle() {
         ],
         env: vec![("PLANTED_ENV".into(), "planted-env-value".len())],
     };
-    let redactor = Redactor::with_known(move |w| w == token);
+    let source = crate::auth::TokenSource::fixed(Some(token));
+    let redactor = Redactor::with_secrets(move |text| source.occurrences(text));
     let bundle = write(
         &doc,
         (&snapshot, &probes, &Thresholds::default()),
@@ -234,6 +239,25 @@ fn planted_secrets_never_reach_the_bundle() {
         assert!(all.contains(kept), "{kept} is missing from the bundle");
     }
     assert!(files.contains_key("logs/msp_db-0_db.log"));
+}
+
+proptest::proptest! {
+    /// The token never survives redaction, whatever surrounds it (word characters, separators,
+    /// other copies of it, multi-byte text), and the text around it is kept.
+    #[test]
+    fn the_token_is_redacted_in_any_surroundings(
+        before in "\\PC{0,40}",
+        between in "\\PC{0,10}",
+        after in "\\PC{0,40}",
+    ) {
+        let token = "8f3a1c5e9b7d2f4a6c8e0b1d3f5a7c9e8f3a1c5e9b7d2f4a6c8e0b1d3f5a7c9e";
+        let source = crate::auth::TokenSource::fixed(Some(token));
+        let r = Redactor::with_secrets(move |text| source.occurrences(text));
+        let text = format!("{before}{token}{between}{token}{after}");
+        let out = r.text(&text);
+        proptest::prop_assert!(!out.contains(token), "{out}");
+        proptest::prop_assert!(out.contains("[redacted]"));
+    }
 }
 
 #[test]
