@@ -133,6 +133,10 @@ fn chart_lints() {
     // Requests in flight get the drain; the pod's grace period is longer.
     assert!(rendered.contains("- --drain-timeout=10s"));
     assert!(rendered.contains("terminationGracePeriodSeconds: 15"));
+    assert!(
+        chart_template(&["--set", "allowedHosts={status.example.net}"])
+            .contains("- --allowed-host=status.example.net")
+    );
     // TLS is opt-in: HTTP by default, HTTPS (and HTTPS probes) with the token's certificate.
     assert!(!rendered.contains("--tls-cert") && rendered.contains("scheme: HTTP}"));
     let tls = chart_template(&["--set", "tls.enabled=true"]);
