@@ -38,8 +38,9 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Bumped when a file changes meaning.
 pub const FORMAT: u32 = 1;
-/// The most `assess` unpacks from one bundle (a guard against a decompression bomb).
-pub const MAX_UNPACKED_BYTES: u64 = 256 << 20;
+/// The most `assess` unpacks from one bundle's files it reads (a guard against a decompression
+/// bomb): the objects `assess` would read at once, and room for the document and state.
+pub const MAX_UNPACKED_BYTES: u64 = crate::objects::MAX_OBJECTS_TEXT as u64 + (8 << 20);
 
 const REDACTED: &str = "[redacted]";
 

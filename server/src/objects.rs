@@ -16,6 +16,11 @@ mod nesting;
 /// The largest input file read (a support dump of a busy cluster fits easily).
 pub const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
 
+/// The most text one input may hold, read at once: parsing takes about 18 bytes of memory per byte
+/// of YAML (a 40 MiB dump peaked at 700 MiB), so this keeps `assess` under 1 GiB. An appliance's
+/// dump is a few hundred KiB; 32 MiB holds some 14,000 pods.
+pub const MAX_OBJECTS_TEXT: usize = 32 << 20;
+
 /// The most objects one input may hold (an appliance has a few hundred; the 2,000-pod benchmark
 /// about 30,000 with its events): past it the input is refused, not parsed on.
 pub const MAX_OBJECTS: usize = 100_000;
@@ -94,6 +99,17 @@ pub struct ObjectId {
 
 /// Parses YAML or JSON text holding objects; `origin` names the input in errors.
 pub fn parse_documents(text: &str, origin: &str) -> Result<Parsed> {
+    if text.len() > MAX_OBJECTS_TEXT {
+        return Err(Error::Input {
+            origin: origin.to_string(),
+            document: 1,
+            message: format!(
+                "{} MiB of objects, more than the {} MiB read at once: split the dump (by kind or namespace) into several files",
+                text.len() >> 20,
+                MAX_OBJECTS_TEXT >> 20
+            ),
+        });
+    }
     if let Some(line) = nesting::too_deep(text, nesting::MAX_DEPTH) {
         return Err(Error::Input {
             origin: origin.to_string(),
@@ -728,6 +744,33 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hostile inputs are refused before they cost: too deep (at once, with the line), too large
+    /// (before any parse), too many objects (before they are converted).
+    #[test]
+    fn hostile_inputs_are_refused_before_they_cost() {
+        let began = std::time::Instant::now();
+        let deep = format!(
+            "kind: List\nitems: {}{}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let err = parse_documents(&deep, "deep.yaml").unwrap_err().to_string();
+        assert!(
+            err.contains("nested more than 128 levels deep at line 2"),
+            "{err}"
+        );
+        assert!(began.elapsed() < std::time::Duration::from_secs(2));
+        let huge = " ".repeat(MAX_OBJECTS_TEXT + 1);
+        let err = parse_documents(&huge, "huge.yaml").unwrap_err().to_string();
+        assert!(err.contains("split the dump"), "{err}");
+        let many = format!(
+            "{{\"kind\":\"List\",\"items\":[{}{{}}]}}",
+            "{},".repeat(MAX_OBJECTS)
+        );
+        let err = parse_documents(&many, "many.json").unwrap_err().to_string();
+        assert!(err.contains("more than 100000"), "{err}");
+    }
 
     #[test]
     fn reads_single_list_and_multi_document_inputs() {

@@ -318,6 +318,10 @@ fn anything_else_is_refused_clearly() {
     let zeros = vec![b'0'; 3 << 20];
     let err = read_limited(&tar_gz(&[("b/objects.yaml", &zeros)]), 1 << 20).unwrap_err();
     assert!(err.contains("more than 1 MiB"), "{err}");
+    // A bundle whose objects are more than `assess` reads at once is refused while unpacking.
+    let spaces = vec![b' '; MAX_UNPACKED_BYTES as usize + 1];
+    let err = read(&tar_gz(&[("b/objects.yaml", &spaces)])).unwrap_err();
+    assert!(err.contains("more than 40 MiB"), "{err}");
     // Truncated: a clear error, not a panic.
     let mut whole = tar_gz(&[("b/manifest.json", b"{\"format\": 1}")]);
     whole.truncate(whole.len() / 2);
