@@ -9,7 +9,8 @@
 //! - **idle**: between requests, a kept-alive connection is closed after `idle`;
 //! - **caps**: at most `max_connections` at once, at most `max_per_client` from one address
 //!   (an IPv6 client by its /64). At a cap, the connection that has shown least goes first: one
-//!   that never completed a request, then the longest idle. A connection with a request in flight
+//!   that never completed a request, from the address holding the most connections, the oldest
+//!   first; then the longest idle. A connection with a request in flight
 //!   (its response still streaming included) is never closed for room; a newcomer that finds no
 //!   room is closed at once;
 //! - **buffers**: hyper's read buffer is bounded (`MAX_BUF`), so an unfinished connection costs at
@@ -129,12 +130,18 @@ struct Table {
 }
 
 impl Table {
-    /// The least worthy idle connection among those `filter` admits.
+    /// The least worthy idle connection among those `filter` admits: one that never completed a
+    /// request before one that did; then one of the address holding the most connections (so a
+    /// flood from some addresses cannot push out a client from another); then the longest idle.
     fn victim(&self, filter: impl Fn(&Conn) -> bool) -> Option<u64> {
         self.conns
             .iter()
             .filter(|(_, c)| filter(c))
-            .filter_map(|(id, c)| c.worth().map(|w| (w, *id)))
+            .filter_map(|(id, c)| {
+                let (served, last) = c.worth()?;
+                let crowd = self.per_key.get(&c.key).copied().unwrap_or(0);
+                Some(((served, std::cmp::Reverse(crowd), last), *id))
+            })
             .min()
             .map(|(_, id)| id)
     }
@@ -208,6 +215,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let table = Arc::new(Mutex::new(Table::default()));
     let mut tasks = tokio::task::JoinSet::new();
+    tokio::spawn(give_back_memory(counters.clone(), shutdown.clone()));
     loop {
         enum Next {
             Conn(tokio::net::TcpStream, SocketAddr),
@@ -372,6 +380,35 @@ async fn serve_connection<S>(
         }
     }
 }
+
+/// After a burst of connections (a flood), hands the memory their buffers took back to the
+/// system: glibc's allocator keeps freed memory in its arenas otherwise, and the pod's resident
+/// size would stay at the flood's peak.
+async fn give_back_memory(counters: Arc<Counters>, mut stop: watch::Receiver<bool>) {
+    let mut seen = counters.accepted.load(Ordering::Relaxed);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+            _ = stopped(&mut stop) => return,
+        }
+        let now = counters.accepted.load(Ordering::Relaxed);
+        if now - seen > 256 {
+            trim_allocator();
+        }
+        seen = now;
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn trim_allocator() {
+    // SAFETY: malloc_trim only returns free memory at the top of glibc's heaps to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim_allocator() {}
 
 /// Resolves once the service is told to stop (or its sender is gone).
 async fn stopped(rx: &mut watch::Receiver<bool>) {

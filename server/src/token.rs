@@ -238,36 +238,16 @@ pub async fn apply_tls_secret(
     client: &Client,
     made: &crate::tls::CertifiedKey,
 ) -> Result<(), TokenError> {
-    let pp = PatchParams::apply(FIELD_MANAGER).force();
-    let mut secret: Secret = serde_json::from_value(serde_json::json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
-        "metadata": {"name": TLS_SECRET_NAME, "namespace": SECRET_NAMESPACE,
-                     "labels": {"app.kubernetes.io/name": "appliance-status"}}
-    }))
-    .expect("a valid secret");
-    secret.data = Some(
-        [
-            (
-                "tls.crt".to_string(),
-                ByteString(made.cert_pem.as_bytes().to_vec()),
-            ),
-            (
-                "tls.key".to_string(),
-                ByteString(made.key_pem.as_bytes().to_vec()),
-            ),
-        ]
-        .into(),
-    );
-    Api::<Secret>::namespaced(client.clone(), SECRET_NAMESPACE)
-        .patch(TLS_SECRET_NAME, &pp, &Patch::Apply(&secret))
-        .await
-        .map_err(|e| {
-            TokenError::api(
-                &format!("writing Secret {SECRET_NAMESPACE}/{TLS_SECRET_NAME}"),
-                e,
-            )
-        })?;
-    Ok(())
+    apply_status_secret(
+        client,
+        TLS_SECRET_NAME,
+        "kubernetes.io/tls",
+        &[
+            ("tls.crt", made.cert_pem.as_bytes()),
+            ("tls.key", made.key_pem.as_bytes()),
+        ],
+    )
+    .await
 }
 
 /// Creates or updates the namespace and the Secret by server-side apply (one request each,
@@ -282,28 +262,38 @@ pub async fn apply_secret(client: &Client, token: &Token) -> Result<(), TokenErr
         .patch(SECRET_NAMESPACE, &pp, &Patch::Apply(&ns))
         .await
         .map_err(|e| TokenError::api(&format!("creating namespace {SECRET_NAMESPACE}"), e))?;
+    apply_status_secret(
+        client,
+        SECRET_NAME,
+        "Opaque",
+        &[(SECRET_KEY, token.expose().as_bytes())],
+    )
+    .await
+}
+
+/// Secret `appliance-system/<name>` of `type_` holding `data`, by server-side apply.
+async fn apply_status_secret(
+    client: &Client,
+    name: &str,
+    type_: &str,
+    data: &[(&str, &[u8])],
+) -> Result<(), TokenError> {
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
     let mut secret: Secret = serde_json::from_value(serde_json::json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": SECRET_NAME, "namespace": SECRET_NAMESPACE,
+        "apiVersion": "v1", "kind": "Secret", "type": type_,
+        "metadata": {"name": name, "namespace": SECRET_NAMESPACE,
                      "labels": {"app.kubernetes.io/name": "appliance-status"}}
     }))
     .expect("a valid secret");
     secret.data = Some(
-        [(
-            SECRET_KEY.to_string(),
-            ByteString(token.expose().as_bytes().to_vec()),
-        )]
-        .into(),
+        data.iter()
+            .map(|(key, value)| (key.to_string(), ByteString(value.to_vec())))
+            .collect(),
     );
     Api::<Secret>::namespaced(client.clone(), SECRET_NAMESPACE)
-        .patch(SECRET_NAME, &pp, &Patch::Apply(&secret))
+        .patch(name, &pp, &Patch::Apply(&secret))
         .await
-        .map_err(|e| {
-            TokenError::api(
-                &format!("writing Secret {SECRET_NAMESPACE}/{SECRET_NAME}"),
-                e,
-            )
-        })?;
+        .map_err(|e| TokenError::api(&format!("writing Secret {SECRET_NAMESPACE}/{name}"), e))?;
     Ok(())
 }
 

@@ -241,6 +241,37 @@ async fn at_the_cap_the_unfinished_go_first_and_a_client_is_served() {
 }
 
 #[tokio::test]
+async fn at_the_cap_the_crowded_address_gives_way_to_another() {
+    let server = start(Limits {
+        max_connections: 4,
+        ..limits()
+    })
+    .await;
+    // a lone client's unfinished connection, the oldest of all
+    let mut lone = connect_from("127.0.0.3", server.addr).await;
+    lone.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut crowd = Vec::new();
+    for _ in 0..3 {
+        let mut s = connect_from("127.0.0.2", server.addr).await;
+        s.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        crowd.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut newcomer = connect_from("127.0.0.4", server.addr).await;
+    assert!(exchange(&mut newcomer, REQUEST)
+        .await
+        .starts_with("HTTP/1.1 200"));
+    let mut closed = 0;
+    for s in &mut crowd {
+        closed += usize::from(is_closed(s).await);
+    }
+    assert_eq!(closed, 1, "the room came from the crowded address");
+    let answer = exchange(&mut lone, b"Host: localhost\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[tokio::test]
 async fn a_request_in_flight_is_never_closed_for_room() {
     let server = start(Limits {
         max_connections: 1,
