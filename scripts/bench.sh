@@ -8,6 +8,8 @@ cd "$AS_ROOT"
 bash scripts/setup.sh
 echo "== assess on generated snapshots ($(nproc) cores, $(date -u +%F))"
 cargo bench -p server --bench assess --locked 2>/dev/null
+echo "== the event store's worst case (50,000 events of 4 KiB messages, bounded)"
+cargo bench -p server --bench events --locked 2>/dev/null
 echo "== the service at the appliance's own scale (the observed bootstrap's final state)"
 [ -x "$CARGO_TARGET_DIR/release/appliance-status" ] || bash scripts/build.sh >/dev/null
 cargo bench -p server --bench appliance --locked 2>/dev/null

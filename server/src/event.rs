@@ -70,6 +70,16 @@ pub struct EventRecord {
 }
 
 impl EventRecord {
+    /// About how much memory the record takes with its key in the snapshot (its own strings,
+    /// the shared words counted once elsewhere): what the event byte budget adds up.
+    pub fn footprint(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + 2 * self.name.len()
+            + self.message.len()
+            + self.object.name.len()
+            + 64
+    }
+
     /// When it last happened: the series' last observation, else `lastTimestamp`, `eventTime`,
     /// and the object's creation, in that order.
     pub fn last_time(&self) -> Option<Timestamp> {

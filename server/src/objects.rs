@@ -572,29 +572,50 @@ fn condition_from_value(c: &Value) -> Option<Condition> {
     })
 }
 
+/// The memory events may take at most ([`EventRecord::footprint`]), whatever their count: the
+/// count bound (`--max-events`) times the longest message kept (4 KiB) would be about 200 MiB,
+/// above the chart's 128 Mi limit. 24 MiB holds some 60,000 typical events, or 5,700 of the
+/// longest.
+pub const MAX_EVENT_BYTES: usize = 24 << 20;
+
 /// Of `events` (any key), the keys to keep: the newest event per (object, reason, message), then
-/// the newest `cap` of those. The message counts: the kubelet reports one pull failure in three
-/// `Failed` events, and only the first has the registry's words.
+/// the newest `cap` of those, within [`MAX_EVENT_BYTES`]. The message counts: the kubelet reports
+/// one pull failure in three `Failed` events, and only the first has the registry's words.
 pub fn events_to_keep<'e, K: Eq + std::hash::Hash>(
     events: impl Iterator<Item = (K, &'e EventRecord)>,
     cap: usize,
 ) -> std::collections::HashSet<K> {
+    events_to_keep_within(events, cap, MAX_EVENT_BYTES)
+}
+
+fn events_to_keep_within<'e, K: Eq + std::hash::Hash>(
+    events: impl Iterator<Item = (K, &'e EventRecord)>,
+    cap: usize,
+    budget: usize,
+) -> std::collections::HashSet<K> {
     /// (kind, namespace, name, reason, message) of the object an event is about.
     type About<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
-    let mut newest: std::collections::HashMap<About<'e>, (Option<jiff::Timestamp>, K)> =
+    let mut newest: std::collections::HashMap<About<'e>, (Option<jiff::Timestamp>, usize, K)> =
         std::collections::HashMap::new();
     for (k, e) in events {
         let o = &e.object;
         let about = (&*o.kind, &*o.namespace, &*o.name, &*e.reason, &*e.message);
         let at = e.last_time();
-        if newest.get(&about).is_none_or(|(t, _)| *t < at) {
-            newest.insert(about, (at, k));
+        if newest.get(&about).is_none_or(|(t, _, _)| *t < at) {
+            newest.insert(about, (at, e.footprint(), k));
         }
     }
-    let mut keep: Vec<(Option<jiff::Timestamp>, K)> = newest.into_values().collect();
+    let mut keep: Vec<(Option<jiff::Timestamp>, usize, K)> = newest.into_values().collect();
     keep.sort_by_key(|k| std::cmp::Reverse(k.0));
-    keep.truncate(cap);
-    keep.into_iter().map(|(_, k)| k).collect()
+    let mut used = 0usize;
+    keep.into_iter()
+        .take(cap)
+        .take_while(|(_, bytes, _)| {
+            used += bytes;
+            used <= budget
+        })
+        .map(|(_, _, k)| k)
+        .collect()
 }
 
 /// Trims a batch of incoming objects (a relist in progress) to `cap` events, so a large first
@@ -707,9 +728,17 @@ impl Snapshot {
         }
     }
 
-    /// Keeps at most `cap` events: the newest one per (object, reason) first, then the newest.
+    /// Keeps at most `cap` events within [`MAX_EVENT_BYTES`]: the newest one per (object,
+    /// reason) first, then the newest.
     pub fn bound_events(&mut self, cap: usize) {
-        if self.events.len() <= cap {
+        if self.events.len() <= cap
+            && self
+                .events
+                .values()
+                .map(EventRecord::footprint)
+                .sum::<usize>()
+                <= MAX_EVENT_BYTES
+        {
             return;
         }
         let keep = events_to_keep(self.events.iter().map(|(k, e)| (k.clone(), e)), cap);
@@ -942,6 +971,32 @@ status:
         assert!(snap
             .events
             .contains_key(&("msp".to_string(), "e29".to_string())));
+    }
+
+    /// Events are bounded in bytes as well as in number: the longest messages cannot take more
+    /// than the budget, and the newest are the ones kept.
+    #[test]
+    fn events_are_bounded_in_bytes_too() {
+        let mut text = String::new();
+        let long = "x".repeat(crate::snapshot::MAX_MESSAGE_BYTES);
+        for i in 0..200 {
+            text.push_str(&format!("---\napiVersion: v1\nkind: Event\nmetadata: {{name: e{i}, namespace: msp}}\ninvolvedObject: {{kind: Pod, namespace: msp, name: p{i}}}\nreason: Failed\nmessage: {long}\nlastTimestamp: \"2026-04-30T{:02}:{:02}:00Z\"\n", i / 60, i % 60));
+        }
+        let parsed = parse_documents(&text, "t").unwrap().objects;
+        let events: Vec<EventRecord> = parsed
+            .into_iter()
+            .filter_map(|o| match o {
+                KubeObject::Event(e) => Some(*e),
+                _ => None,
+            })
+            .collect();
+        let each = events.iter().map(EventRecord::footprint).max().unwrap();
+        assert!(each > crate::snapshot::MAX_MESSAGE_BYTES);
+        let keep = events_to_keep_within(events.iter().enumerate(), 1000, 50 * each);
+        assert_eq!(keep.len(), 50, "the budget, not the count, decides");
+        assert!(keep.contains(&199) && !keep.contains(&149), "the newest 50");
+        let total: usize = keep.iter().map(|i| events[*i].footprint()).sum();
+        assert!(total <= 50 * each);
     }
 
     #[test]
