@@ -639,22 +639,31 @@ pub struct Request {
     pub reply: oneshot::Sender<Result<Vec<u8>, String>>,
 }
 
-/// The asking end, held by the web layer and the CLI.
+/// The asking end, held by the web layer and the CLI. One bundle is written at a time (each is
+/// written from one copy of the snapshot): further requests queue for up to [`QUEUE_WAIT`], then
+/// are told to try again, so concurrent downloads never hold more than one copy.
 #[derive(Clone)]
-pub struct Desk(mpsc::Sender<Request>);
+pub struct Desk(mpsc::Sender<Request>, Arc<tokio::sync::Semaphore>);
+
+/// How long a request waits for the bundle before it to be written, at most.
+pub const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The answering end, polled by the snapshot's owner.
 pub type Queue = mpsc::Receiver<Request>;
 
-/// A desk and its queue; one request waits at a time, others are told to retry.
+/// A desk and its queue.
 pub fn desk() -> (Desk, Queue) {
     let (tx, rx) = mpsc::channel(1);
-    (Desk(tx), rx)
+    (Desk(tx, Arc::new(tokio::sync::Semaphore::new(1))), rx)
 }
 
 impl Desk {
-    /// Asks for a bundle and waits for it.
+    /// Asks for a bundle and waits for it (after the one being written, if any).
     pub async fn request(&self, redactor: Redactor) -> Result<Vec<u8>, String> {
+        let _turn = tokio::time::timeout(QUEUE_WAIT, self.1.clone().acquire_owned())
+            .await
+            .map_err(|_| "a support bundle is being written; try again in a moment".to_string())?
+            .map_err(|_| "the service is stopping".to_string())?;
         let (reply, answer) = oneshot::channel();
         self.0
             .try_send(Request { redactor, reply })

@@ -327,3 +327,37 @@ fn anything_else_is_refused_clearly() {
     whole.truncate(whole.len() / 2);
     assert!(read(&whole).is_err());
 }
+
+/// Concurrent downloads queue: one bundle (one copy of the snapshot) is written at a time, and
+/// every request is answered.
+#[tokio::test]
+async fn concurrent_bundle_requests_queue_one_copy_at_a_time() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (desk, mut queue) = desk();
+    let writing = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (w, m) = (writing.clone(), most.clone());
+    // The owner as the state task is: it hands each request to a writer and goes back to its queue.
+    tokio::spawn(async move {
+        while let Some(request) = queue.recv().await {
+            let (w, m) = (w.clone(), m.clone());
+            tokio::spawn(async move {
+                let now = w.fetch_add(1, Ordering::SeqCst) + 1;
+                m.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                w.fetch_sub(1, Ordering::SeqCst);
+                let _ = request.reply.send(Ok(vec![1]));
+            });
+        }
+    });
+    let asks: Vec<_> = (0..5)
+        .map(|_| {
+            let desk = desk.clone();
+            tokio::spawn(async move { desk.request(Redactor::default()).await })
+        })
+        .collect();
+    for ask in asks {
+        assert_eq!(ask.await.unwrap(), Ok(vec![1]));
+    }
+    assert_eq!(most.load(Ordering::SeqCst), 1, "one copy at a time");
+}
