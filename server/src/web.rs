@@ -263,8 +263,69 @@ pub mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{get, state};
+    use super::testing::{get, send, state};
     use super::*;
+
+    /// A body over the limit gets 413 on every route, before any door; before, a 3 MB server
+    /// function body got 500.
+    #[tokio::test]
+    async fn oversize_bodies_get_413_everywhere() {
+        let app = router(state(Some(&"t".repeat(32)), true));
+        let big = "token=".to_string() + &"x".repeat(3 << 20);
+        let length = big.len().to_string();
+        for uri in ["/login", "/api/status-document", "/logout", "/"] {
+            let r = send(
+                app.clone(),
+                uri,
+                [10, 0, 0, 9],
+                &[("content-length", &length)],
+                Some(&big),
+            )
+            .await;
+            assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "{uri}");
+        }
+        // a body within the limit still reaches its door
+        let r = send(app, "/login", [10, 0, 0, 9], &[], Some("token=wrong")).await;
+        assert_ne!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    /// A request naming another host (a DNS-rebinding page) is refused before any door, so its
+    /// guesses never count; the node's address and localhost are served.
+    #[tokio::test(start_paused = true)]
+    async fn requests_for_other_host_names_get_421() {
+        let token = "t".repeat(32);
+        let s = state(Some(&token), true);
+        let limiter = s.access.limiter.clone();
+        let app = router(s);
+        let bearer = format!("Bearer {token}");
+        for host in [
+            "evil.example",
+            "evil.example:8080",
+            "192.168.64.8.evil.example",
+        ] {
+            let r = get(
+                app.clone(),
+                "/api/status",
+                &[("host", host), ("authorization", "Bearer wrong")],
+            )
+            .await;
+            assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST, "{host}");
+        }
+        assert_eq!(
+            limiter.failures.get(),
+            0,
+            "refused guesses are not even counted"
+        );
+        for host in ["192.168.64.8:8080", "localhost:8080", "[fd00::8]:8080"] {
+            let r = get(
+                app.clone(),
+                "/api/status",
+                &[("host", host), ("authorization", &bearer)],
+            )
+            .await;
+            assert_eq!(r.status(), StatusCode::OK, "{host}");
+        }
+    }
 
     /// The page lives at `/` only; any other path is a plain 404 page, not the status page.
     #[tokio::test]
