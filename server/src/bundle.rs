@@ -637,6 +637,8 @@ impl Replay {
 pub struct Request {
     pub redactor: Redactor,
     pub reply: oneshot::Sender<Result<Vec<u8>, String>>,
+    /// The one writer's turn: held until the bundle is written, even when the asker has gone.
+    pub turn: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// The asking end, held by the web layer and the CLI. One bundle is written at a time (each is
@@ -660,13 +662,17 @@ pub fn desk() -> (Desk, Queue) {
 impl Desk {
     /// Asks for a bundle and waits for it (after the one being written, if any).
     pub async fn request(&self, redactor: Redactor) -> Result<Vec<u8>, String> {
-        let _turn = tokio::time::timeout(QUEUE_WAIT, self.1.clone().acquire_owned())
+        let turn = tokio::time::timeout(QUEUE_WAIT, self.1.clone().acquire_owned())
             .await
             .map_err(|_| "a support bundle is being written; try again in a moment".to_string())?
             .map_err(|_| "the service is stopping".to_string())?;
         let (reply, answer) = oneshot::channel();
         self.0
-            .try_send(Request { redactor, reply })
+            .try_send(Request {
+                redactor,
+                reply,
+                turn,
+            })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => {
                     "a support bundle is being written; try again in a moment".to_string()
@@ -693,6 +699,7 @@ pub fn answer(
         let bundle = write(&doc, inputs, &facts, &request.redactor)
             .map_err(|e| format!("the bundle could not be written: {e}"));
         let _ = request.reply.send(bundle);
+        drop(request.turn);
     });
 }
 

@@ -6,7 +6,8 @@
 //!
 //! - **header read**: a new connection has `header_read` to complete its first request's headers
 //!   (hyper's own header timer, a second longer, backs it up on every request);
-//! - **idle**: between requests, a kept-alive connection is closed after `idle`;
+//! - **idle**: between requests, a kept-alive connection is closed after `idle`; so is one whose
+//!   response has not moved a byte to the client for `idle` (a reader that never reads);
 //! - **caps**: at most `max_connections` at once, at most `max_per_client` from one address
 //!   (an IPv6 client by its /64). At a cap, the connection that has shown least goes first: one
 //!   that never completed a request, from the address holding the most connections, the oldest
@@ -89,6 +90,9 @@ struct Conn {
     served: AtomicUsize,
     /// When the last response finished, in milliseconds after `accepted`.
     last_done_ms: AtomicU64,
+    /// When a request began or the connection last wrote to the client, in milliseconds after
+    /// `accepted`.
+    progress_ms: AtomicU64,
     /// Told to close (for room, or at shutdown).
     close: Notify,
     /// A request began or ended: its deadline moved.
@@ -96,17 +100,25 @@ struct Conn {
 }
 
 impl Conn {
-    /// When this connection, idle now, is due to close; `None` while a request is in flight.
+    /// When this connection is due to close: idle, `idle` after its last response (or
+    /// `header_read` after it opened); with a request in flight, `idle` after its last progress.
     fn deadline(&self, limits: &Limits) -> Option<Instant> {
         if self.in_flight.load(Ordering::Acquire) > 0 {
-            return None;
+            return Some(
+                self.accepted
+                    + Duration::from_millis(self.progress_ms.load(Ordering::Acquire))
+                    + limits.idle,
+            );
         }
         Some(if self.served.load(Ordering::Acquire) == 0 {
             self.accepted + limits.header_read
         } else {
-            self.accepted
-                + Duration::from_millis(self.last_done_ms.load(Ordering::Acquire))
-                + limits.idle
+            // a response hyper still writes counts as activity, though its body is all taken
+            let last = self
+                .last_done_ms
+                .load(Ordering::Acquire)
+                .max(self.progress_ms.load(Ordering::Acquire));
+            self.accepted + Duration::from_millis(last) + limits.idle
         })
     }
 
@@ -253,6 +265,7 @@ pub async fn serve(
             in_flight: AtomicUsize::new(0),
             served: AtomicUsize::new(0),
             last_done_ms: AtomicU64::new(0),
+            progress_ms: AtomicU64::new(0),
             close: Notify::new(),
             changed: Notify::new(),
         });
@@ -346,7 +359,11 @@ async fn serve_connection<S>(
         .header_read_timeout(limits.header_read + Duration::from_secs(1))
         .max_buf_size(MAX_BUF)
         .keep_alive(true);
-    let connection = http.serve_connection(TokioIo::new(stream), service);
+    let watched = Watched {
+        inner: stream,
+        conn: conn.clone(),
+    };
+    let connection = http.serve_connection(TokioIo::new(watched), service);
     tokio::pin!(connection);
     let mut draining: Option<Instant> = None;
     loop {
@@ -418,8 +435,71 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
 /// Marks a request in flight on its connection until its response body ends (or is dropped).
 struct InFlight(Arc<Conn>);
 
+impl Conn {
+    /// Something moved: a request began, or bytes went to the client.
+    fn touch(&self) {
+        let ms = self.accepted.elapsed().as_millis().min(u64::MAX as u128) as u64;
+        self.progress_ms.store(ms, Ordering::Release);
+    }
+}
+
+/// The connection's stream, noting each write to the client as progress.
+struct Watched<S> {
+    inner: S,
+    conn: Arc<Conn>,
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let written = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.conn.touch();
+        }
+        written
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let written = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.conn.touch();
+        }
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 impl InFlight {
     fn begin(conn: Arc<Conn>) -> InFlight {
+        conn.touch();
         conn.in_flight.fetch_add(1, Ordering::AcqRel);
         conn.changed.notify_one();
         InFlight(conn)

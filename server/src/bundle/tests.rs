@@ -347,6 +347,7 @@ async fn concurrent_bundle_requests_queue_one_copy_at_a_time() {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 w.fetch_sub(1, Ordering::SeqCst);
                 let _ = request.reply.send(Ok(vec![1]));
+                drop(request.turn);
             });
         }
     });
@@ -360,4 +361,14 @@ async fn concurrent_bundle_requests_queue_one_copy_at_a_time() {
         assert_eq!(ask.await.unwrap(), Ok(vec![1]));
     }
     assert_eq!(most.load(Ordering::SeqCst), 1, "one copy at a time");
+    // an asker that gives up does not free the turn while its bundle is still being written
+    let gone = tokio::spawn({
+        let desk = desk.clone();
+        async move { desk.request(Redactor::default()).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    gone.abort();
+    let next = desk.request(Redactor::default()).await;
+    assert_eq!(next, Ok(vec![1]));
+    assert_eq!(most.load(Ordering::SeqCst), 1, "still one copy at a time");
 }

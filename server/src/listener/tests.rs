@@ -31,6 +31,7 @@ async fn start_tls(limits: Limits, tls: Option<tokio_rustls::TlsAcceptor>) -> Se
                 "slow"
             }),
         )
+        .route("/big", get(|| async { vec![b'b'; 16 << 20] }))
         .route(
             "/slower",
             get(|| async {
@@ -411,4 +412,42 @@ async fn over_tls_a_client_is_served_and_a_silent_handshake_times_out() {
         .await
         .is_some());
     assert!(began.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_reader_that_never_reads_is_closed_and_a_slow_one_is_not() {
+    let server = start(Limits {
+        idle: Duration::from_millis(500),
+        ..limits()
+    })
+    .await;
+    let big = b"GET /big HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    // never reads: its response stalls in the socket's buffers, and the connection is closed
+    let mut stuck = connect(server.addr).await;
+    stuck.write_all(big).await.unwrap();
+    let began = Instant::now();
+    while server.counters.timed_out.load(Ordering::Relaxed) == 0 {
+        assert!(began.elapsed() < Duration::from_secs(5), "never closed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // reads slowly, for longer than the idle time: served whole
+    let mut slow = connect(server.addr).await;
+    slow.write_all(big).await.unwrap();
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 64 << 10];
+    let began = Instant::now();
+    while got < 16 << 20 {
+        let n = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut buf))
+            .await
+            .expect("the response keeps coming")
+            .unwrap();
+        assert!(n > 0, "closed after {got} bytes");
+        got += n;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        began.elapsed() > Duration::from_millis(500),
+        "{:?}",
+        began.elapsed()
+    );
 }

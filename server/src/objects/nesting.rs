@@ -7,9 +7,11 @@
 //! Kubernetes objects nest a few levels; anything deeper than [`MAX_DEPTH`] is refused here, at
 //! once, naming the line.
 //!
-//! The scan counts a `[` or `{` only where a YAML node may start (after `:`, `-`, `,`, `?`, an
-//! open bracket, or at the start of a line), so brackets inside plain text (`failed [x`) do not
-//! count; quoted strings and comments are skipped the same way.
+//! The scan counts a `[` or `{` only where a YAML node may start (after `:`, `-` or `?` followed
+//! by a space, after `,`, an open bracket, or at the start of a line; a tag, anchor or alias in
+//! between changes nothing), so brackets inside plain text (`failed [x`) do not count; quoted
+//! strings and comments are skipped the same way. Inside a flow collection `:` needs no space
+//! (`{"a":[…]}`).
 
 /// Deeper than this is refused (the deserializer's own recursion limit is 128).
 pub const MAX_DEPTH: usize = 128;
@@ -25,7 +27,27 @@ pub fn too_deep(text: &str, max: usize) -> Option<usize> {
     while i < bytes.len() {
         let b = bytes[i];
         let node_start = matches!(prev, None | Some(b':' | b'-' | b',' | b'?' | b'[' | b'{'));
+        let spaced =
+            |at: usize| matches!(bytes.get(at + 1), None | Some(b' ' | b'\t' | b'\r' | b'\n'));
         match b {
+            // a tag, anchor or alias before a node: the node may still start after it
+            b'!' | b'&' | b'*' if node_start => {
+                while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n') {
+                    i += 1;
+                }
+                continue;
+            }
+            // indicators only when a space follows (or, for `:`, inside a flow collection)
+            b':' if !(spaced(i) || depth > 0) => {
+                prev = Some(b'x');
+                i += 1;
+                continue;
+            }
+            b'-' | b'?' if !spaced(i) => {
+                prev = Some(b'x');
+                i += 1;
+                continue;
+            }
             b'\n' => {
                 line += 1;
                 prev = None;
@@ -102,6 +124,27 @@ mod tests {
         assert_eq!(too_deep(text, 1), None);
         // a quote opening a value, brackets inside, then a real flow sequence
         assert_eq!(too_deep("a: 'it''s [[['\nb: [[1]]", 1), Some(2));
+    }
+
+    /// What a parser reads as nested levels is counted whatever stands before it.
+    #[test]
+    fn tags_anchors_and_colons_in_text_do_not_hide_nesting() {
+        let tagged = format!("a: {}1{}", "!t [".repeat(200), "]".repeat(200));
+        assert_eq!(too_deep(&tagged, MAX_DEPTH), Some(1));
+        let anchored = format!("a: &x {}1{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(too_deep(&anchored, MAX_DEPTH), Some(1));
+        // `a:'` is plain text, not the start of a quoted scalar hiding the next line
+        let hidden = format!(
+            "x: a:'\ny: {}1{}\nz: b:'\n",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert_eq!(too_deep(&hidden, MAX_DEPTH), Some(2));
+        // and brackets after such text stay text
+        assert_eq!(
+            too_deep("image: ghcr.io/x:[[[[[\nurl: http://h:80/[[[[\n", 1),
+            None
+        );
     }
 
     #[test]
