@@ -144,6 +144,10 @@ async fn token(action: TokenCommand) -> u8 {
                 Output::Text => print!("{}", issued.block()),
                 Output::Json => println!("{}", issued.json()),
             }
+            if rotate && args.tls {
+                // The service reads its certificate when it starts.
+                eprintln!("note: restart the status service so that it serves the new certificate: kubectl -n appliance-system rollout restart deployment/appliance-status");
+            }
             exit::REACHED
         }
         Err(e) => {

@@ -268,7 +268,19 @@ impl Registry {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::limited(5))
+            // at most 5, and never from https down to http (reqwest keeps credentials on a
+            // redirect to the same host and port, whatever the scheme)
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let downgrade = attempt.url().scheme() == "http"
+                    && attempt.previous().iter().any(|u| u.scheme() == "https");
+                if downgrade {
+                    attempt.error("a redirect from https to plain http")
+                } else if attempt.previous().len() > 5 {
+                    attempt.error("too many redirects")
+                } else {
+                    attempt.follow()
+                }
+            }))
             .user_agent(concat!("appliance-status/", env!("CARGO_PKG_VERSION")));
         if let Some(pem) = &options.ca_pem {
             for cert in

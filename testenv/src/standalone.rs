@@ -143,8 +143,10 @@ fn climbing_paths(line: &str) -> Vec<&str> {
     let mut rest = line;
     while let Some(at) = rest.find("../") {
         let start = rest[..at]
-            .rfind(|c: char| !is_path_char(c))
-            .map_or(0, |p| p + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !is_path_char(*c))
+            .map_or(0, |(p, c)| p + c.len_utf8());
         let end = rest[at..]
             .find(|c: char| !is_path_char(c))
             .map_or(rest.len(), |p| at + p);
@@ -257,6 +259,9 @@ mod tests {
             "a sentence ending in ../server/src/lib.rs."
         )
         .is_empty());
+        // typographic quotes around a path: checked, never a panic
+        assert!(check("docs/ARCHITECTURE.md", "see “../server/src/lib.rs”").is_empty());
+        assert_eq!(check("docs/ARCHITECTURE.md", "see “../nowhere”").len(), 1);
     }
 
     #[test]

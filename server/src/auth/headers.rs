@@ -55,27 +55,33 @@ pub fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
 /// (the node's address, the pod's for the kubelet's probes) is always admitted, and so are
 /// `localhost` (a port-forward) and the names the operator configured (`--allowed-host`).
 pub fn host_allowed(host: &str, names: &[String]) -> bool {
-    let name = match host.strip_prefix('[') {
-        // [v6]:port
-        Some(rest) => {
-            return rest
-                .split_once(']')
-                .is_some_and(|(ip, _)| ip.parse::<std::net::Ipv6Addr>().is_ok())
-        }
-        None => host.rsplit_once(':').map_or(host, |(name, port)| {
-            if port.bytes().all(|b| b.is_ascii_digit()) {
-                name
-            } else {
-                host
-            }
-        }),
-    };
-    let name = name.trim_end_matches('.');
+    if let Some(rest) = host.strip_prefix('[') {
+        // [v6] or [v6]:port, nothing else
+        return rest.split_once(']').is_some_and(|(ip, port)| {
+            ip.parse::<std::net::Ipv6Addr>().is_ok()
+                && (port.is_empty() || port.strip_prefix(':').is_some_and(all_digits))
+        });
+    }
+    let name = without_port(host);
     name.parse::<std::net::Ipv4Addr>().is_ok()
         || name.eq_ignore_ascii_case("localhost")
+        // a configured name may carry a port or spaces (`a, b` in the environment)
         || names
             .iter()
-            .any(|n| n.trim_end_matches('.').eq_ignore_ascii_case(name))
+            .any(|n| without_port(n.trim()).eq_ignore_ascii_case(name))
+}
+
+fn all_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `name` of `name:port` (a trailing dot dropped too); other text as it is.
+fn without_port(host: &str) -> &str {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if all_digits(port) => name,
+        _ => host,
+    };
+    name.trim_end_matches('.')
 }
 
 /// Refuses (421 Misdirected Request) a request for a host name this service does not answer to.
@@ -136,6 +142,13 @@ mod tests {
             assert!(!host_allowed(refused, &names), "{refused}");
         }
         assert!(!host_allowed("status.example.net", &[]));
+        assert!(!host_allowed("[::1]evil", &names));
+        let spaced = vec![
+            " status.example.net".to_string(),
+            "other.example:8443".to_string(),
+        ];
+        assert!(host_allowed("status.example.net:8080", &spaced));
+        assert!(host_allowed("other.example", &spaced));
     }
 
     #[test]

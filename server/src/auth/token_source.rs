@@ -16,6 +16,8 @@ pub struct TokenSource {
     /// The token's length in bytes and its rolling fingerprint ([`fingerprint`]).
     shape: RwLock<Option<(usize, u64)>>,
     file: Option<PathBuf>,
+    /// The digest of the last token refused as too short, so it is reported once.
+    refused: std::sync::Mutex<Option<[u8; 32]>>,
 }
 
 /// The rolling hash's base (a large odd number; arithmetic wraps, i.e. modulo 2^64).
@@ -61,6 +63,7 @@ impl TokenSource {
             state: RwLock::new(set.then(|| (digest(&text), 1))),
             shape: RwLock::new(set.then(|| shape(&text))),
             file: Some(path),
+            refused: Default::default(),
         }))
     }
 
@@ -71,6 +74,7 @@ impl TokenSource {
             state: RwLock::new(token.map(|t| (digest(t), 1))),
             shape: RwLock::new(token.map(shape)),
             file: None,
+            refused: Default::default(),
         })
     }
 
@@ -97,12 +101,16 @@ impl TokenSource {
     /// Where the token occurs in `text` (byte ranges, in order, not overlapping): every window of
     /// the token's length whose fingerprint matches, confirmed by digest. Linear in `text`.
     pub fn occurrences(&self, text: &str) -> Vec<std::ops::Range<usize>> {
-        let Some((len, want)) = self.shape.read().ok().and_then(|s| *s) else {
+        // The digest and the shape as one: `watch` changes both under the state's write lock.
+        let Ok(state) = self.state.read() else {
             return Vec::new();
         };
-        let Some((digest_want, _)) = self.state.read().ok().and_then(|s| *s) else {
+        let (Some((digest_want, _)), Some((len, want))) =
+            (*state, self.shape.read().ok().and_then(|s| *s))
+        else {
             return Vec::new();
         };
+        drop(state);
         let bytes = text.as_bytes();
         if len == 0 || bytes.len() < len {
             return Vec::new();
@@ -158,10 +166,14 @@ impl TokenSource {
                 continue;
             }
             if let Err(e) = strong_enough(&text) {
-                tracing::error!(
-                    "the token file {} changed, but {e}: the previous token stays in force",
-                    path.display()
-                );
+                let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+                if *refused != Some(new) {
+                    *refused = Some(new);
+                    tracing::error!(
+                        "the token file {} changed, but {e}: the previous token stays in force",
+                        path.display()
+                    );
+                }
                 continue;
             }
             if let Ok(mut state) = self.state.write() {
