@@ -7,3 +7,9 @@ KUSTOMIZE_CONTROLLER_VERSION="${KUSTOMIZE_CONTROLLER_VERSION:-v1.9.0}"
 # its CRD is generated from it (testing/crds/build.sh). v1.6.3 is the API of Flux v2.9.4.
 HELM_CONTROLLER_API_VERSION="${HELM_CONTROLLER_API_VERSION:-v1.6.3}"
 CONTROLLER_TOOLS_VERSION="${CONTROLLER_TOOLS_VERSION:-v0.23.0}"
+
+# module_dir MODULE VERSION: where the Go module cache holds that module's files (downloaded if
+# needed).
+module_dir() {
+  GOFLAGS=-mod=mod go mod download -json "$1@$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'
+}

@@ -282,9 +282,17 @@ async fn support_bundle(args: cli::SupportBundleArgs) -> u8 {
             return e.exit_code();
         }
     };
-    // Check what arrived before writing it: a bundle that `assess` cannot read is no use.
+    // Check what arrived before writing it: a bundle that `assess` cannot read is no use, except
+    // one too large for `assess` to replay, whose files support still reads.
     let replay = match appliance_status::bundle::read(&bytes) {
-        Ok(r) => r,
+        Ok(r) => Some(r),
+        Err(e) if e.contains("unpacks to more than") => {
+            eprintln!(
+                "warning: {}; writing it all the same: its files are readable, `assess` will not replay it",
+                term::lines(&e)
+            );
+            None
+        }
         Err(e) => {
             eprintln!(
                 "error: the service sent something that is not a support bundle: {}",
@@ -306,14 +314,17 @@ async fn support_bundle(args: cli::SupportBundleArgs) -> u8 {
         eprintln!("error: cannot write {}: {e}", args.output.display());
         return exit::USAGE;
     }
-    println!(
-        "Wrote {} ({} bytes): {} at {}. Replay it with: appliance-status assess {} --format text",
-        args.output.display(),
-        bytes.len(),
-        replay.document.rollup.state.label(),
-        replay.document.timestamp,
-        args.output.display()
-    );
+    match replay {
+        Some(replay) => println!(
+            "Wrote {} ({} bytes): {} at {}. Replay it with: appliance-status assess {} --format text",
+            args.output.display(),
+            bytes.len(),
+            replay.document.rollup.state.label(),
+            replay.document.timestamp,
+            args.output.display()
+        ),
+        None => println!("Wrote {} ({} bytes).", args.output.display(), bytes.len()),
+    }
     exit::REACHED
 }
 

@@ -131,6 +131,26 @@ fn current_uid() -> u32 {
 
 /// The stored token, if there is one, after checking that only its owner can read it.
 pub fn read(path: &Path) -> Result<Option<Token>, TokenError> {
+    let Some(text) = read_private(path)? else {
+        return Ok(None);
+    };
+    let token = text.trim();
+    if token.len() < crate::auth::token_source::MIN_TOKEN_LEN
+        || !token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(TokenError::Unsafe {
+            path: path.display().to_string(),
+            why: "that does not hold a token".into(),
+        });
+    }
+    Ok(Some(Token(token.to_string())))
+}
+
+/// A private file's text (`None` when it does not exist), refused when it is not a regular file
+/// of ours that only we can read.
+fn read_private(path: &Path) -> Result<Option<String>, TokenError> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -152,16 +172,7 @@ pub fn read(path: &Path) -> Result<Option<Token>, TokenError> {
     if meta.uid() != current_uid() {
         return Err(unsafe_file(format!("owned by uid {}", meta.uid())));
     }
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
-    let token = text.trim();
-    if token.len() < 32
-        || !token
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(unsafe_file("that does not hold a token".into()));
-    }
-    Ok(Some(Token(token.to_string())))
+    std::fs::read_to_string(path).map(Some).map_err(io(path))
 }
 
 /// Writes the token atomically: a 0600 file beside it, then a rename; the directory 0700.
@@ -212,25 +223,6 @@ pub fn site_certificate(
     write_private(&key, &made.key_pem)?;
     write_private(&cert, &made.cert_pem)?;
     Ok(made)
-}
-
-/// A private file's text, refused like the token file when others can read it.
-fn read_private(path: &Path) -> Result<Option<String>, TokenError> {
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io(path)(e)),
-    };
-    if !meta.file_type().is_file() || meta.mode() & 0o077 != 0 || meta.uid() != current_uid() {
-        return Err(TokenError::Unsafe {
-            path: path.display().to_string(),
-            why: format!(
-                "readable by others or not yours (mode {:o})",
-                meta.mode() & 0o777
-            ),
-        });
-    }
-    std::fs::read_to_string(path).map(Some).map_err(io(path))
 }
 
 /// Creates or updates Secret `appliance-system/appliance-status-tls` (`kubernetes.io/tls`).

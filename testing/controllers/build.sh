@@ -20,7 +20,8 @@
 # helm-controller is not served at all: the harness stands in for it (testenv/src/helmrelease.rs).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
-# SOURCE_CONTROLLER_VERSION, KUSTOMIZE_CONTROLLER_VERSION: shared with the CRDs (testing/crds/).
+# SOURCE_CONTROLLER_VERSION, KUSTOMIZE_CONTROLLER_VERSION (shared with the CRDs, testing/crds/)
+# and module_dir.
 source "$(dirname "${BASH_SOURCE[0]}")/../flux-versions.sh"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 ARTIFACT_VERSION="${ARTIFACT_VERSION:-v0.18.0}"
@@ -30,9 +31,6 @@ out="$AS_CACHE/controllers-$key"
 binaries=(source-controller kustomize-controller kwok git-http)
 # kwok's own Stages (the harness adapts them: testenv/src/controlplane.rs), from its module. The
 # Flux CRDs come from testing/crds/build.sh.
-module_dir() {
-  GOFLAGS=-mod=mod go mod download -json "$1@$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'
-}
 copy_stages() {
   [ -d "$out/stages" ] && return 0
   local kwok

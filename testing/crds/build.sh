@@ -23,9 +23,6 @@ if [ -f "$out/helm.toolkit.fluxcd.io_helmreleases.yaml" ]; then
   exit 0
 fi
 log() { printf '[flux-crds] %s\n' "$*" >&2; }
-module_dir() {
-  GOFLAGS=-mod=mod go mod download -json "$1@$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'
-}
 controller_gen="$AS_CACHE/tools/controller-gen-$CONTROLLER_TOOLS_VERSION/bin/controller-gen"
 if [ ! -x "$controller_gen" ]; then
   log "building controller-gen $CONTROLLER_TOOLS_VERSION (cold: about a minute)"
@@ -33,8 +30,10 @@ if [ ! -x "$controller_gen" ]; then
     go install -trimpath -ldflags "-s -w" "sigs.k8s.io/controller-tools/cmd/controller-gen@$CONTROLLER_TOOLS_VERSION" >&2
 fi
 log "CRDs of source-controller $SOURCE_CONTROLLER_VERSION, kustomize-controller $KUSTOMIZE_CONTROLLER_VERSION, helm-controller/api $HELM_CONTROLLER_API_VERSION"
-tmp="$out.tmp"
-rm -rf "$tmp" && mkdir -p "$tmp/api"
+# A directory of this run's own: two test processes making the CRDs at once never share one.
+tmp=$(mktemp -d "$out.tmp.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/api"
 cp "$(module_dir github.com/fluxcd/source-controller "$SOURCE_CONTROLLER_VERSION")"/config/crd/bases/*.yaml "$tmp/"
 cp "$(module_dir github.com/fluxcd/kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION")"/config/crd/bases/*.yaml "$tmp/"
 # controller-gen loads the packages with the go command, which needs a writable module root.
@@ -42,11 +41,14 @@ cp -r "$(module_dir github.com/fluxcd/helm-controller/api "$HELM_CONTROLLER_API_
 chmod -R u+w "$tmp"
 (cd "$tmp/api" && GOFLAGS=-mod=mod "$controller_gen" crd paths=./... output:crd:artifacts:config="$tmp" >&2)
 rm -rf "$tmp/api"
+chmod 755 "$tmp"
 for kind in gitrepositories ocirepositories helmrepositories helmcharts; do
   [ -f "$tmp/source.toolkit.fluxcd.io_$kind.yaml" ] || { log "source-controller has no $kind CRD"; exit 1; }
 done
 [ -f "$tmp/kustomize.toolkit.fluxcd.io_kustomizations.yaml" ] || { log "no Kustomization CRD"; exit 1; }
 [ -f "$tmp/helm.toolkit.fluxcd.io_helmreleases.yaml" ] || { log "controller-gen wrote no HelmRelease CRD"; exit 1; }
-rm -rf "$out" && mv "$tmp" "$out"
+# the first to finish wins; a run that finds the directory made meanwhile keeps it
+mkdir -p "$(dirname "$out")"
+mv -T "$tmp" "$out" 2>/dev/null || [ -f "$out/helm.toolkit.fluxcd.io_helmreleases.yaml" ]
 log "ready in $out"
 echo "$out"
