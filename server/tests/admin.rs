@@ -303,13 +303,7 @@ async fn tls_from_token_ensure_to_an_https_page() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|v| v.starts_with("__Host-"))
-        .expect("a __Host- cookie");
+    let cookie = testenv::tls::set_cookie(&r, "__Host-").expect("a __Host- cookie");
     assert!(cookie.split("; ").any(|p| p == "Secure"), "{cookie}");
     let plain = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{port}/livez"))

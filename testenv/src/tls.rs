@@ -141,3 +141,14 @@ pub async fn tls_proxy(cert: &[u8], key: &[u8], backend: std::net::SocketAddr) -
     });
     Ok(port)
 }
+
+/// The `Set-Cookie` header of `response` whose value starts with `prefix` (`__Host-…`), whole.
+pub fn set_cookie(response: &reqwest::Response, prefix: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(prefix))
+        .map(str::to_string)
+}

@@ -350,13 +350,8 @@ mod over_tls {
             .await
             .expect("TLS with the test CA's certificate");
         assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
-        let set_cookie = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .find(|v| v.starts_with("__Host-appliance-status="))
-            .expect("a __Host- cookie");
+        let set_cookie =
+            testenv::tls::set_cookie(&r, "__Host-appliance-status=").expect("a __Host- cookie");
         for part in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
             assert!(
                 set_cookie.split("; ").any(|p| p == part),
