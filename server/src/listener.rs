@@ -11,9 +11,11 @@
 //! - **caps**: at most `max_connections` at once, at most `max_per_client` from one address
 //!   (an IPv6 client by its /64). At a cap, the connection that has shown least goes first: one
 //!   that never completed a request, from the address holding the most connections, the oldest
-//!   first; then the longest idle. A connection with a request in flight
-//!   (its response still streaming included) is never closed for room; a newcomer that finds no
-//!   room is closed at once;
+//!   first; then the longest idle. A request whose body is still arriving counts as unfinished
+//!   (a client dribbling a body holds no place a finished request needs). A connection with a
+//!   whole request in flight (its response still streaming included) is never closed for room:
+//!   one whose request began just as it was picked finishes that request, then closes. A
+//!   newcomer that finds no room is closed at once;
 //! - **buffers**: hyper's read buffer is bounded (`MAX_BUF`), so an unfinished connection costs at
 //!   most that;
 //! - **drain**: on shutdown, nothing new is accepted, idle connections close at once, requests in
@@ -29,7 +31,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -86,6 +88,8 @@ struct Conn {
     accepted: Instant,
     /// Requests whose response has not finished (body included).
     in_flight: AtomicUsize,
+    /// A request in flight whose body has not all arrived.
+    receiving: AtomicBool,
     /// Requests answered completely.
     served: AtomicUsize,
     /// When the last response finished, in milliseconds after `accepted`.
@@ -122,9 +126,14 @@ impl Conn {
         })
     }
 
-    /// How much room-making should spare it: lower goes first.
+    /// How much room-making should spare it: lower goes first; `None`: never closed for room.
     fn worth(&self) -> Option<(usize, Instant)> {
         if self.in_flight.load(Ordering::Acquire) > 0 {
+            if self.receiving.load(Ordering::Acquire) {
+                // its body still arriving: as unfinished as headers still arriving
+                let progress = Duration::from_millis(self.progress_ms.load(Ordering::Acquire));
+                return Some((0, self.accepted + progress));
+            }
             return None;
         }
         let served = self.served.load(Ordering::Acquire).min(1);
@@ -263,6 +272,7 @@ pub async fn serve(
             key,
             accepted: Instant::now(),
             in_flight: AtomicUsize::new(0),
+            receiving: AtomicBool::new(false),
             served: AtomicUsize::new(0),
             last_done_ms: AtomicU64::new(0),
             progress_ms: AtomicU64::new(0),
@@ -343,9 +353,20 @@ async fn serve_connection<S>(
         hyper::service::service_fn(move |mut req: Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
             let guard = InFlight::begin(conn.clone());
+            let req = if http_body::Body::is_end_stream(req.body()) {
+                req.map(Body::new)
+            } else {
+                conn.receiving.store(true, Ordering::Release);
+                req.map(|body| {
+                    Body::new(Arriving {
+                        body,
+                        conn: conn.clone(),
+                    })
+                })
+            };
             let app = app.clone();
             async move {
-                let response = app.oneshot(req.map(Body::new)).await?;
+                let response = app.oneshot(req).await?;
                 Ok::<_, std::convert::Infallible>(
                     response.map(|body| Body::new(Guarded { body, guard })),
                 )
@@ -375,7 +396,18 @@ async fn serve_connection<S>(
         };
         tokio::select! {
             _ = connection.as_mut() => return,
-            _ = conn.close.notified() => return,
+            _ = conn.close.notified() => {
+                // picked for room while idle or receiving; a whole request that began as it was
+                // picked is answered, and the connection closes after it
+                if conn.in_flight.load(Ordering::Acquire) == 0
+                    || conn.receiving.load(Ordering::Acquire)
+                    || draining.is_some()
+                {
+                    return;
+                }
+                connection.as_mut().graceful_shutdown();
+                draining = Some(Instant::now() + limits.idle);
+            }
             _ = conn.changed.notified() => {}
             _ = tokio::time::sleep_until(wake) => {
                 if draining.is_some() {
@@ -514,6 +546,54 @@ impl Drop for InFlight {
         c.served.fetch_add(1, Ordering::AcqRel);
         c.in_flight.fetch_sub(1, Ordering::AcqRel);
         c.changed.notify_one();
+    }
+}
+
+/// A request body still arriving: marks its connection `receiving` until the last byte (or until
+/// the handler drops it).
+struct Arriving {
+    body: Incoming,
+    conn: Arc<Conn>,
+}
+
+impl Arriving {
+    fn arrived(&self) {
+        if self.conn.receiving.swap(false, Ordering::AcqRel) {
+            self.conn.touch();
+        }
+    }
+}
+
+impl Drop for Arriving {
+    fn drop(&mut self) {
+        self.arrived();
+    }
+}
+
+impl http_body::Body for Arriving {
+    type Data = axum::body::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        match &frame {
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => self.arrived(),
+            Poll::Ready(Some(Ok(_))) if self.body.is_end_stream() => self.arrived(),
+            Poll::Ready(Some(Ok(_))) => self.conn.touch(),
+            Poll::Pending => {}
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
 

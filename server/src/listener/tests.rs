@@ -33,6 +33,13 @@ async fn start_tls(limits: Limits, tls: Option<tokio_rustls::TlsAcceptor>) -> Se
         )
         .route("/big", get(|| async { vec![b'b'; 16 << 20] }))
         .route(
+            "/upload",
+            axum::routing::post(|body: axum::body::Bytes| async move {
+                assert!(!body.is_empty());
+                "ok"
+            }),
+        )
+        .route(
             "/slower",
             get(|| async {
                 tokio::time::sleep(Duration::from_secs(10)).await;
@@ -302,6 +309,96 @@ async fn a_request_in_flight_is_never_closed_for_room() {
     // the request in flight is answered whole
     let answer = read_answer(&mut slow).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// A request whose headers are whole but whose body dribbles in holds no place a client needs.
+#[tokio::test]
+async fn a_body_still_arriving_gives_way_to_a_client() {
+    let server = start(Limits {
+        max_connections: 2,
+        ..limits()
+    })
+    .await;
+    let mut dribblers = Vec::new();
+    for _ in 0..2 {
+        let mut s = connect_from("127.0.0.2", server.addr).await;
+        s.write_all(b"POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n0123")
+            .await
+            .unwrap();
+        dribblers.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut client = connect(server.addr).await;
+    let answer = exchange(&mut client, REQUEST).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(closed(&mut dribblers).await, 1, "one dribbler gave way");
+    // a body that does arrive whole is answered
+    let mut whole = connect(server.addr).await;
+    let answer = exchange(
+        &mut whole,
+        b"POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\nhi",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// The race between picking a connection for room and its request beginning: a request that
+/// began is answered whole, then the connection closes.
+#[tokio::test]
+async fn a_connection_picked_as_its_request_begins_answers_it_then_closes() {
+    let app = Router::new().route(
+        "/slow",
+        get(|| async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            "slow"
+        }),
+    );
+    let conn = Arc::new(Conn {
+        key: "127.0.0.1".parse().unwrap(),
+        accepted: Instant::now(),
+        in_flight: AtomicUsize::new(0),
+        receiving: AtomicBool::new(false),
+        served: AtomicUsize::new(0),
+        last_done_ms: AtomicU64::new(0),
+        progress_ms: AtomicU64::new(0),
+        close: Notify::new(),
+        changed: Notify::new(),
+    });
+    let (mut client, server_side) = tokio::io::duplex(64 * 1024);
+    let (_stop, rx) = watch::channel(false);
+    let counters = Counters::default();
+    let serving = {
+        let conn = conn.clone();
+        async move {
+            serve_connection(
+                server_side,
+                "127.0.0.1:9".parse().unwrap(),
+                app,
+                conn,
+                limits(),
+                &counters,
+                rx,
+            )
+            .await
+        }
+    };
+    let client_side = async {
+        client.write_all(SLOW).await.unwrap();
+        while conn.in_flight.load(Ordering::Acquire) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // picked for room now, as the eviction in `make_room` does
+        conn.close.notify_one();
+        let mut all = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut all))
+            .await
+            .expect("the connection closes after its answer")
+            .unwrap();
+        String::from_utf8_lossy(&all).into_owned()
+    };
+    let ((), answer) = tokio::join!(serving, client_side);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("slow"), "{answer}");
 }
 
 #[tokio::test]
