@@ -145,8 +145,9 @@ async fn token(action: TokenCommand) -> u8 {
                 Output::Json => println!("{}", issued.json()),
             }
             if rotate && args.tls {
-                // The service reads its certificate when it starts.
-                eprintln!("note: restart the status service so that it serves the new certificate: kubectl -n appliance-system rollout restart deployment/appliance-status");
+                // The service looks at its certificate files every few seconds (`tls::RELOAD_EVERY`);
+                // the kubelet updates the Secret's volume within its sync period.
+                eprintln!("note: the status service serves the new certificate within about a minute, once the kubelet has updated its Secret volume; no restart is needed");
             }
             exit::REACHED
         }
