@@ -62,6 +62,10 @@ pub struct CollectorOptions {
 /// events and 2,000 pods the service stays under 64 MiB (docs/BENCHMARKS.md).
 pub const DEFAULT_MAX_EVENTS: usize = 50_000;
 
+/// Bytes of log excerpts kept at most (each is at most `log_bytes`, 16 KiB by default): the
+/// oldest go first when more pods crash at once than that holds.
+pub const LOG_BUDGET: usize = 1 << 20;
+
 impl Default for CollectorOptions {
     fn default() -> Self {
         CollectorOptions {
@@ -653,6 +657,17 @@ pub async fn run(
 }
 
 /// Applies one change; returns whether the snapshot changed.
+/// Drops the oldest excerpts (the first pushed) until the rest hold at most `budget` bytes.
+fn keep_within_budget(logs: &mut Vec<LogExcerpt>, budget: usize) {
+    let mut total: usize = logs.iter().map(LogExcerpt::footprint).sum();
+    let mut drop = 0;
+    while total > budget && drop < logs.len() {
+        total -= logs[drop].footprint();
+        drop += 1;
+    }
+    logs.drain(..drop);
+}
+
 fn apply(
     snapshot: &mut Snapshot,
     probes: &mut Probes,
@@ -748,6 +763,7 @@ fn apply(
             {
                 snapshot.logs.push(excerpt);
             }
+            keep_within_budget(&mut snapshot.logs, LOG_BUDGET);
         }
         Change::ReleaseCheck(check) => {
             snapshot.release_check = check;
@@ -887,6 +903,52 @@ status: {containerStatuses: [{name: c, image: x, imageID: "", ready: false, rest
                 ("msp".into(), "boot-1".into(), "bootstrap".into(), false),
                 ("msp".into(), "temporal-1".into(), "temporal".into(), true),
             ]
+        );
+    }
+
+    /// More crashing pods than the log budget holds: the newest tails are kept, within it.
+    #[test]
+    fn log_excerpts_stay_within_their_byte_budget() {
+        let mut snapshot = Snapshot::default();
+        let mut probes = Probes::default();
+        let mut listed = BTreeSet::new();
+        let options = CollectorOptions::default();
+        let n = 2 * LOG_BUDGET / options.log_bytes as usize;
+        for i in 0..n {
+            let pod = format!("p-{i}");
+            let yaml = format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {pod}, namespace: msp}}\nspec: {{containers: [{{name: c, image: x}}]}}\n"
+            );
+            for o in crate::objects::parse_documents(&yaml, "t").unwrap().objects {
+                snapshot.apply(o);
+            }
+            // a full tail: `log_bytes` of text in lines of 512 characters
+            let line = "x".repeat(512);
+            let excerpt = LogExcerpt {
+                namespace: "msp".into(),
+                pod,
+                container: Some("c".into()),
+                lines: vec![line; options.log_bytes as usize / 512],
+            };
+            apply(
+                &mut snapshot,
+                &mut probes,
+                &mut listed,
+                Change::Logs(excerpt),
+            );
+        }
+        let total: usize = snapshot.logs.iter().map(LogExcerpt::footprint).sum();
+        assert!(total <= LOG_BUDGET, "{total}");
+        let one = snapshot.logs[0].footprint();
+        assert_eq!(snapshot.logs.len(), LOG_BUDGET / one, "as many as fit");
+        assert_eq!(
+            snapshot.logs.last().unwrap().pod,
+            format!("p-{}", n - 1),
+            "the newest is kept"
+        );
+        assert!(
+            snapshot.logs.iter().all(|l| l.pod != "p-0"),
+            "the oldest went"
         );
     }
 

@@ -92,6 +92,16 @@ pub struct LogExcerpt {
     pub lines: Vec<String>,
 }
 
+impl LogExcerpt {
+    /// Bytes it holds, roughly: its text and a word per line.
+    pub fn footprint(&self) -> usize {
+        self.namespace.len()
+            + self.pod.len()
+            + self.container.as_ref().map_or(0, String::len)
+            + self.lines.iter().map(|l| l.len() + 24).sum::<usize>()
+    }
+}
+
 /// The Flux kinds the engine understands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FluxKind {

@@ -41,6 +41,32 @@ pub fn lines(text: &str) -> Cow<'_, str> {
     escape(text, |c| c == '\n' || c == '\t')
 }
 
+/// `value` as JSON (indented when `pretty`) that a terminal can show safely: JSON escapes C0
+/// itself; DEL and C1, which JSON allows raw, are written as `\u007f`…`\u009f` too. The data
+/// is the same to any JSON reader.
+pub fn json(value: &impl serde::Serialize, pretty: bool) -> String {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    }
+    .unwrap_or_else(|e| format!("{{\"error\": \"cannot write JSON: {e}\"}}"));
+    let raw = |c: char| c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c);
+    if !text.chars().any(raw) {
+        return text;
+    }
+    // outside strings JSON text is ASCII, so every DEL or C1 character is inside a string
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if raw(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The document with every string in it made a safe [`field`]: for text output only (JSON
 /// output escapes control characters itself and keeps the data as it is).
 pub fn document(doc: &StatusDocument) -> StatusDocument {
@@ -77,6 +103,13 @@ mod tests {
         assert_eq!(lines(clear), "ok\\u{1b}[2K\\rLogin ready ✔\nnext");
         assert_eq!(field("8-bit CSI \u{9b}2J"), "8-bit CSI \\u{9b}2J");
         assert!(matches!(field("plain text, ünïcode ✔"), Cow::Borrowed(_)));
+        assert_eq!(
+            json(
+                &serde_json::json!({"m": "8-bit CSI \u{9b}2J, DEL \u{7f}"}),
+                false
+            ),
+            r#"{"m":"8-bit CSI \u009b2J, DEL \u007f"}"#
+        );
     }
 
     #[test]
@@ -93,6 +126,18 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn json_for_a_terminal_has_no_control_character_and_the_same_data(
+            text in any::<String>(),
+            pretty in any::<bool>(),
+        ) {
+            let value = serde_json::json!({"message": text, "list": [text.clone()]});
+            let shown = json(&value, pretty);
+            prop_assert!(!shown.chars().any(|c| is_control(c) && c != '\n'));
+            let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
+            prop_assert_eq!(back, value);
+        }
+
         #[test]
         fn nothing_escaped_is_a_control_character(text in any::<String>()) {
             prop_assert!(!field(&text).chars().any(is_control));
