@@ -1,8 +1,12 @@
 //! The storage smoke probe (PRD PLATFORM_READY: "storage smoke test passes"): a short-lived claim
-//! on the local-path class and a pod that writes to it, in the service's own namespace. It is the
-//! only thing the service ever writes, so it runs only when enabled (`--storage-smoke`, the chart's
-//! `storageSmoke.enabled`, which adds a Role to create and delete claims and pods in that one
-//! namespace); without it the check says it is inferred from bound claims.
+//! on the local-path class and a pod that writes to it, in a namespace of their own
+//! (`--storage-smoke-namespace`; the chart's `<release namespace>-smoke`, which enforces Pod
+//! Security `restricted`: the service's own namespace cannot, its pod uses the node's port or
+//! network). It is the only thing the service ever writes, so it runs only when enabled
+//! (`--storage-smoke`, the chart's `storageSmoke.enabled`, which creates that namespace and a Role
+//! to create and delete claims and pods in it alone); without it the check says it is inferred
+//! from bound claims. The pod below passes `restricted` (`server/tests/chart.rs` proves it on a
+//! real API server).
 //!
 //! Each run: remove leftovers of an earlier run (by label), create the claim and the pod, wait for
 //! the claim to bind and the pod to succeed, delete both, and report `ok` or the reason as the
@@ -241,7 +245,7 @@ mod tests {
     #[test]
     fn objects_are_labelled_and_mount_the_claim() {
         let cfg = SmokeConfig::new(
-            "appliance-system",
+            "appliance-system-smoke",
             "ghcr.io/nine-minds/appliance-status:0.1.0",
         );
         let (pvc, pod) = objects(&cfg, "appliance-status-smoke-1");

@@ -1,7 +1,8 @@
-//! The storage smoke probe against a real kube-apiserver, through the chart's opt-in Role and a
-//! genuine service-account token. The test server has no provisioner and no kubelet, so the test
-//! plays both where a case needs them: it binds the claim and reports the pod's outcome through
-//! the status subresources, as they would.
+//! The storage smoke probe against a real kube-apiserver, through the chart's opt-in Role (in the
+//! smoke namespace the chart creates, `appliance-system-smoke`, under Pod Security `restricted`)
+//! and a genuine service-account token. The test server has no provisioner and no kubelet, so the
+//! test plays both where a case needs them: it binds the claim and reports the pod's outcome
+//! through the status subresources, as they would.
 
 use appliance_status::smoke::{run_once, SmokeConfig, LABEL};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
@@ -11,11 +12,14 @@ use serde_json::json;
 use std::time::Duration;
 use testenv::{chart_template, TestCluster, NAMESPACES};
 
+/// The chart's smoke namespace for release namespace `appliance-system`.
+const SMOKE_NAMESPACE: &str = "appliance-system-smoke";
+
 /// Plays provisioner and kubelet: binds every smoke claim and ends every smoke pod in `phase`.
 fn fake_node(admin: Client, phase: &'static str) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(admin.clone(), "appliance-system");
-        let pods: Api<Pod> = Api::namespaced(admin, "appliance-system");
+        let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(admin.clone(), SMOKE_NAMESPACE);
+        let pods: Api<Pod> = Api::namespaced(admin, SMOKE_NAMESPACE);
         let lp = ListParams::default().labels(LABEL);
         loop {
             for c in pvcs.list(&lp).await.map(|l| l.items).unwrap_or_default() {
@@ -64,10 +68,7 @@ async fn storage_smoke_probe_through_the_charts_opt_in_role() {
     let client = appliance_status::collect::client(Some(&kubeconfig))
         .await
         .unwrap();
-    let mut cfg = SmokeConfig::new(
-        "appliance-system",
-        "ghcr.io/nine-minds/appliance-status:0.1.0",
-    );
+    let mut cfg = SmokeConfig::new(SMOKE_NAMESPACE, "ghcr.io/nine-minds/appliance-status:0.1.0");
     cfg.timeout = Duration::from_secs(3);
     let err = run_once(&client, &cfg, 1).await.unwrap_err();
     assert!(
@@ -104,10 +105,10 @@ async fn storage_smoke_probe_through_the_charts_opt_in_role() {
 
     // Every run cleans up after itself: no smoke pod is left, and every claim is deleted (the
     // test server has no controller to drop the pvc-protection finalizer, so they wait there).
-    let pods: Api<Pod> = Api::namespaced(admin.clone(), "appliance-system");
+    let pods: Api<Pod> = Api::namespaced(admin.clone(), SMOKE_NAMESPACE);
     let lp = ListParams::default().labels(LABEL);
     assert!(pods.list(&lp).await.unwrap().items.is_empty());
-    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(admin, "appliance-system");
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(admin, SMOKE_NAMESPACE);
     assert!(pvcs
         .list(&lp)
         .await
