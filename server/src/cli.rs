@@ -1,8 +1,11 @@
-//! The command line: `serve` (the service) and `assess` (offline, on a support dump).
+//! The command line's arguments (every command's), and `assess`: offline, on a dump or a support
+//! bundle. How commands print: `crate::output`; exit codes: `crate::exit`.
 
 use crate::assess::{assess, Inputs, SourceInfo, Thresholds};
 use crate::catalog::Catalog;
+use crate::exit;
 use crate::objects::{parse_documents, MAX_INPUT_BYTES};
+use crate::output::{Format, Stream};
 use crate::probes::Probes;
 use crate::scenario::parse_offset;
 use crate::snapshot::Snapshot;
@@ -15,7 +18,14 @@ use std::path::{Path, PathBuf};
 
 /// appliance-status: can I log in yet, and if not, what exactly blocks it?
 #[derive(Debug, Parser)]
-#[command(name = "appliance-status", version, about)]
+#[command(
+    name = "appliance-status",
+    version,
+    about,
+    after_help = "Output: what a command produces goes to stdout (`-o text|json|yaml` where it prints a document); \
+warnings, notes and errors go to stderr, one line each, starting with `warning:`, `note:` or `error:`. \
+Each command's --help lists its exit codes and examples."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -25,41 +35,117 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the status UI and API.
+    #[command(after_help = SERVE_EXAMPLES)]
     Serve(Box<ServeArgs>),
-    /// Assess Kubernetes objects from files (`kubectl get ... -o yaml|json`) and print the document.
+    /// Assess Kubernetes objects from files (`kubectl get ... -o yaml|json`) or a support bundle,
+    /// at the input's own moment, and print the document.
+    #[command(after_help = exit::help(&[exit::REACHED, exit::USAGE], ASSESS_EXAMPLES))]
     Assess(AssessArgs),
     /// The access token: print the status URL and token (generated once per site), or rotate it.
-    #[command(after_help = crate::follow::EXIT_CODES_HELP)]
+    #[command(after_help = exit::help(TOKEN_CODES, TOKEN_EXAMPLES))]
     Token {
         #[command(subcommand)]
         action: TokenCommand,
     },
-    /// Print the current status once (the overview, or the JSON document).
-    #[command(after_help = crate::follow::EXIT_CODES_HELP)]
+    /// Print the current status once (the overview, or the document as JSON or YAML). Waits up
+    /// to --timeout for a service that does not answer yet.
+    #[command(after_help = exit::help(STATUS_CODES, STATUS_EXAMPLES))]
     Status(StatusArgs),
     /// Follow the bootstrap until a tier is ready; prints each tier as it turns ready, the top
-    /// issue as it changes, what is in progress, and the login URL the moment login is ready.
-    #[command(after_help = crate::follow::EXIT_CODES_HELP)]
+    /// issue and its next action as they change, what is in progress, and the login URL the
+    /// moment login is ready. Keeps trying while the service is not answering yet.
+    #[command(after_help = exit::help(WAIT_CODES, WAIT_EXAMPLES))]
     Wait(WaitArgs),
     /// Write a support bundle (.tar.gz): the document, the objects the service holds (pruned,
     /// redacted), events, log excerpts, node and service facts. `assess FILE` replays it.
-    #[command(after_help = crate::follow::EXIT_CODES_HELP)]
+    #[command(after_help = exit::help(BUNDLE_CODES, BUNDLE_EXAMPLES))]
     SupportBundle(SupportBundleArgs),
     /// Check that every image a release manifest (release.json) names exists in its registry,
     /// before the appliance pulls it (OCI distribution API, ghcr.io's token flow).
-    #[command(after_help = VALIDATE_EXIT_CODES)]
+    #[command(after_help = exit::help(VALIDATE_CODES, VALIDATE_EXAMPLES))]
     ValidateRelease(ValidateReleaseArgs),
     /// Write, read back and remove a file in DIR: what the storage smoke pod runs.
     #[command(hide = true)]
     SmokeWrite { dir: PathBuf },
 }
 
+const SERVE_EXAMPLES: &str = "Examples:
+  appliance-status serve --demo                       # the embedded observed bootstrap, at 20x
+  appliance-status serve --token-file /var/run/appliance-status/token   # in the cluster (the chart)";
+const ASSESS_EXAMPLES: &str =
+    "  kubectl get nodes,pods,jobs,pvc,events,deploy,sts,ds,configmaps -A -o yaml > dump.yaml
+  kubectl get gitrepositories,kustomizations,helmreleases -A -o yaml > flux.yaml
+  appliance-status assess dump.yaml flux.yaml
+  appliance-status assess -o json --probe login-url='307 /msp/dashboard' dump.yaml flux.yaml
+  appliance-status assess bundle.tar.gz              # a support bundle, at its own moment";
+const TOKEN_CODES: &[u8] = &[
+    exit::REACHED,
+    exit::INTERNAL,
+    exit::USAGE,
+    exit::UNREACHABLE,
+    exit::UNAUTHORIZED,
+    exit::NO_KUBECONFIG,
+    exit::TOKEN_FILE,
+];
+const TOKEN_EXAMPLES: &str = "  appliance-status token ensure --kubeconfig appliance.kubeconfig
+  appliance-status token ensure --tls --kubeconfig appliance.kubeconfig
+  appliance-status token rotate -o json";
+const STATUS_CODES: &[u8] = &[
+    exit::REACHED,
+    exit::USAGE,
+    exit::UNREACHABLE,
+    exit::UNAUTHORIZED,
+    exit::NO_KUBECONFIG,
+    exit::TOKEN_FILE,
+    exit::NOT_A_STATUS_SERVICE,
+];
+const STATUS_EXAMPLES: &str = "  appliance-status status --url http://192.168.64.8:8080
+  appliance-status status --kubeconfig appliance.kubeconfig -o yaml";
+const WAIT_CODES: &[u8] = &[
+    exit::REACHED,
+    exit::USAGE,
+    exit::TIMED_OUT,
+    exit::FAILED,
+    exit::UNREACHABLE,
+    exit::UNAUTHORIZED,
+    exit::NO_KUBECONFIG,
+    exit::TOKEN_FILE,
+    exit::NOT_A_STATUS_SERVICE,
+];
+const WAIT_EXAMPLES: &str =
+    "  appliance-status wait --for login --url http://192.168.64.8:8080 --timeout 45m
+  appliance-status wait --for full --url http://192.168.64.8:8080 -o json | jq -c .";
+const BUNDLE_CODES: &[u8] = &[
+    exit::REACHED,
+    exit::INTERNAL,
+    exit::USAGE,
+    exit::UNREACHABLE,
+    exit::UNAUTHORIZED,
+    exit::NO_KUBECONFIG,
+    exit::TOKEN_FILE,
+    exit::NOT_A_STATUS_SERVICE,
+];
+const BUNDLE_EXAMPLES: &str =
+    "  appliance-status support-bundle --url http://192.168.64.8:8080 --file bundle.tar.gz
+  appliance-status support-bundle --kubeconfig appliance.kubeconfig --file bundle.tar.gz";
+const VALIDATE_CODES: &[u8] = &[
+    exit::REACHED,
+    exit::USAGE,
+    exit::FAILED,
+    exit::UNREACHABLE,
+    exit::UNAUTHORIZED,
+];
+const VALIDATE_EXAMPLES: &str = "  appliance-status validate-release release.json
+  appliance-status validate-release --registry-config ~/.docker/config.json -o json release.json";
+
 /// `token ensure` / `token rotate`.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Reuse the site's token (or generate one), store it in the cluster, print URL and token.
+    #[command(after_help = exit::help(TOKEN_CODES, TOKEN_EXAMPLES))]
     Ensure(TokenArgs),
     /// Generate a new token, replacing the stored one and the Secret (open sessions end).
+    #[command(after_help = exit::help(TOKEN_CODES, TOKEN_EXAMPLES))]
     Rotate(TokenArgs),
 }
 
@@ -80,9 +166,9 @@ pub struct TokenArgs {
     /// SHA-256 fingerprint with an https:// URL (for the chart's `tls.enabled=true`).
     #[arg(long)]
     pub tls: bool,
-    /// Output: the PRD's text block, or JSON for scripts.
-    #[arg(long, value_enum, default_value_t = crate::follow::Output::Text)]
-    pub output: crate::follow::Output,
+    /// Output: the URL and token block, or JSON or YAML for scripts.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
 }
 
 /// Where `status` and `wait` read the document.
@@ -98,6 +184,10 @@ pub struct FollowArgs {
     /// Kubeconfig of the appliance, when not using --url (default: KUBECONFIG or ~/.kube/config).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
+    /// The certificate (PEM) to trust for an https:// --url; default: the site's, beside its
+    /// token file, which `token ensure --tls` wrote.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
 }
 
 /// `appliance-status status`.
@@ -105,9 +195,13 @@ pub struct FollowArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub from: FollowArgs,
-    /// Output: the overview as text, or the JSON document.
-    #[arg(long, value_enum, default_value_t = crate::follow::Output::Text)]
-    pub output: crate::follow::Output,
+    /// Output: the overview as text, or the document as JSON or YAML.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+    /// Keep trying this long while the service does not answer yet (refused, not resolving,
+    /// 502/503), e.g. 2m; 0s: ask once.
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub timeout: jiff::SignedDuration,
 }
 
 /// `appliance-status support-bundle`.
@@ -116,25 +210,18 @@ pub struct SupportBundleArgs {
     #[command(flatten)]
     pub from: FollowArgs,
     /// Where to write the bundle (`.tar.gz`); it is created readable by its owner only.
-    #[arg(short = 'o', long)]
-    pub output: PathBuf,
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub file: PathBuf,
 }
-
-/// The `--help` text for `validate-release`'s exit codes.
-pub const VALIDATE_EXIT_CODES: &str =
-    "Exit codes: 0 every image exists, 2 bad usage or a manifest \
-that does not parse, 4 an image is missing (each is named, login-critical or background), \
-5 could not check (registry unreachable: DNS, TLS, timeout, connection), 6 the registry refused \
-the check (credentials).";
 
 /// `appliance-status validate-release`.
 #[derive(Debug, Args)]
 pub struct ValidateReleaseArgs {
     /// The release manifest (`release.json`), or `-` for standard input.
     pub file: PathBuf,
-    /// Output: a report for people, or JSON.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    /// Output: a report for people, or JSON or YAML.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// A component catalog replacing the embedded one (it maps image keys to repositories).
@@ -209,9 +296,13 @@ pub struct WaitArgs {
     /// Exit 4 once the appliance has been "Failed / action required" this long (0s: at once).
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
     pub fail_after: jiff::SignedDuration,
-    /// Output: timestamped lines, or JSON lines.
-    #[arg(long, value_enum, default_value_t = crate::follow::Output::Text)]
-    pub output: crate::follow::Output,
+    /// Output: for people (on a terminal, a display redrawn in place; otherwise timestamped
+    /// lines), or JSON lines.
+    #[arg(short = 'o', long, value_enum, default_value_t = Stream::Text)]
+    pub output: Stream,
+    /// Plain symbols instead of emoji (also when the locale is not UTF-8 or TERM is dumb).
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 /// Log output format.
@@ -289,144 +380,185 @@ impl ConnectionArgs {
 /// `appliance-status serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "APPLIANCE_STATUS_LISTEN", default_value = "0.0.0.0:8080")]
-    pub listen: SocketAddr,
     /// Serve a scenario instead of a cluster; without FILE, the embedded observed bootstrap.
-    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    #[arg(help_heading = "Source", long, value_name = "FILE", num_args = 0..=1)]
     pub demo: Option<Option<PathBuf>>,
     /// Scenario seconds per real second in demo mode.
-    #[arg(long, default_value_t = 20.0)]
+    #[arg(help_heading = "Source", long, default_value_t = 20.0)]
     pub speed: f64,
     /// Replay the demo again after it ends.
-    #[arg(long)]
+    #[arg(help_heading = "Source", long)]
     pub repeat: bool,
+    /// Kubeconfig to use instead of the in-cluster account, KUBECONFIG or ~/.kube/config.
+    #[arg(help_heading = "Source", long, env = "APPLIANCE_STATUS_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
     /// A component catalog replacing the embedded Alga appliance catalog.
-    #[arg(long, env = "APPLIANCE_STATUS_CATALOG")]
+    #[arg(help_heading = "Source", long, env = "APPLIANCE_STATUS_CATALOG")]
     pub catalog: Option<PathBuf>,
-    /// The built site (pkg/*.wasm, *.js, *.css); cargo-leptos sets LEPTOS_SITE_ROOT.
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
-    pub site_root: PathBuf,
-    /// File holding the access token (the mounted Secret); re-read when it changes.
-    #[arg(long, env = "APPLIANCE_STATUS_TOKEN_FILE")]
-    pub token_file: Option<PathBuf>,
-    /// A session ends after this long without a request (sliding).
-    #[arg(long, default_value = "30m", value_parser = parse_duration)]
-    pub session_idle: jiff::SignedDuration,
-    /// A session ends this long after login, whatever happens.
-    #[arg(long, default_value = "8h", value_parser = parse_duration)]
-    pub session_absolute: jiff::SignedDuration,
-    /// Serve `/metrics` without a token (default: a session or the bearer token, like the API).
-    #[arg(long, env = "APPLIANCE_STATUS_METRICS_OPEN")]
-    pub metrics_open: bool,
+    /// Address to listen on.
+    #[arg(
+        help_heading = "Listening",
+        long,
+        env = "APPLIANCE_STATUS_LISTEN",
+        default_value = "0.0.0.0:8080"
+    )]
+    pub listen: SocketAddr,
+    /// Serve HTTPS with this certificate (PEM; `token ensure --tls` makes one for the node), with
+    /// --tls-key. Cookies are then `Secure` with the `__Host-` prefix.
+    #[arg(
+        help_heading = "Listening",
+        long,
+        env = "APPLIANCE_STATUS_TLS_CERT",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(
+        help_heading = "Listening",
+        long,
+        env = "APPLIANCE_STATUS_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Served over TLS (by a proxy): `Secure` cookies with the `__Host-` prefix.
+    #[arg(help_heading = "Listening", long, env = "APPLIANCE_STATUS_TLS")]
+    pub tls: bool,
     /// A host name the service answers to (repeatable), besides IP addresses and localhost: the
     /// name admins type, if the appliance has one. Any other name gets 421 (DNS rebinding).
     #[arg(
+        help_heading = "Listening",
         long = "allowed-host",
         value_name = "NAME",
         env = "APPLIANCE_STATUS_ALLOWED_HOSTS",
         value_delimiter = ','
     )]
     pub allowed_hosts: Vec<String>,
-    /// Serve HTTPS with this certificate (PEM; `token ensure --tls` makes one for the node), with
-    /// --tls-key. Cookies are then `Secure` with the `__Host-` prefix.
-    #[arg(long, env = "APPLIANCE_STATUS_TLS_CERT", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-    /// The private key (PEM) of --tls-cert.
-    #[arg(long, env = "APPLIANCE_STATUS_TLS_KEY", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-    /// Served over TLS (by a proxy): `Secure` cookies with the `__Host-` prefix.
-    #[arg(long, env = "APPLIANCE_STATUS_TLS")]
-    pub tls: bool,
-    /// Log format.
-    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
-    pub log_format: LogFormat,
-    /// Kubeconfig to use instead of the in-cluster account, KUBECONFIG or ~/.kube/config.
-    #[arg(long, env = "APPLIANCE_STATUS_KUBECONFIG")]
-    pub kubeconfig: Option<PathBuf>,
+    /// The built site (pkg/*.wasm, *.js, *.css); cargo-leptos sets LEPTOS_SITE_ROOT.
+    #[arg(
+        help_heading = "Listening",
+        long,
+        env = "LEPTOS_SITE_ROOT",
+        default_value = "target/site"
+    )]
+    pub site_root: PathBuf,
+    /// Serve the API, probes and metrics without the page: `serve` then starts without a built
+    /// site (otherwise it refuses to, naming what is missing).
+    #[arg(help_heading = "Listening", long)]
+    pub no_ui: bool,
+    /// File holding the access token (the mounted Secret); re-read when it changes.
+    #[arg(help_heading = "Access", long, env = "APPLIANCE_STATUS_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// A session ends after this long without a request (sliding).
+    #[arg(help_heading = "Access", long, default_value = "30m", value_parser = parse_duration)]
+    pub session_idle: jiff::SignedDuration,
+    /// A session ends this long after login, whatever happens.
+    #[arg(help_heading = "Access", long, default_value = "8h", value_parser = parse_duration)]
+    pub session_absolute: jiff::SignedDuration,
+    /// Serve `/metrics` without a token (default: a session or the bearer token, like the API).
+    #[arg(help_heading = "Access", long, env = "APPLIANCE_STATUS_METRICS_OPEN")]
+    pub metrics_open: bool,
     /// Watch Secret metadata (names only) for the credential checks; needs the chart's opt-in Role.
-    #[arg(long, env = "APPLIANCE_STATUS_SECRET_METADATA")]
+    #[arg(
+        help_heading = "Collection",
+        long,
+        env = "APPLIANCE_STATUS_SECRET_METADATA"
+    )]
     pub secret_metadata: bool,
+    /// Events kept at most (the newest per object, reason and message first); the default keeps
+    /// every event an appliance's API server holds.
+    #[arg(help_heading = "Collection", long, default_value_t = crate::collect::DEFAULT_MAX_EVENTS)]
+    pub max_events: usize,
+    /// Do not read log tails of crash-looping pods.
+    #[arg(help_heading = "Collection", long)]
+    pub no_log_tails: bool,
+    /// The login URL to probe; default: the catalog's, with the node's address.
+    #[arg(help_heading = "Probes", long, env = "APPLIANCE_STATUS_LOGIN_URL")]
+    pub login_url: Option<String>,
+    /// Accept a self-signed certificate when probing the login URL.
+    #[arg(help_heading = "Probes", long)]
+    pub insecure_login_tls: bool,
+    /// Time between probe rounds (login URL, DNS, HTTPS, seed query).
+    #[arg(help_heading = "Probes", long, default_value = "15s", value_parser = parse_duration)]
+    pub probe_interval: jiff::SignedDuration,
+    /// File holding a PostgreSQL connection string for the seed-data query (read-only use).
+    #[arg(help_heading = "Probes", long, env = "APPLIANCE_STATUS_SEED_DSN_FILE")]
+    pub seed_dsn_file: Option<PathBuf>,
+    /// An outside host to resolve (repeatable; `dns:HOST` probes).
+    #[arg(help_heading = "Probes", long = "dns-check", value_name = "HOST", default_values_t = vec!["ghcr.io".to_string()])]
+    pub dns_checks: Vec<String>,
+    /// An outside host to reach over HTTPS (repeatable; `https:HOST` probes).
+    #[arg(help_heading = "Probes", long = "https-check", value_name = "HOST", default_values_t = vec!["ghcr.io".to_string()])]
+    pub https_checks: Vec<String>,
+    /// Probe no outside host (no `dns:`/`https:` probes): for an appliance without outbound access,
+    /// or a test on loopback. The platform's outbound check then says it is not probed.
+    #[arg(
+        help_heading = "Probes",
+        long,
+        env = "APPLIANCE_STATUS_NO_OUTBOUND_CHECKS"
+    )]
+    pub no_outbound_checks: bool,
     /// Run the storage smoke probe: a short-lived claim and pod in --storage-smoke-namespace (the
-    /// only thing the service writes; needs the chart's `storageSmoke.enabled` Role).
-    #[arg(long, env = "APPLIANCE_STATUS_STORAGE_SMOKE")]
+    /// only thing the service writes; needs the chart's `storageSmoke.enabled` namespace and Role).
+    #[arg(
+        help_heading = "Storage smoke",
+        long,
+        env = "APPLIANCE_STATUS_STORAGE_SMOKE"
+    )]
     pub storage_smoke: bool,
     /// The image the smoke pod runs (the service's own; it has the `smoke-write` command).
     #[arg(
+        help_heading = "Storage smoke",
         long,
         env = "APPLIANCE_STATUS_STORAGE_SMOKE_IMAGE",
         default_value = "ghcr.io/nine-minds/appliance-status:0.1.0"
     )]
     pub storage_smoke_image: String,
-    /// Where the smoke claim and pod are created.
+    /// Where the smoke claim and pod are created: a namespace of their own, which the chart
+    /// creates (`<release namespace>-smoke`) with Pod Security `restricted` enforced.
     #[arg(
+        help_heading = "Storage smoke",
         long,
         env = "APPLIANCE_STATUS_STORAGE_SMOKE_NAMESPACE",
-        default_value = "appliance-system"
+        default_value = "appliance-system-smoke"
     )]
     pub storage_smoke_namespace: String,
     /// The storage class the smoke claim uses.
-    #[arg(long, default_value = "local-path")]
+    #[arg(help_heading = "Storage smoke", long, default_value = "local-path")]
     pub storage_smoke_class: String,
     /// Time between smoke runs once one passed (e.g. 30m).
-    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    #[arg(help_heading = "Storage smoke", long, default_value = "30m", value_parser = parse_duration)]
     pub storage_smoke_interval: jiff::SignedDuration,
-    /// Events kept at most (the newest per object, reason and message first); the default keeps
-    /// every event an appliance's API server holds.
-    #[arg(long, default_value_t = crate::collect::DEFAULT_MAX_EVENTS)]
-    pub max_events: usize,
-    /// Do not read log tails of crash-looping pods.
-    #[arg(long)]
-    pub no_log_tails: bool,
-    /// The login URL to probe; default: the catalog's, with the node's address.
-    #[arg(long, env = "APPLIANCE_STATUS_LOGIN_URL")]
-    pub login_url: Option<String>,
-    /// Accept a self-signed certificate when probing the login URL.
-    #[arg(long)]
-    pub insecure_login_tls: bool,
-    /// An outside host to resolve (repeatable; `dns:HOST` probes).
-    #[arg(long = "dns-check", value_name = "HOST", default_values_t = vec!["ghcr.io".to_string()])]
-    pub dns_checks: Vec<String>,
-    /// An outside host to reach over HTTPS (repeatable; `https:HOST` probes).
-    #[arg(long = "https-check", value_name = "HOST", default_values_t = vec!["ghcr.io".to_string()])]
-    pub https_checks: Vec<String>,
-    /// Probe no outside host (no `dns:`/`https:` probes): for an appliance without outbound access,
-    /// or a test on loopback. The platform's outbound check then says it is not probed.
-    #[arg(long, env = "APPLIANCE_STATUS_NO_OUTBOUND_CHECKS")]
-    pub no_outbound_checks: bool,
     /// Do not check the selected release's images against their registry (the check is also
     /// off with --no-outbound-checks).
-    #[arg(long, env = "APPLIANCE_STATUS_NO_RELEASE_CHECK")]
+    #[arg(
+        help_heading = "Release check",
+        long,
+        env = "APPLIANCE_STATUS_NO_RELEASE_CHECK"
+    )]
     pub no_release_check: bool,
     /// How often the release check asks again while something is missing (while all is present:
     /// 15 times less often; while the registry is unreachable: from half of it, doubling).
-    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    #[arg(help_heading = "Release check", long, default_value = "2m", value_parser = parse_duration)]
     pub release_check_interval: jiff::SignedDuration,
+    #[command(next_help_heading = "Release check")]
     #[command(flatten)]
     pub registry: RegistryArgs,
-    #[command(flatten)]
-    pub connections: ConnectionArgs,
-    /// Time between probe rounds (login URL, DNS, HTTPS, seed query).
-    #[arg(long, default_value = "15s", value_parser = parse_duration)]
-    pub probe_interval: jiff::SignedDuration,
-    /// File holding a PostgreSQL connection string for the seed-data query (read-only use).
-    #[arg(long, env = "APPLIANCE_STATUS_SEED_DSN_FILE")]
-    pub seed_dsn_file: Option<PathBuf>,
+    #[command(next_help_heading = "Verdict")]
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
-}
-
-/// Output format of `assess`.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum OutputFormat {
-    Json,
-    Text,
+    #[command(next_help_heading = "Connections")]
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+    /// Log format.
+    #[arg(help_heading = "Logging", long, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
 }
 
 /// `appliance-status assess`.
 #[derive(Debug, Args)]
 pub struct AssessArgs {
-    /// The moment to assess at (RFC 3339); default: a support bundle's moment, else now.
+    /// The moment to assess at (RFC 3339); default: the input's own moment (a support bundle's,
+    /// else the newest time written in the objects), said on stderr.
     #[arg(long)]
     pub now: Option<Timestamp>,
     /// A component catalog replacing the embedded one.
@@ -435,9 +567,9 @@ pub struct AssessArgs {
     /// A probe result, NAME=VALUE (login-url, seed-users, storage-smoke, dns:HOST, https:HOST).
     #[arg(long = "probe", value_name = "NAME=VALUE")]
     pub probes: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
-    pub format: OutputFormat,
+    /// Output: the overview as text, or the document as JSON or YAML (`--format` is the same).
+    #[arg(short = 'o', long, alias = "format", value_enum, default_value_t = Format::Text)]
+    pub output: Format,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
     /// Files with Kubernetes objects (`-` for standard input), or a support bundle (`.tar.gz`),
@@ -526,8 +658,18 @@ fn input_from_bytes(origin: &str, bytes: Vec<u8>) -> Result<Input> {
         .map_err(|e| invalid(format!("not UTF-8 text (nor a support bundle): {e}")))
 }
 
-/// Runs `assess`: returns the document and the warnings for skipped objects.
-pub fn run_assess(args: &AssessArgs) -> Result<(StatusDocument, Vec<String>)> {
+/// What `assess` found.
+pub struct Assessed {
+    pub document: StatusDocument,
+    /// One line per kind of object skipped.
+    pub warnings: Vec<String>,
+    /// The moment assessed at, when `--now` did not say it.
+    pub moment_note: Option<String>,
+}
+
+/// Runs `assess` at `--now`, else at the input's own moment: a support bundle's, else the newest
+/// time written in the objects (`crate::moment`), else now.
+pub fn run_assess(args: &AssessArgs) -> Result<Assessed> {
     let catalog = load_catalog(args.catalog.as_deref())?;
     let mut probes = Probes::default();
     for p in &args.probes {
@@ -585,7 +727,25 @@ pub fn run_assess(args: &AssessArgs) -> Result<(StatusDocument, Vec<String>)> {
                 .join(", "),
         ),
     };
-    let now = args.now.or(bundle_time).unwrap_or_else(Timestamp::now);
+    let (now, moment_note) = match (args.now, bundle_time, crate::moment::newest(&snapshot)) {
+        (Some(now), _, _) => (now, None),
+        (None, Some(t), _) => (
+            t,
+            Some(format!(
+                "assessed at {t}, the moment the support bundle was written (--now to choose another)"
+            )),
+        ),
+        (None, None, Some(t)) => (
+            t,
+            Some(format!(
+                "assessed at {t}, the newest time written in the input (--now to choose another)"
+            )),
+        ),
+        (None, None, None) => (
+            Timestamp::now(),
+            Some("no time is written in the input: assessed at the current time".to_string()),
+        ),
+    };
     let inputs = Inputs {
         snapshot: &snapshot,
         catalog: &catalog,
@@ -593,7 +753,11 @@ pub fn run_assess(args: &AssessArgs) -> Result<(StatusDocument, Vec<String>)> {
         thresholds: &thresholds,
         source: &source,
     };
-    Ok((assess(&inputs, now).document, ignored.summary()))
+    Ok(Assessed {
+        document: assess(&inputs, now).document,
+        warnings: ignored.summary(),
+        moment_note,
+    })
 }
 
 /// The document for people: rollup, tiers with failing checks, blockers.

@@ -784,15 +784,20 @@ fn apply(
 /// Connects to the cluster the usual way: in-cluster service account, else `KUBECONFIG` /
 /// `~/.kube/config`, or the given kubeconfig file.
 pub async fn client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<Client> {
-    let config = match kubeconfig {
+    Ok(Client::try_from(config(kubeconfig).await?)?)
+}
+
+/// The client configuration: `kubeconfig`, else the in-cluster account, KUBECONFIG or
+/// ~/.kube/config.
+pub async fn config(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kube::Config> {
+    Ok(match kubeconfig {
         Some(path) => {
             let kc = kube::config::Kubeconfig::read_from(path)?;
             kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
                 .await?
         }
         None => kube::Config::infer().await?,
-    };
-    Ok(Client::try_from(config)?)
+    })
 }
 
 #[cfg(test)]

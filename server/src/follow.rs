@@ -2,46 +2,38 @@
 //! (PRD AC1, Bootstrap Phase 3 "print login URL as soon as ready"), read from the running service
 //! (`--url`, with the token) or computed here from a kubeconfig exactly as the service does.
 //!
-//! Exit codes, shared by `token`, `status` and `wait` (documented in `--help` and the README):
-//! 0 reached / done, 1 internal error, 2 bad usage or input, 3 timed out, 4 failed / action
-//! required, 5 unreachable (service or Kubernetes API), 6 unauthorized (wrong token, forbidden),
-//! 7 no kubeconfig, 8 token file unsafe (permissions or owner).
+//! Both follow through the ordinary races of an install: a service that does not answer yet
+//! (its pod still pulling), restarts, answers 502/503, or whose name does not resolve yet is
+//! asked again with backoff until the time is up, saying what it waits for. A wrong token, a
+//! refused host name or something that is not a status service ends at once, with its own exit
+//! code (`crate::exit`) and a message naming what is wrong.
+
+mod terminal;
 
 use crate::assess::{SourceInfo, Thresholds};
 use crate::catalog::Catalog;
 use crate::collect::{self, CollectorOptions};
+use crate::exit;
+use crate::output::Stream;
 use crate::publish::Engine;
 use crate::token::TokenError;
 use app::status::{RollupState, SourceMode, StatusDocument, Tier};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// Exit codes.
-pub mod exit {
-    pub const REACHED: u8 = 0;
-    pub const INTERNAL: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const TIMED_OUT: u8 = 3;
-    pub const FAILED: u8 = 4;
-    pub const UNREACHABLE: u8 = 5;
-    pub const UNAUTHORIZED: u8 = 6;
-    pub const NO_KUBECONFIG: u8 = 7;
-    pub const TOKEN_FILE: u8 = 8;
-}
-
-/// The `--help` text for the exit codes.
-pub const EXIT_CODES_HELP: &str = "Exit codes: 0 reached (or done), 1 internal error, 2 bad usage or input, 3 timed out, \
-4 failed / action required (the top blocker is printed), 5 the service or the Kubernetes API cannot be reached, \
-6 unauthorized (wrong token, forbidden), 7 no kubeconfig, 8 token file readable by others or owned by someone else.";
+pub use terminal::Symbols;
 
 /// Why a document could not be had, with its exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum FollowError {
+    /// Not answering, or not yet: worth asking again (`is_transient`).
     #[error("cannot reach {0}")]
     Unreachable(String),
     #[error("unauthorized: {0}")]
     Unauthorized(String),
+    #[error("{0}")]
+    NotAStatusService(String),
     #[error("no kubeconfig: {0}")]
     NoKubeconfig(String),
     #[error(transparent)]
@@ -57,13 +49,22 @@ impl FollowError {
         match self {
             FollowError::Unreachable(_) => exit::UNREACHABLE,
             FollowError::Unauthorized(_) => exit::UNAUTHORIZED,
+            FollowError::NotAStatusService(_) => exit::NOT_A_STATUS_SERVICE,
             FollowError::NoKubeconfig(_) => exit::NO_KUBECONFIG,
             FollowError::Token(t) => t.exit_code(),
             FollowError::Usage(_) => exit::USAGE,
             FollowError::Internal(_) => exit::INTERNAL,
         }
     }
+
+    /// Worth asking again: the service (or the API) does not answer, or not yet.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, FollowError::Unreachable(_))
+    }
 }
+
+/// The longest one request to the service may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where documents come from.
 pub enum Source {
@@ -77,10 +78,11 @@ pub enum Source {
     Cluster { live: collect::Live },
 }
 
-/// Connects a kube client, telling a missing kubeconfig from an unreachable API.
+/// Connects a kube client, telling a missing kubeconfig from an unreachable API; with the API
+/// server's address, for messages.
 pub async fn kube_client(
     kubeconfig: Option<&std::path::Path>,
-) -> Result<kube::Client, FollowError> {
+) -> Result<(kube::Client, String), FollowError> {
     if let Some(path) = kubeconfig {
         if !path.exists() {
             return Err(FollowError::NoKubeconfig(format!(
@@ -88,31 +90,92 @@ pub async fn kube_client(
                 path.display()
             )));
         }
+    } else if std::env::var_os("KUBECONFIG").is_none()
+        && std::env::var_os("KUBERNETES_SERVICE_HOST").is_none()
+    {
+        let default =
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".kube/config"));
+        if default.as_ref().is_none_or(|p| !p.exists()) {
+            return Err(FollowError::NoKubeconfig(format!(
+                "KUBECONFIG is not set and {} does not exist; pass --kubeconfig FILE",
+                default.map_or("~/.kube/config".into(), |p| p.display().to_string())
+            )));
+        }
     }
-    collect::client(kubeconfig)
-        .await
-        .map_err(|e| FollowError::NoKubeconfig(format!("{e:#}")))
+    let config = collect::config(kubeconfig).await.map_err(|e| {
+        // kube's error repeats its context at each level; the innermost cause says it once
+        let cause =
+            std::iter::successors(Some(e.as_ref() as &dyn std::error::Error), |e| e.source())
+                .last()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+        let file = kubeconfig.map_or("the kubeconfig".into(), |p| p.display().to_string());
+        FollowError::NoKubeconfig(format!("{file}: {cause}"))
+    })?;
+    let address = config.cluster_url.to_string();
+    let client = kube::Client::try_from(config).map_err(|e| {
+        FollowError::NoKubeconfig(format!("the kubeconfig's client: {}", crate::term::innermost(&e)))
+    })?;
+    Ok((client, address))
 }
 
-/// Classifies a kube API error: 401/403 are unauthorized, the rest unreachable.
-pub fn api_error(what: &str, e: &kube::Error) -> FollowError {
+/// Classifies a kube API error: 401/403 are unauthorized, the rest unreachable; `address` is the
+/// API server's.
+pub fn api_error(what: &str, address: &str, e: &kube::Error) -> FollowError {
     match e {
-        kube::Error::Api(s) if s.code == 401 || s.code == 403 => {
-            FollowError::Unauthorized(format!("{what}: {}", s.message))
-        }
-        other => FollowError::Unreachable(format!("the Kubernetes API ({what}): {other}")),
+        kube::Error::Api(s) if s.code == 401 || s.code == 403 => FollowError::Unauthorized(
+            format!("the Kubernetes API at {address} ({what}): {}", s.message),
+        ),
+        other => FollowError::Unreachable(format!(
+            "the Kubernetes API at {address} ({what}): {}",
+            crate::term::innermost(other)
+        )),
     }
+}
+
+/// Why a request to the service failed, in a few words.
+fn describe_request_error(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        return format!("no answer within {} s", timeout.as_secs());
+    }
+    let cause = crate::term::innermost(e);
+    if cause.contains("lookup address") || cause.contains("dns error") {
+        return format!("the name does not resolve ({cause})");
+    }
+    cause
 }
 
 impl Source {
-    /// The service at `url`.
-    pub fn service(url: &str, token: crate::token::Token) -> Result<Source, FollowError> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+    /// The service at `url` (`http://` or `https://`, the page's address); over https,
+    /// `trust` (PEM) is the certificate to trust besides the public authorities.
+    pub fn service(
+        url: &str,
+        token: crate::token::Token,
+        trust: Option<&[u8]>,
+    ) -> Result<Source, FollowError> {
+        let trimmed = url.trim().trim_end_matches('/');
+        let parsed = reqwest::Url::parse(trimmed).ok();
+        match parsed.as_ref().map(|u| u.scheme()) {
+            Some("http" | "https") if parsed.as_ref().is_some_and(|u| u.host().is_some()) => {}
+            _ => {
+                let example = trimmed.split("://").last().unwrap_or(trimmed);
+                return Err(FollowError::Usage(format!(
+                    "--url {url:?} is not an http:// or https:// address; e.g. http://{example}"
+                )));
+            }
+        }
+        let mut builder = reqwest::Client::builder().timeout(REQUEST_TIMEOUT);
+        if let Some(pem) = trust {
+            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| {
+                FollowError::Usage(format!("the certificate to trust is not PEM: {e}"))
+            })?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let client = builder
             .build()
             .map_err(|e| FollowError::Internal(e.to_string()))?;
         Ok(Source::Service {
-            url: url.trim_end_matches('/').to_string(),
+            url: trimmed.to_string(),
             token,
             client,
         })
@@ -120,11 +183,11 @@ impl Source {
 
     /// A collector on `kubeconfig`; waits until it has listed every core kind.
     pub async fn cluster(kubeconfig: Option<&std::path::Path>) -> Result<Source, FollowError> {
-        let client = kube_client(kubeconfig).await?;
+        let (client, address) = kube_client(kubeconfig).await?;
         client
             .apiserver_version()
             .await
-            .map_err(|e| api_error("version", &e))?;
+            .map_err(|e| api_error("version", &address, &e))?;
         let engine = Engine {
             catalog: Arc::new(Catalog::embedded()),
             thresholds: Thresholds::default(),
@@ -150,9 +213,9 @@ impl Source {
                         .find(|b| b.id.ends_with("/forbidden"))
                     {
                         Some(b) => FollowError::Unauthorized(b.reason.clone()),
-                        None => FollowError::Unreachable(
-                            "the Kubernetes API: the first list did not complete in 60 s".into(),
-                        ),
+                        None => FollowError::Unreachable(format!(
+                            "the Kubernetes API at {address}: the first list did not complete in 60 s"
+                        )),
                     },
                 );
             }
@@ -170,7 +233,9 @@ impl Source {
             Source::Service { url, .. } => {
                 let body = self.get("/api/status").await?;
                 serde_json::from_slice(&body).map_err(|e| {
-                    FollowError::Internal(format!("{url}/api/status: not a status document: {e}"))
+                    FollowError::NotAStatusService(format!(
+                        "{url}/api/status answered, but not with a status document ({e}): is {url} the status page's address?"
+                    ))
                 })
             }
         }
@@ -199,27 +264,40 @@ impl Source {
             .bearer_auth(token.expose())
             .send()
             .await
-            .map_err(|e| FollowError::Unreachable(format!("{endpoint}: {}", e)))?;
-        match response.status().as_u16() {
-            200 => response
-                .bytes()
-                .await
-                .map(|b| b.to_vec())
-                .map_err(|e| FollowError::Unreachable(format!("{endpoint}: {}", e))),
+            .map_err(|e| {
+                let cause = describe_request_error(&e, REQUEST_TIMEOUT);
+                if cause.contains("certificate") || cause.contains("Certificate") {
+                    // waiting does not mend it
+                    return FollowError::Usage(format!(
+                        "the status service at {url} presented a certificate that is not trusted ({cause}); pass --tls-cert FILE, the certificate `token ensure --tls` wrote (kept beside the site's token)"
+                    ));
+                }
+                FollowError::Unreachable(format!("the status service at {url}: {cause}"))
+            })?;
+        let code = response.status().as_u16();
+        match code {
+            200 => response.bytes().await.map(|b| b.to_vec()).map_err(|e| {
+                FollowError::Unreachable(format!(
+                    "the status service at {url}: the answer broke off ({})",
+                    describe_request_error(&e, REQUEST_TIMEOUT)
+                ))
+            }),
             401 | 403 => Err(FollowError::Unauthorized(format!(
-                "{endpoint} refused the token (HTTP {})",
-                response.status().as_u16()
+                "{endpoint} refused the token (HTTP {code}); check APPLIANCE_STATUS_TOKEN or the site's token file"
             ))),
             429 => Err(FollowError::Unauthorized(format!(
                 "{endpoint}: too many failed attempts from this address; try again later"
             ))),
-            code => {
-                let text = response.text().await.unwrap_or_default();
-                Err(FollowError::Unreachable(format!(
-                    "{endpoint} answered HTTP {code}: {}",
-                    text.chars().take(200).collect::<String>()
-                )))
-            }
+            421 => Err(FollowError::Usage(format!(
+                "{url} refused the host name in the URL (HTTP 421): use the node's IP address, or add the name to the chart's allowedHosts"
+            ))),
+            // a proxy or the service starting or stopping: not yet
+            500 | 502..=504 => Err(FollowError::Unreachable(format!(
+                "the status service at {url}: HTTP {code} (not ready yet)"
+            ))),
+            _ => Err(FollowError::NotAStatusService(format!(
+                "{endpoint} answered HTTP {code}: not an appliance-status service; is {url} the status page's address (e.g. http://NODE-IP:8080)?"
+            ))),
         }
     }
 }
@@ -244,13 +322,6 @@ impl Target {
             Target::Full => Tier::FullHealth,
         }
     }
-}
-
-/// How `wait` reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
 }
 
 /// What changed between two documents, as lines for the admin.
@@ -320,6 +391,29 @@ pub fn reached(doc: &StatusDocument, target: Target) -> bool {
     doc.tiers.get(target.tier()).ready
 }
 
+/// Asks `source` until it answers, or until `deadline` while it does not answer yet
+/// (transient errors, with backoff from 1 s to 5 s); `waiting` hears each failed attempt and how
+/// long it has been waiting. Any other error ends it at once.
+pub async fn fetch_patiently(
+    source: &Source,
+    deadline: Instant,
+    mut waiting: impl FnMut(&FollowError, Duration),
+) -> Result<StatusDocument, FollowError> {
+    let began = Instant::now();
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        match source.fetch().await {
+            Ok(doc) => return Ok(doc),
+            Err(e) if e.is_transient() && Instant::now() + backoff < deadline => {
+                waiting(&e, began.elapsed());
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// How `wait` shows progress.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Display {
@@ -327,118 +421,251 @@ pub enum Display {
     Lines,
     /// JSON lines.
     Json,
-    /// A terminal: a line per tier as it turns ready, and a status line redrawn in place with
-    /// the elapsed time, the top issue and what is in progress.
+    /// A terminal: a line per change that lasts (a tier turning ready, the login URL, the
+    /// rollup), and below them an area redrawn in place: the elapsed time and state, the top
+    /// issue and its next action, what is in progress.
     Terminal,
 }
 
-/// The status line of the terminal display.
-pub fn status_line(doc: &StatusDocument, elapsed: u64, width: usize) -> String {
-    let what = match (doc.top_blockers.first(), doc.active_operations.first()) {
-        (Some(b), _) => format!("{}: {}", b.component, b.reason),
-        (None, Some(o)) => crate::assess::describe_operation(o),
-        (None, None) => doc.rollup.message.clone(),
+impl Display {
+    /// The display for `stream` on standard output.
+    pub fn for_stdout(stream: Stream) -> Display {
+        use std::io::IsTerminal;
+        match stream {
+            Stream::Json => Display::Json,
+            Stream::Text if std::io::stdout().is_terminal() => Display::Terminal,
+            Stream::Text => Display::Lines,
+        }
+    }
+}
+
+/// What `wait` asks for.
+#[derive(Clone, Copy, Debug)]
+pub struct WaitFor {
+    pub target: Target,
+    pub timeout: Duration,
+    /// Exit 4 once the appliance has been "Failed / action required" this long.
+    pub fail_after: Duration,
+}
+
+/// The redraw area of the terminal display: the state line, the top issue and its next action,
+/// what is in progress.
+pub fn area_lines(doc: &StatusDocument, elapsed: u64, symbols: &Symbols) -> Vec<String> {
+    let symbol = match doc.rollup.state {
+        RollupState::FailedActionRequired => symbols.failed,
+        RollupState::Installing => symbols.waiting,
+        _ => symbols.done,
     };
-    let line = format!(
-        "⏳ {} · {} · {what}",
+    let mut lines = vec![format!(
+        "{symbol} {} · {}",
         app::format::duration(elapsed),
         doc.rollup.state.label()
-    );
-    line.chars().take(width.max(20)).collect()
+    )];
+    match doc.top_blockers.first() {
+        Some(b) => {
+            lines.push(format!("  Top issue: {}: {}", b.component, b.reason));
+            lines.push(format!("  Next: {}", b.next_action));
+        }
+        None => lines.push(format!("  {}", doc.rollup.message)),
+    }
+    if let Some(o) = doc.active_operations.first() {
+        lines.push(format!(
+            "  In progress: {}",
+            crate::assess::describe_operation(o)
+        ));
+    }
+    lines
 }
 
 /// Follows the documents until the target is reached (0), the time is up (3), or the appliance
-/// has been failed / action required for `fail_after` (4). Prints as it goes.
+/// has been failed / action required for `fail_after` (4); while the service does not answer
+/// (yet, or again), keeps asking until the time is up (then the error: 5). Writes as it goes;
+/// every line ends with a newline, the terminal's area is cleared before it returns.
 pub async fn wait(
     source: &Source,
-    target: Target,
-    timeout: Duration,
-    fail_after: Duration,
+    want: WaitFor,
     display: Display,
+    symbols: Symbols,
     mut print: impl FnMut(&str),
 ) -> Result<u8, FollowError> {
-    let output = if display == Display::Json {
-        Output::Json
-    } else {
-        Output::Text
-    };
-    let began = std::time::Instant::now();
+    let began = Instant::now();
+    let deadline = began + want.timeout;
+    let mut screen = terminal::Screen::default();
     let mut last: Option<StatusDocument> = None;
-    let mut failed_since: Option<std::time::Instant> = None;
-    loop {
-        let doc = source.fetch().await?;
-        // What the cluster wrote is shown, never obeyed by the terminal (JSON escapes it itself).
-        let doc = match output {
-            Output::Text => crate::term::document(&doc),
-            Output::Json => doc,
-        };
-        let elapsed = app::format::duration(began.elapsed().as_secs());
-        if display == Display::Terminal {
-            print("\r\x1b[2K");
-        }
-        for (line, json) in changes(last.as_ref(), &doc) {
-            match display {
-                Display::Lines => print(&format!("[{} +{elapsed}] {line}\n", doc.timestamp)),
-                // On a terminal the status line carries the top issue and the operation.
-                Display::Terminal
-                    if line.starts_with("Top issue") || line.starts_with("In progress") => {}
-                Display::Terminal => print(&format!("{line}\n")),
-                Display::Json => {
-                    let mut json = json;
-                    json["at"] = serde_json::json!(doc.timestamp);
-                    print(&format!("{json}\n"));
+    let mut failed_since: Option<Instant> = None;
+    let mut last_wait: Option<String> = None;
+    let finish = |screen: &mut terminal::Screen, print: &mut dyn FnMut(&str), lines: &[String]| {
+        match display {
+            Display::Terminal => print(&screen.permanent(lines)),
+            _ => {
+                for l in lines {
+                    print(&format!("{l}\n"));
                 }
             }
         }
-        if display == Display::Terminal {
-            print(&status_line(&doc, began.elapsed().as_secs(), 200));
+    };
+    loop {
+        let fetched = {
+            let waiting = |e: &FollowError, _waited: Duration| {
+                let cause = e.to_string();
+                let cause = cause.strip_prefix("cannot reach ").unwrap_or(&cause);
+                let text = format!("Waiting for {cause}");
+                let elapsed = began.elapsed().as_secs();
+                match display {
+                    Display::Terminal => print(&screen.draw(&[format!(
+                        "{} {} · {}",
+                        symbols.waiting,
+                        app::format::duration(elapsed),
+                        text
+                    )])),
+                    _ if last_wait.as_deref() == Some(text.as_str()) => {}
+                    Display::Lines => print(&format!(
+                        "[{} +{}] {}\n",
+                        jiff::Timestamp::now()
+                            .round(jiff::Unit::Second)
+                            .unwrap_or_else(|_| jiff::Timestamp::now()),
+                        app::format::duration(elapsed),
+                        crate::term::field(&text)
+                    )),
+                    Display::Json => print(&format!(
+                        "{}\n",
+                        crate::term::json(
+                            &serde_json::json!({"event": "waiting", "message": text, "at": jiff::Timestamp::now()}),
+                            false
+                        )
+                    )),
+                }
+                last_wait = Some(text);
+            };
+            fetch_patiently(source, deadline, waiting).await
+        };
+        let doc = match fetched {
+            Ok(doc) => doc,
+            Err(e) => {
+                if display == Display::Terminal {
+                    print(&screen.clear());
+                }
+                return Err(if e.is_transient() {
+                    FollowError::Unreachable(format!(
+                        "{} (gave up after {})",
+                        e.to_string().trim_start_matches("cannot reach "),
+                        app::format::duration(began.elapsed().as_secs())
+                    ))
+                } else {
+                    e
+                });
+            }
+        };
+        last_wait = None;
+        // What the cluster wrote is shown, never obeyed by the terminal (JSON escapes it itself).
+        let doc = match display {
+            Display::Json => doc,
+            _ => crate::term::document(&doc),
+        };
+        let elapsed = began.elapsed().as_secs();
+        let changes = changes(last.as_ref(), &doc);
+        match display {
+            Display::Lines => {
+                for (line, _) in &changes {
+                    print(&format!(
+                        "[{} +{}] {line}\n",
+                        doc.timestamp,
+                        app::format::duration(elapsed)
+                    ));
+                }
+            }
+            Display::Json => {
+                for (_, json) in changes {
+                    let mut json = json;
+                    json["at"] = serde_json::json!(doc.timestamp);
+                    print(&format!("{}\n", crate::term::json(&json, false)));
+                }
+            }
+            Display::Terminal => {
+                // The area carries the top issue and the operation; the rest lasts.
+                let lasting: Vec<String> = changes
+                    .into_iter()
+                    .map(|(line, _)| line)
+                    .filter(|l| !l.starts_with("Top issue") && !l.starts_with("In progress"))
+                    .collect();
+                if !lasting.is_empty() {
+                    print(&screen.permanent(&lasting));
+                }
+                print(&screen.draw(&area_lines(&doc, elapsed, &symbols)));
+            }
         }
-        if reached(&doc, target) {
+        if reached(&doc, want.target) {
+            let line = format!(
+                "{} {} after {}",
+                symbols.done,
+                want.target.tier().readiness_name(),
+                app::format::duration(elapsed)
+            );
+            // the lines and JSON streams said it with the tier's change
             if display == Display::Terminal {
-                print(&format!(
-                    "\r\x1b[2K✔ {} after {elapsed}\n",
-                    target.tier().readiness_name()
-                ));
+                print(&screen.permanent(&[line]));
             }
             return Ok(exit::REACHED);
         }
         if doc.rollup.state == RollupState::FailedActionRequired {
-            let since = *failed_since.get_or_insert_with(std::time::Instant::now);
-            if since.elapsed() >= fail_after {
-                if let Some(b) = doc.top_blockers.first() {
-                    let line = format!(
-                        "Failed / action required: {}: {} — {}",
-                        b.component, b.reason, b.next_action
-                    );
-                    match output {
-                        Output::Text => print(&line),
-                        Output::Json => {
-                            print(&serde_json::json!({"event": "failed", "blocker": b}).to_string())
-                        }
-                    }
+            let since = *failed_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= want.fail_after {
+                match (display, doc.top_blockers.first()) {
+                    (Display::Json, Some(b)) => print(&format!(
+                        "{}\n",
+                        crate::term::json(
+                            &serde_json::json!({"event": "failed", "blocker": b, "at": doc.timestamp}),
+                            false
+                        )
+                    )),
+                    (_, Some(b)) => finish(
+                        &mut screen,
+                        &mut print,
+                        &[
+                            format!(
+                                "{} Failed / action required: {}: {}",
+                                symbols.failed, b.component, b.reason
+                            ),
+                            format!("  Next: {}", b.next_action),
+                        ],
+                    ),
+                    (_, None) => finish(
+                        &mut screen,
+                        &mut print,
+                        &[format!("{} {}", symbols.failed, doc.rollup.message)],
+                    ),
                 }
                 return Ok(exit::FAILED);
             }
         } else {
             failed_since = None;
         }
-        if began.elapsed() >= timeout {
+        if Instant::now() >= deadline {
             let line = format!(
                 "Timed out after {} waiting for {}: {}",
-                app::format::duration(timeout.as_secs()),
-                target.tier().readiness_name(),
+                app::format::duration(want.timeout.as_secs()),
+                want.target.tier().readiness_name(),
                 doc.rollup.message
             );
-            match output {
-                Output::Text => print(&line),
-                Output::Json => {
-                    print(&serde_json::json!({"event": "timeout", "message": line}).to_string())
-                }
+            match display {
+                Display::Json => print(&format!(
+                    "{}\n",
+                    crate::term::json(
+                        &serde_json::json!({"event": "timeout", "message": line, "at": doc.timestamp}),
+                        false
+                    )
+                )),
+                _ => finish(&mut screen, &mut print, &[line]),
             }
             return Ok(exit::TIMED_OUT);
         }
         last = Some(doc);
-        tokio::time::sleep(Duration::from_secs(2).min(timeout / 4 + Duration::from_millis(100)))
-            .await;
+        let pause = Duration::from_secs(2).min(want.timeout / 4 + Duration::from_millis(100));
+        tokio::time::sleep(
+            pause.min(
+                deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(10),
+            ),
+        )
+        .await;
     }
 }

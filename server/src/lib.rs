@@ -13,6 +13,7 @@
 //! - [`publish`]: runs the engine once per change and publishes the document.
 //! - [`web`]: the HTTP server (the Leptos app, `/api/status`, health).
 
+pub mod admin;
 pub mod assess;
 pub mod auth;
 pub mod bundle;
@@ -20,10 +21,13 @@ pub mod catalog;
 pub mod cli;
 pub mod collect;
 pub mod event;
+pub mod exit;
 pub mod follow;
 pub mod listener;
 pub mod metrics;
+pub mod moment;
 pub mod objects;
+pub mod output;
 pub mod prober;
 pub mod probes;
 pub mod publish;

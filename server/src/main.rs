@@ -1,23 +1,21 @@
-//! The `appliance-status` binary: parses the command line and runs `serve` or `assess`.
+//! The `appliance-status` binary: parses the command line, runs the admin commands
+//! (`appliance_status::admin`) or wires and runs the service (`serve`).
 
 use anyhow::Context;
 use app::status::SourceMode;
+use appliance_status::admin;
 use appliance_status::assess::{SourceInfo, Thresholds};
 use appliance_status::auth::{
     token_source, Access, BoundedStore, Clock, SessionPolicy, TokenSource,
 };
-use appliance_status::cli::{
-    self, Cli, Command, FollowArgs, LogFormat, OutputFormat, ServeArgs, StatusArgs, TokenCommand,
-    WaitArgs,
-};
+use appliance_status::cli::{self, Cli, Command, LogFormat, ServeArgs};
 use appliance_status::collect::{self, CollectorOptions};
-use appliance_status::follow::{self, exit, Output};
+use appliance_status::exit;
 use appliance_status::prober::{self, Dsn, ProberConfig};
 use appliance_status::publish::{self, Engine, Publisher};
 use appliance_status::scenario::Scenario;
 use appliance_status::smoke::SmokeConfig;
 use appliance_status::term;
-use appliance_status::token;
 use appliance_status::web::{self, AppState};
 use clap::Parser;
 use leptos::config::LeptosOptions;
@@ -28,33 +26,12 @@ use std::sync::Arc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Assess(args) => match cli::run_assess(&args) {
-            Ok((doc, warnings)) => {
-                for w in warnings {
-                    eprintln!("warning: {}", term::lines(&w.to_string()));
-                }
-                match args.format {
-                    OutputFormat::Json => match serde_json::to_string_pretty(&doc) {
-                        Ok(json) => println!("{json}"),
-                        Err(e) => {
-                            eprintln!("error: cannot serialise the document: {e}");
-                            return ExitCode::from(1);
-                        }
-                    },
-                    OutputFormat::Text => print!("{}", cli::render_text(&term::document(&doc))),
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {}", term::lines(&e.to_string()));
-                ExitCode::from(2)
-            }
-        },
-        Command::Token { action } => block_on(token(action)),
-        Command::Status(args) => block_on(status(args)),
-        Command::SupportBundle(args) => block_on(support_bundle(args)),
-        Command::ValidateRelease(args) => block_on(validate_release(args)),
-        Command::Wait(args) => block_on(wait(args)),
+        Command::Assess(args) => ExitCode::from(admin::assess(&args)),
+        Command::Token { action } => block_on(admin::token(action)),
+        Command::Status(args) => block_on(admin::status(args)),
+        Command::SupportBundle(args) => block_on(admin::support_bundle(args)),
+        Command::ValidateRelease(args) => block_on(admin::validate_release(args)),
+        Command::Wait(args) => block_on(admin::wait(args)),
         Command::SmokeWrite { dir } => match appliance_status::smoke::write_and_read(&dir) {
             Ok(()) => {
                 println!("wrote and read back a file in {}", dir.display());
@@ -74,11 +51,16 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             };
+            let json_logs = args.log_format == LogFormat::Json;
             match runtime.block_on(serve(*args)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    tracing::error!("{e:#}");
-                    eprintln!("error: {}", term::lines(&format!("{e:#}")));
+                    // once: as a log record where logs are collected, else as a line for people
+                    if json_logs {
+                        tracing::error!("{e:#}");
+                    } else {
+                        eprintln!("error: {}", term::lines(&format!("{e:#}")));
+                    }
                     ExitCode::from(1)
                 }
             }
@@ -110,262 +92,10 @@ fn block_on(command: impl std::future::Future<Output = u8>) -> ExitCode {
     }
 }
 
-fn home() -> std::path::PathBuf {
-    std::env::var_os("HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from("."))
-}
-
-/// `token ensure|rotate`: one clear line on error, never the token.
-async fn token(action: TokenCommand) -> u8 {
-    let (args, rotate) = match &action {
-        TokenCommand::Ensure(a) => (a, false),
-        TokenCommand::Rotate(a) => (a, true),
-    };
-    let client = match follow::kube_client(args.kubeconfig.as_deref()).await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {}", term::lines(&e.to_string()));
-            return e.exit_code();
-        }
-    };
-    match token::issue(
-        &client,
-        &home(),
-        &args.site_id,
-        args.node_ip.as_deref(),
-        rotate,
-        args.tls,
-    )
-    .await
-    {
-        Ok(issued) => {
-            match args.output {
-                Output::Text => print!("{}", issued.block()),
-                Output::Json => println!("{}", issued.json()),
-            }
-            if rotate && args.tls {
-                // The service looks at its certificate files every few seconds (`tls::RELOAD_EVERY`);
-                // the kubelet updates the Secret's volume within its sync period.
-                eprintln!("note: the status service serves the new certificate within about a minute, once the kubelet has updated its Secret volume; no restart is needed");
-            }
-            exit::REACHED
-        }
-        Err(e) => {
-            eprintln!("error: {}", term::lines(&e.to_string()));
-            e.exit_code()
-        }
-    }
-}
-
-/// The document source of `status` and `wait`.
-async fn source(from: &FollowArgs) -> Result<follow::Source, follow::FollowError> {
-    match &from.url {
-        Some(url) => {
-            let token = match std::env::var("APPLIANCE_STATUS_TOKEN") {
-                Ok(t) if !t.trim().is_empty() => token::Token::from_env(t.trim()),
-                _ => {
-                    let path = token::token_path(&home(), &from.site_id)?;
-                    token::read(&path)?.ok_or_else(|| {
-                        follow::FollowError::Usage(format!(
-                            "no token: set APPLIANCE_STATUS_TOKEN or run `appliance-status token ensure` ({} does not exist)",
-                            path.display()
-                        ))
-                    })?
-                }
-            };
-            follow::Source::service(url, token)
-        }
-        None => follow::Source::cluster(from.kubeconfig.as_deref()).await,
-    }
-}
-
-async fn status(args: StatusArgs) -> u8 {
-    let doc = match source(&args.from).await {
-        Ok(s) => s.fetch().await,
-        Err(e) => Err(e),
-    };
-    match doc {
-        Ok(doc) => {
-            match args.output {
-                Output::Text => print!("{}", cli::render_text(&term::document(&doc))),
-                Output::Json => match serde_json::to_string_pretty(&doc) {
-                    Ok(json) => println!("{json}"),
-                    Err(e) => {
-                        eprintln!("error: {}", term::lines(&e.to_string()));
-                        return exit::INTERNAL;
-                    }
-                },
-            }
-            exit::REACHED
-        }
-        Err(e) => {
-            eprintln!("error: {}", term::lines(&e.to_string()));
-            e.exit_code()
-        }
-    }
-}
-
-async fn validate_release(args: cli::ValidateReleaseArgs) -> u8 {
-    use appliance_status::{registry, release};
-    let usage = |message: String| {
-        eprintln!("error: {}", term::lines(&message));
-        exit::USAGE
-    };
-    let text = match read_manifest(&args.file, release::MAX_MANIFEST_BYTES) {
-        Ok(t) => t,
-        Err(e) => return usage(e),
-    };
-    let manifest = match release::parse(&text) {
-        Ok(m) => m,
-        Err(e) => return usage(e),
-    };
-    let catalog = match cli::load_catalog(args.catalog.as_deref()) {
-        Ok(c) => c,
-        Err(e) => return usage(e.to_string()),
-    };
-    let planned = match release::plan(&manifest, &catalog) {
-        Ok(p) => p,
-        Err(e) => return usage(e),
-    };
-    let registry = match args.registry.options().and_then(registry::Registry::new) {
-        Ok(r) => r,
-        Err(e) => return usage(e),
-    };
-    let checked = release::check(&registry, planned).await;
-    let verdict = release::verdict(&checked);
-    match args.output {
-        cli::OutputFormat::Text => print!(
-            "{}",
-            term::lines(&release::render_text(&manifest, &checked))
-        ),
-        cli::OutputFormat::Json => {
-            let json = serde_json::json!({
-                "releaseVersion": manifest.release_version,
-                "verdict": verdict,
-                "images": checked,
-            });
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&json).unwrap_or_default()
-            );
-        }
-    }
-    match verdict {
-        release::Verdict::AllPresent => exit::REACHED,
-        release::Verdict::Missing => exit::FAILED,
-        release::Verdict::Unauthorized => exit::UNAUTHORIZED,
-        release::Verdict::CouldNotCheck => exit::UNREACHABLE,
-    }
-}
-
-/// The release manifest's text: at most `limit` bytes of UTF-8.
-fn read_manifest(path: &std::path::Path, limit: u64) -> Result<String, String> {
-    let (origin, bytes) = cli::read_bounded(path, limit).map_err(|e| match e {
-        appliance_status::Error::TooLarge { origin, .. } => format!(
-            "{origin} is larger than {} KiB: not a release manifest",
-            limit >> 10
-        ),
-        other => other.to_string(),
-    })?;
-    String::from_utf8(bytes).map_err(|e| format!("{origin}: not UTF-8 text: {e}"))
-}
-
-async fn support_bundle(args: cli::SupportBundleArgs) -> u8 {
-    let bundle = match source(&args.from).await {
-        Ok(s) => s.support_bundle().await,
-        Err(e) => Err(e),
-    };
-    let bytes = match bundle {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: {}", term::lines(&e.to_string()));
-            return e.exit_code();
-        }
-    };
-    // Check what arrived before writing it: a bundle that `assess` cannot read is no use, except
-    // one too large for `assess` to replay, whose files support still reads.
-    let replay = match appliance_status::bundle::read(&bytes) {
-        Ok(r) => Some(r),
-        Err(e) if e.contains("unpacks to more than") => {
-            eprintln!(
-                "warning: {}; writing it all the same: its files are readable, `assess` will not replay it",
-                term::lines(&e)
-            );
-            None
-        }
-        Err(e) => {
-            eprintln!(
-                "error: the service sent something that is not a support bundle: {}",
-                term::lines(&e.to_string())
-            );
-            return exit::INTERNAL;
-        }
-    };
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&args.output)
-        .and_then(|mut f| f.write_all(&bytes));
-    if let Err(e) = written {
-        eprintln!("error: cannot write {}: {e}", args.output.display());
-        return exit::USAGE;
-    }
-    match replay {
-        Some(replay) => println!(
-            "Wrote {} ({} bytes): {} at {}. Replay it with: appliance-status assess {} --format text",
-            args.output.display(),
-            bytes.len(),
-            replay.document.rollup.state.label(),
-            replay.document.timestamp,
-            args.output.display()
-        ),
-        None => println!("Wrote {} ({} bytes).", args.output.display(), bytes.len()),
-    }
-    exit::REACHED
-}
-
-async fn wait(args: WaitArgs) -> u8 {
-    let to_std =
-        |d: jiff::SignedDuration| std::time::Duration::from_secs(d.as_secs().max(0) as u64);
-    let outcome = match source(&args.from).await {
-        Ok(s) => {
-            use std::io::{IsTerminal, Write};
-            let display = match args.output {
-                Output::Json => follow::Display::Json,
-                Output::Text if std::io::stdout().is_terminal() => follow::Display::Terminal,
-                Output::Text => follow::Display::Lines,
-            };
-            follow::wait(
-                &s,
-                args.target,
-                to_std(args.timeout),
-                to_std(args.fail_after),
-                display,
-                |text| {
-                    let mut out = std::io::stdout().lock();
-                    let _ = out.write_all(text.as_bytes());
-                    let _ = out.flush();
-                },
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    };
-    match outcome {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {}", term::lines(&e.to_string()));
-            e.exit_code()
-        }
-    }
-}
-
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if !args.no_ui {
+        web::check_site(&args.site_root, "appliance-status").map_err(anyhow::Error::msg)?;
+    }
     let catalog = Arc::new(cli::load_catalog(args.catalog.as_deref())?);
     let tokens = match &args.token_file {
         Some(path) => {

@@ -41,6 +41,26 @@ pub fn lines(text: &str) -> Cow<'_, str> {
     escape(text, |c| c == '\n' || c == '\t')
 }
 
+/// The innermost cause of an error chain, where the reason is ("connection refused", "failed
+/// to lookup address information: …"), not its wrappers' contexts; an OS error without its
+/// number, in lower case.
+pub fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    let text = last.to_string();
+    match text.split_once(" (os error") {
+        Some((head, _)) => {
+            let mut c = head.chars();
+            c.next()
+                .map(|f| f.to_lowercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        }
+        None => text,
+    }
+}
+
 /// `value` as JSON (indented when `pretty`) that a terminal can show safely: JSON escapes C0
 /// itself; DEL and C1, which JSON allows raw, are written as `\u007f`…`\u009f` too. The data
 /// is the same to any JSON reader.
@@ -65,6 +85,13 @@ pub fn json(value: &impl serde::Serialize, pretty: bool) -> String {
         }
     }
     out
+}
+
+/// `value` as YAML a terminal can show safely: the emitter writes a string holding a control
+/// character double-quoted with escapes (`"\e]0;…"`, `"\x9B"`); the property test below holds
+/// it to that.
+pub fn yaml(value: &impl serde::Serialize) -> String {
+    serde_yaml::to_string(value).unwrap_or_else(|e| format!("error: \"cannot write YAML: {e}\"\n"))
 }
 
 /// The document with every string in it made a safe [`field`]: for text output only (JSON
@@ -93,6 +120,26 @@ pub fn document(doc: &StatusDocument) -> StatusDocument {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_innermost_cause_is_said_once() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let refused = Outer(std::io::Error::from_raw_os_error(111));
+        assert_eq!(innermost(&refused), "connection refused");
+        let plain = std::io::Error::other("no route");
+        assert_eq!(innermost(&plain), "no route");
+    }
 
     #[test]
     fn escape_sequences_are_shown_not_obeyed() {
@@ -135,6 +182,15 @@ mod tests {
             let shown = json(&value, pretty);
             prop_assert!(!shown.chars().any(|c| is_control(c) && c != '\n'));
             let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
+            prop_assert_eq!(back, value);
+        }
+
+        #[test]
+        fn yaml_for_a_terminal_has_no_control_character_and_the_same_data(text in any::<String>()) {
+            let value = serde_json::json!({"message": text, "list": [text.clone()]});
+            let shown = yaml(&value);
+            prop_assert!(!shown.chars().any(|c| is_control(c) && c != '\n'), "{:?}", shown);
+            let back: serde_json::Value = serde_yaml::from_str(&shown).unwrap();
             prop_assert_eq!(back, value);
         }
 

@@ -77,9 +77,9 @@ pub enum TokenError {
 }
 
 impl TokenError {
-    /// The process exit code for this error (see [`crate::follow::exit`]).
+    /// The process exit code for this error (see [`crate::exit`]).
     pub fn exit_code(&self) -> u8 {
-        use crate::follow::exit;
+        use crate::exit;
         match self {
             TokenError::SiteId(_) | TokenError::NoNodeAddress => exit::USAGE,
             TokenError::Unsafe { .. } => exit::TOKEN_FILE,
@@ -95,7 +95,7 @@ impl TokenError {
     fn api(what: &str, e: kube::Error) -> TokenError {
         let unauthorized = matches!(&e, kube::Error::Api(s) if s.code == 401 || s.code == 403);
         TokenError::Api {
-            message: format!("the Kubernetes API ({what}): {e}"),
+            message: format!("the Kubernetes API ({what}): {}", crate::term::innermost(&e)),
             unauthorized,
         }
     }
@@ -442,7 +442,7 @@ mod tests {
         write(&path, &token).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = read(&path).unwrap_err();
-        assert_eq!(err.exit_code(), crate::follow::exit::TOKEN_FILE);
+        assert_eq!(err.exit_code(), crate::exit::TOKEN_FILE);
         let text = err.to_string();
         assert!(text.contains("readable by others (mode 644)"), "{text}");
         assert!(!text.contains(token.expose()));

@@ -37,6 +37,29 @@ pub struct AppState {
 /// login form or a server function's arguments, well under 1 KiB.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// The files of the built site the page needs (`scripts/build.sh` writes them, with `.br` and
+/// `.gz` beside each): without them the page is unstyled and never hydrates.
+pub const SITE_FILES: [&str; 3] = ["wasm", "js", "css"];
+
+/// Checks that `site_root/pkg` holds the page's files for `output_name`; the error names what
+/// is missing and where it looked.
+pub fn check_site(site_root: &std::path::Path, output_name: &str) -> Result<(), String> {
+    let pkg = site_root.join("pkg");
+    let missing: Vec<String> = SITE_FILES
+        .iter()
+        .map(|ext| format!("{output_name}.{ext}"))
+        .filter(|f| !pkg.join(f).is_file())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the built site is incomplete: {} not found in {}; point --site-root (LEPTOS_SITE_ROOT) at the directory `cargo leptos build` wrote (the image has it at /app/site), or pass --no-ui to serve the API without the page",
+        missing.join(", "),
+        pkg.display()
+    ))
+}
+
 /// The whole router; tests call it with `oneshot`, without a socket.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -258,6 +281,29 @@ pub mod testing {
             .find(|v| v.contains("appliance-status="))
             .and_then(|v| v.split(';').next())
             .map(str::to_string)
+    }
+}
+
+#[cfg(test)]
+mod site_tests {
+    use super::*;
+
+    #[test]
+    fn an_incomplete_site_is_named_file_by_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = check_site(dir.path(), "appliance-status").unwrap_err();
+        assert!(
+            err.contains("appliance-status.wasm, appliance-status.js, appliance-status.css"),
+            "{err}"
+        );
+        std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+        for ext in ["wasm", "js"] {
+            std::fs::write(dir.path().join(format!("pkg/appliance-status.{ext}")), "x").unwrap();
+        }
+        let err = check_site(dir.path(), "appliance-status").unwrap_err();
+        assert!(err.contains("appliance-status.css not found"), "{err}");
+        std::fs::write(dir.path().join("pkg/appliance-status.css"), "x").unwrap();
+        assert!(check_site(dir.path(), "appliance-status").is_ok());
     }
 }
 

@@ -271,6 +271,7 @@ async fn tls_from_token_ensure_to_an_https_page() {
         .env("APPLIANCE_STATUS_TOKEN", &token)
         .args([
             "serve",
+            "--no-ui",
             "--demo",
             "--listen",
             &format!("127.0.0.1:{port}"),
@@ -313,6 +314,33 @@ async fn tls_from_token_ensure_to_an_https_page() {
         plain.map_or(true, |r| r.status() != 200),
         "plain HTTP answered"
     );
+    // `status` over https trusts the site's certificate, kept beside its token
+    let status = |home: &Path, extra: &[&str]| {
+        bin()
+            .env("HOME", home)
+            .env_remove("APPLIANCE_STATUS_TOKEN")
+            .args(["status", "--site-id", "site-1", "--url", &base, "--timeout", "3s"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = status(&home, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("Status: "), "{}", text(&out.stdout));
+    // elsewhere, without it: refused at once, saying what to pass
+    let elsewhere = self::home("tls-elsewhere");
+    let site = elsewhere.join(".alga-psa-appliance/site-1");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(site.join("status-token"), format!("{token}\n")).unwrap();
+    std::fs::set_permissions(site.join("status-token"), std::fs::Permissions::from_mode(0o600))
+        .unwrap();
+    let out = status(&elsewhere, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("not trusted"), "{}", text(&out.stderr));
+    let cert_arg = cert.display().to_string();
+    let out = status(&elsewhere, &["--tls-cert", &cert_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
 /// A loopback port nobody listens on (yet).
@@ -347,11 +375,15 @@ impl Drop for Service {
 }
 
 fn serve_demo(token: &str, speed: &str) -> Service {
-    let port = free_port();
+    serve_demo_on(free_port(), token, speed)
+}
+
+fn serve_demo_on(port: u16, token: &str, speed: &str) -> Service {
     let child = bin()
         .env("APPLIANCE_STATUS_TOKEN", token)
         .args([
             "serve",
+            "--no-ui",
             "--demo",
             "--speed",
             speed,
@@ -493,52 +525,268 @@ fn wait_exit_codes_per_outcome() {
     assert_eq!(text(&out.stderr).lines().count(), 1);
     assert!(!text(&out.stderr).contains("wrong-token"));
     drop(service);
-    // Nobody listening: unreachable.
+    // Nobody listening: unreachable, once the time to wait for it is up, naming the cause.
     let port = free_port();
-    let out = follow(&format!("http://127.0.0.1:{port}"), token, &["status"]);
+    let out = follow(
+        &format!("http://127.0.0.1:{port}"),
+        token,
+        &["status", "--timeout", "2s"],
+    );
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "cannot reach the status service at http://127.0.0.1:{port}: connection refused"
+        )),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
-/// In a real pseudo-terminal (util-linux `script`), `wait` draws the live display: a line per
-/// tier as it turns ready, a status line redrawn in place (elapsed, rollup, top issue or what is
-/// in progress), the login URL, and a final mark.
+/// What is not a status service, a wrong token, a URL without a scheme: each ends at once, with
+/// its own code and what is wrong, however long `--timeout` would have waited.
 #[test]
-fn wait_draws_a_live_display_in_a_terminal() {
-    let token = "00112233445566778899aabbccddeeff";
-    let service = serve_demo(token, "60");
+fn what_retrying_cannot_mend_ends_at_once() {
+    // A web server that is not the status service: 404 for everything.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let other = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            use std::io::{Read, Write};
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found",
+            );
+        }
+    });
+    let token = "0123456789abcdef0123456789abcdef";
+    let began = Instant::now();
+    let out = follow(
+        &other,
+        token,
+        &["wait", "--for", "login", "--timeout", "5m"],
+    );
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("answered HTTP 404: not an appliance-status service"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = follow(&format!("{other}/wrong/path"), token, &["status"]);
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+
+    // No scheme.
+    let out = follow("127.0.0.1:8080", token, &["status"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("is not an http:// or https:// address; e.g. http://127.0.0.1:8080"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A wrong token, while `wait` would wait an hour.
+    let service = serve_demo(token, "20");
+    let out = follow(
+        &service.1,
+        "wrong-token-wrong-token-wrong-token",
+        &["wait", "--for", "login", "--timeout", "60m"],
+    );
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("refused the token (HTTP 401)"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
+/// `wait` started before the service answers (its pod still pulling), then the service killed
+/// and started again mid-wait: `wait` keeps asking, says what it waits for, and follows the
+/// bootstrap to the login URL.
+#[test]
+fn wait_follows_through_a_service_not_there_yet_and_a_restart() {
+    use std::io::BufRead;
+    let token = "a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6";
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut waiting = bin()
+        .env("APPLIANCE_STATUS_TOKEN", token)
+        .env("HOME", home("early"))
+        .args([
+            "wait",
+            "--for",
+            "login",
+            "--timeout",
+            "4m",
+            "--fail-after",
+            "10m",
+            "--url",
+            &url,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = waiting.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let mut until = |what: &str, within: Duration| {
+        let end = Instant::now() + within;
+        while let Ok(line) = lines.recv_timeout(end.saturating_duration_since(Instant::now())) {
+            seen.push(line.clone());
+            if line.contains(what) {
+                return;
+            }
+        }
+        panic!("{what:?} not seen within {within:?}:\n{}", seen.join("\n"));
+    };
+    until(
+        &format!("Waiting for the status service at {url}: connection refused"),
+        Duration::from_secs(10),
+    );
+    // 20 s later the service starts
+    std::thread::sleep(Duration::from_secs(20));
+    let service = serve_demo_on(port, token, "60");
+    until("PLATFORM_READY ready", Duration::from_secs(60));
+    // killed mid-wait, and started again
+    drop(service);
+    until("connection refused", Duration::from_secs(15));
+    let _service = serve_demo_on(port, token, "60");
+    until(
+        "Login URL: http://192.168.64.8:3000",
+        Duration::from_secs(120),
+    );
+    let status = waiting.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{}", seen.join("\n"));
+}
+
+/// `wait` in a real pseudo-terminal (util-linux `script`) of `columns`×24, its output played
+/// into a terminal emulator (vt100, with scrollback): its exit code, every row ever shown (what
+/// scrolled off, then the final screen), and the raw output. No row may have been wrapped by
+/// the terminal: every line fits the width.
+fn wait_on_a_terminal(
+    url: &str,
+    token: &str,
+    columns: u16,
+    extra: &str,
+) -> (Option<i32>, Vec<String>, String) {
     let command = format!(
-        "{} wait --for login --timeout 3m --fail-after 10m --url {}",
+        "stty cols {columns} rows 24; exec {} wait --for login --timeout 3m --url {url} {extra}",
         env!("CARGO_BIN_EXE_appliance-status"),
-        service.1
     );
     let out = Command::new("script")
         .args(["-qefc", &command, "/dev/null"])
         .env("APPLIANCE_STATUS_TOKEN", token)
         .env("HOME", home("pty"))
+        .env("LANG", "C.UTF-8")
+        .env("TERM", "xterm-256color")
         .output()
         .unwrap();
-    let screen = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{screen}");
-    assert!(
-        screen.contains("\r\x1b[2K⏳ "),
-        "a status line redrawn in place:\n{screen:?}"
-    );
-    assert!(
-        screen.contains("Failed / action required") || screen.contains("Installing"),
-        "{screen:?}"
-    );
-    for line in [
-        "CORE_READY ready",
-        "LOGIN_READY ready",
-        "Login URL: http://192.168.64.8:3000",
-        "✔ LOGIN_READY after",
-    ] {
-        assert!(screen.contains(line), "{line:?} missing:\n{screen:?}");
+    let mut parser = vt100::Parser::new(24, columns, 10_000);
+    parser.process(&out.stdout);
+    parser.screen_mut().set_scrollback(usize::MAX);
+    let mut offset = parser.screen().scrollback();
+    let mut all = Vec::new();
+    loop {
+        parser.screen_mut().set_scrollback(offset);
+        let take = if offset == 0 { 24 } else { offset.min(24) };
+        let screen = parser.screen();
+        for (i, row) in screen.rows(0, columns).enumerate().take(take) {
+            assert!(
+                !screen.row_wrapped(i as u16),
+                "a line wider than {columns} columns was wrapped by the terminal: {row:?}"
+            );
+            all.push(row);
+        }
+        if offset == 0 {
+            break;
+        }
+        offset -= take;
     }
+    (
+        out.status.code(),
+        all,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// On a terminal, `wait` draws the live display: the lines that last (tiers turning ready, the
+/// login URL, a final mark) and one area redrawn in place with the state, the top issue and its
+/// next action: at 80 and at 40 columns nothing wraps, no copy of the area is left behind, and
+/// the final screen reads as the outcome.
+#[test]
+fn wait_draws_a_live_display_in_a_terminal() {
+    let token = "00112233445566778899aabbccddeeff";
+    let service = serve_demo(token, "60");
+    for columns in [80u16, 40] {
+        let (code, rows, _) = wait_on_a_terminal(&service.1, token, columns, "--fail-after 10m");
+        let all = rows.join("\n");
+        assert_eq!(code, Some(0), "{all}");
+        for line in [
+            "CORE_READY ready",
+            "LOGIN_READY ready",
+            "Login URL:",
+            "✔ LOGIN_READY after",
+        ] {
+            assert!(
+                all.contains(line),
+                "{line:?} missing at {columns} columns:\n{all}"
+            );
+        }
+        // the area was redrawn in place: no state line (⏳ …) is left anywhere
+        assert!(
+            !rows
+                .iter()
+                .any(|r| r.starts_with("⏳") || r.contains("Top issue:")),
+            "a copy of the area was left behind at {columns} columns:\n{all}"
+        );
+        // each lasting line once
+        assert_eq!(all.matches("CORE_READY ready").count(), 1, "{all}");
+        assert!(
+            !rows.iter().any(|r| r.starts_with("[2026")),
+            "no timestamped lines on a terminal:\n{all}"
+        );
+    }
+    // plain symbols on request
+    let (code, rows, _) = wait_on_a_terminal(&service.1, token, 80, "--fail-after 10m --ascii");
+    assert_eq!(code, Some(0));
     assert!(
-        !screen.lines().any(|l| l.starts_with("[2026")),
-        "no timestamped lines on a terminal:\n{screen:?}"
+        rows.iter().any(|r| r.starts_with("[ok] LOGIN_READY after")),
+        "{}",
+        rows.join("\n")
     );
+}
+
+/// While it waits, the area shows the top issue and its next action (the observed bootstrap's
+/// first minutes: the resolver refuses queries), and a failure ends with both, readable.
+#[test]
+fn the_terminal_shows_the_top_issue_and_its_next_action_while_waiting() {
+    let token = "ffeeddccbbaa99887766554433221100";
+    let service = serve_demo(token, "10");
+    let (code, rows, raw) = wait_on_a_terminal(&service.1, token, 40, "--fail-after 20s");
+    let all = rows.join("\n");
+    assert_eq!(code, Some(4), "{all}");
+    assert!(
+        raw.contains("Top issue: dns:"),
+        "the area showed the top issue: {raw:?}"
+    );
+    // the failure that lasted 20 s (on a busy machine the resolver may recover sooner)
+    let last = all.rfind("✖ Failed / action required: ").expect(&all);
+    assert!(all[last..].contains("  Next: "), "{all}");
 }
 
 /// Answers the login URL probe as the web app does once it is up (`307` to the dashboard), on a
@@ -646,6 +894,7 @@ async fn the_admins_path_on_an_empty_cluster() {
         .env_remove("KUBECONFIG")
         .args([
             "serve",
+            "--no-ui",
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--kubeconfig",

@@ -176,7 +176,7 @@ async fn the_support_bundle_is_redacted_and_replays() {
     let file = dir.path().join("bundle.tar.gz");
     let out = bin()
         .env("APPLIANCE_STATUS_TOKEN", TOKEN)
-        .args(["support-bundle", "--url", &url, "-o"])
+        .args(["support-bundle", "--url", &url, "--file"])
         .arg(&file)
         .output()
         .unwrap();
@@ -198,7 +198,11 @@ async fn the_support_bundle_is_redacted_and_replays() {
             .1,
     )
     .unwrap();
-    let out = bin().arg("assess").arg(&file).output().unwrap();
+    let out = bin()
+        .args(["assess", "-o", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
     succeeded(&out);
     let replayed: app::status::StatusDocument = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(replayed.rollup.state, published.rollup.state);
@@ -221,7 +225,7 @@ async fn the_support_bundle_is_redacted_and_replays() {
         .env_remove("APPLIANCE_STATUS_URL")
         .args(["support-bundle", "--kubeconfig"])
         .arg(&cluster.kubeconfig)
-        .arg("-o")
+        .arg("--file")
         .arg(&local)
         .output()
         .unwrap();

@@ -52,7 +52,7 @@ items:
 fn assess_prints_the_document_for_a_dump() {
     let dump = write("dump.yaml", DUMP);
     let out = bin()
-        .args(["assess", "--now", "2026-04-30T02:00:00Z"])
+        .args(["assess", "-o", "json", "--now", "2026-04-30T02:00:00Z"])
         .arg(&dump)
         .output()
         .unwrap();
@@ -101,7 +101,7 @@ fn assess_prints_the_document_for_a_dump() {
 #[test]
 fn assess_reads_standard_input() {
     let mut child = bin()
-        .args(["assess", "--now", "2026-04-30T02:00:00Z", "-"])
+        .args(["assess", "-o", "json", "--now", "2026-04-30T02:00:00Z", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -178,6 +178,7 @@ fn a_malformed_catalog_is_a_clear_error() {
     let out = bin()
         .args([
             "serve",
+            "--no-ui",
             "--demo",
             "--catalog",
             "/nonexistent/catalog.yaml",

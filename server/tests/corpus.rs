@@ -57,7 +57,7 @@ fn corpus() -> PathBuf {
 
 fn assess(case: &Case) -> (StatusDocument, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_appliance-status"));
-    cmd.args(["assess", "--now", &case.now]);
+    cmd.args(["assess", "-o", "json", "--now", &case.now]);
     for p in &case.probes {
         cmd.arg("--probe").arg(p);
     }

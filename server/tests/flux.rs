@@ -399,7 +399,7 @@ fn a_real_api_server_accepts_the_layout_and_it_reads_as_installing() {
     let file = std::env::temp_dir().join(format!("flux-layout-{}.yaml", std::process::id()));
     std::fs::write(&file, dump).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_appliance-status"))
-        .arg("assess")
+        .args(["assess", "-o", "json"])
         .arg(&file)
         .output()
         .unwrap();

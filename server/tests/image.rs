@@ -185,6 +185,8 @@ async fn the_image_serves_and_assesses() {
             "-i",
             &image,
             "assess",
+            "-o",
+            "json",
             "--now",
             "2026-04-30T02:00:00Z",
             "-",

@@ -34,6 +34,7 @@ pub fn serve(kubeconfig: &Path, token: &str, extra: &[&str]) -> std::io::Result<
     Command::new(release_binary())
         .args([
             "serve",
+            "--no-ui",
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--kubeconfig",

@@ -59,7 +59,7 @@ pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, now: Timestamp, out: &mu
         out.push(
             platform("kubernetes-api", Layer::Api, Progress::Failed, "unreachable",
                 format!("Kubernetes API unreachable since {since}"),
-                "Check that the node is running and the API server is up (Talos: `talosctl health`); this page shows the last known state meanwhile.")
+                "Check that the node is running and the API server is up (Talos: `talosctl health`); the status shows the last known state meanwhile.")
                 .seen_at(Some(since))
                 .with(evidence("api", None, "kube-apiserver", None, &err, Some(since))),
         );

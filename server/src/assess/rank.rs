@@ -197,7 +197,7 @@ pub fn rollup(
             "Installing: {} ({done} of 4 steps to login done).{activity}",
             step.label().to_lowercase()
         ),
-        next_action: "No action needed yet; this page updates by itself.".into(),
+        next_action: "No action needed yet; the status follows the install by itself.".into(),
     }
 }
 

@@ -29,7 +29,7 @@ fn assess_file(path: &std::path::Path) -> StatusDocument {
     let Command::Assess(args) = cli.command else {
         unreachable!()
     };
-    run_assess(&args).unwrap().0
+    run_assess(&args).unwrap().document
 }
 
 /// What a verdict is: the rollup, each tier, each blocker and each component's state.
