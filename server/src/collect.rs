@@ -14,16 +14,14 @@
 //! and watching starts when the CRD appears.
 
 use crate::catalog::Catalog;
-use crate::objects::{flux_from_value, Collectable, KubeObject, ObjectId};
+use crate::objects::{flux_from_value, Collectable, KubeObject};
 use crate::probes::Probes;
 use crate::publish::{Engine, Publisher};
 use crate::snapshot::{FluxKind, LogExcerpt, Snapshot};
-use app::status::WatchState;
+pub use appliance_engine::change::{apply, synced, Applied, Change, LOG_BUDGET};
 use futures::{Stream, StreamExt};
 use jiff::Timestamp;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, Event, Node, PersistentVolumeClaim, Pod, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Pod, Secret};
 use kube::api::{ApiResource, DynamicObject, LogParams};
 use kube::core::PartialObjectMeta;
 use kube::runtime::{watcher, WatchStreamExt};
@@ -62,10 +60,6 @@ pub struct CollectorOptions {
 /// events and 2,000 pods the service stays under 64 MiB (docs/BENCHMARKS.md).
 pub const DEFAULT_MAX_EVENTS: usize = 50_000;
 
-/// Bytes of log excerpts kept at most (each is at most `log_bytes`, 16 KiB by default): the
-/// oldest go first when more pods crash at once than that holds.
-pub const LOG_BUDGET: usize = 1 << 20;
-
 impl Default for CollectorOptions {
     fn default() -> Self {
         CollectorOptions {
@@ -79,29 +73,6 @@ impl Default for CollectorOptions {
             log_interval: Duration::from_secs(60),
         }
     }
-}
-
-/// One change to the snapshot.
-#[derive(Debug)]
-pub enum Change {
-    Apply(KubeObject),
-    Delete(ObjectId),
-    /// A watcher listed its kind afresh: replace it.
-    /// A watcher started for this kind.
-    Watching(&'static str),
-    Relist(&'static str, Vec<KubeObject>),
-    /// The API answered (a watch event, a version check).
-    ApiOk,
-    /// The API did not answer.
-    ApiDown(String),
-    /// A kind is not served (a Flux CRD not installed yet): a state, not an error.
-    NotServed(&'static str),
-    /// The service account may not watch a kind: its RBAC is incomplete.
-    Forbidden(&'static str, String),
-    Logs(LogExcerpt),
-    Probe(String, Option<String>),
-    /// The registry check of the selected release's images (or that it is off).
-    ReleaseCheck(crate::release::ReleaseCheck),
 }
 
 /// The Flux kinds watched, with their served versions (the CRDs: testing/crds/build.sh).
@@ -130,18 +101,6 @@ const FLUX: [(FluxKind, &str, &str, &str); 4] = [
         "v2",
         "helmreleases",
     ),
-];
-
-/// The kinds that must have listed once before `/readyz` says ready (Flux kinds may be absent).
-const CORE_KINDS: [&str; 8] = [
-    "Node",
-    "Pod",
-    "Job",
-    "PersistentVolumeClaim",
-    "Event",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
 ];
 
 /// Whether an error means the API cannot be reached (as opposed to an object it sent that we
@@ -265,50 +224,19 @@ pub fn spawn_watchers(
 ) -> mpsc::Receiver<Change> {
     let (tx, rx) = mpsc::channel(1024);
     let cfg = || watcher::Config::default();
-    spawn_typed(
-        Api::<Node>::all(client.clone()),
-        cfg(),
-        &tx,
-        options.max_events,
-    );
-    spawn_typed(
-        Api::<Pod>::all(client.clone()),
-        cfg(),
-        &tx,
-        options.max_events,
-    );
-    spawn_typed(
-        Api::<Job>::all(client.clone()),
-        cfg(),
-        &tx,
-        options.max_events,
-    );
-    spawn_typed(
-        Api::<PersistentVolumeClaim>::all(client.clone()),
-        cfg(),
-        &tx,
-        options.max_events,
-    );
+    // One watcher for the whole cluster per kind the engine's table marks `cluster`, and events.
+    macro_rules! watch_cluster_wide {
+        ($(($v:ident, $t:ty, $kind:literal, $group:literal, $ns:literal, $field:ident, $watch:ident, $prune:expr)),* $(,)?) => {
+            $(watch_cluster_wide!(@one $watch, $t);)*
+        };
+        (@one cluster, $t:ty) => {
+            spawn_typed(Api::<$t>::all(client.clone()), cfg(), &tx, options.max_events);
+        };
+        (@one named, $t:ty) => {};
+    }
+    appliance_engine::typed_kinds!(watch_cluster_wide);
     spawn_typed(
         Api::<Event>::all(client.clone()),
-        cfg(),
-        &tx,
-        options.max_events,
-    );
-    spawn_typed(
-        Api::<Deployment>::all(client.clone()),
-        cfg(),
-        &tx,
-        options.max_events,
-    );
-    spawn_typed(
-        Api::<StatefulSet>::all(client.clone()),
-        cfg(),
-        &tx,
-        options.max_events,
-    );
-    spawn_typed(
-        Api::<DaemonSet>::all(client.clone()),
         cfg(),
         &tx,
         options.max_events,
@@ -606,11 +534,11 @@ pub async fn run(
             }
             change = changes.recv() => {
                 let Some(change) = change else { return };
-                dirty |= apply(&mut snapshot, &mut probes, &mut listed, change);
+                dirty |= land(&mut snapshot, &mut probes, &mut listed, change);
                 // Take everything already queued, then wait out the debounce window.
                 let deadline = tokio::time::Instant::now() + options.debounce;
                 while let Ok(Some(change)) = tokio::time::timeout_at(deadline, changes.recv()).await {
-                    dirty |= apply(&mut snapshot, &mut probes, &mut listed, change);
+                    dirty |= land(&mut snapshot, &mut probes, &mut listed, change);
                 }
             }
         }
@@ -618,7 +546,7 @@ pub async fn run(
             continue;
         }
         dirty = false;
-        if !ready.load(Ordering::Relaxed) && CORE_KINDS.iter().all(|k| listed.contains(k)) {
+        if !ready.load(Ordering::Relaxed) && synced(&listed) {
             ready.store(true, Ordering::Relaxed);
             tracing::info!(objects = snapshot.object_count(), "caches synced");
         }
@@ -656,129 +584,31 @@ pub async fn run(
     }
 }
 
-/// Applies one change; returns whether the snapshot changed.
-/// Drops the oldest excerpts (the first pushed) until the rest hold at most `budget` bytes.
-fn keep_within_budget(logs: &mut Vec<LogExcerpt>, budget: usize) {
-    let mut total: usize = logs.iter().map(LogExcerpt::footprint).sum();
-    let mut drop = 0;
-    while total > budget && drop < logs.len() {
-        total -= logs[drop].footprint();
-        drop += 1;
-    }
-    logs.drain(..drop);
-}
-
-fn apply(
+/// Applies one change at the current time (`change::apply`), saying in the log what the API's
+/// health did; returns whether to assess again.
+fn land(
     snapshot: &mut Snapshot,
     probes: &mut Probes,
     listed: &mut BTreeSet<&'static str>,
     change: Change,
 ) -> bool {
-    match change {
-        Change::Apply(o) => {
-            snapshot.api.unreachable_since = None;
-            snapshot.apply(o);
-        }
-        Change::Delete(id) => {
-            snapshot.delete(&id);
-        }
-        Change::Watching(kind) => {
-            snapshot
-                .api
-                .watches
-                .entry(kind.to_string())
-                .or_insert(WatchState::Listing);
-        }
-        Change::Relist(kind, objects) => {
-            listed.insert(kind);
-            snapshot
-                .api
-                .watches
-                .insert(kind.to_string(), WatchState::Listed);
-            snapshot.api.forbidden.remove(kind);
-            snapshot.api.unreachable_since = None;
-            match kind {
-                // Named watchers share a kind with each other: apply, do not replace.
-                "ConfigMap/named" | "Secret/named" => {
-                    objects.into_iter().for_each(|o| snapshot.apply(o))
-                }
-                _ => snapshot.replace_kind(kind, objects),
-            }
-            if CORE_KINDS.iter().all(|k| listed.contains(k)) {
-                snapshot.api.last_sync = Some(Timestamp::now());
-            }
-        }
-        Change::ApiOk => {
-            let was_down = snapshot.api.unreachable_since.take().is_some();
-            snapshot.api.last_error = None;
-            if CORE_KINDS.iter().all(|k| listed.contains(k)) {
-                snapshot.api.last_sync = Some(Timestamp::now());
-            }
-            if was_down {
-                tracing::info!("Kubernetes API reachable again");
-            }
-            return was_down;
-        }
-        Change::ApiDown(error) => {
-            if snapshot.api.unreachable_since.is_none() {
-                tracing::warn!("Kubernetes API unreachable: {error}");
-                snapshot.api.unreachable_since = Some(Timestamp::now());
-            }
-            snapshot.api.last_error = Some(error);
-        }
-        Change::NotServed(kind) => {
-            tracing::debug!(kind, "not served yet (CRD not installed)");
-            listed.insert(kind);
-            snapshot
-                .api
-                .watches
-                .insert(kind.to_string(), WatchState::NotServed);
-            return false;
-        }
-        Change::Forbidden(kind, message) => {
-            snapshot
-                .api
-                .watches
-                .insert(kind.to_string(), WatchState::Forbidden);
-            return snapshot
-                .api
-                .forbidden
-                .insert(kind.to_string(), message)
-                .is_none();
-        }
-        Change::Logs(excerpt) => {
-            snapshot.logs.retain(|l| {
-                !(l.namespace == excerpt.namespace
-                    && l.pod == excerpt.pod
-                    && l.container == excerpt.container)
-            });
-            // Tails of pods that are gone are dropped.
-            let pods = &snapshot.pods;
-            snapshot
-                .logs
-                .retain(|l| pods.contains_key(&(l.namespace.clone(), l.pod.clone())));
-            if snapshot
-                .pods
-                .contains_key(&(excerpt.namespace.clone(), excerpt.pod.clone()))
-            {
-                snapshot.logs.push(excerpt);
-            }
-            keep_within_budget(&mut snapshot.logs, LOG_BUDGET);
-        }
-        Change::ReleaseCheck(check) => {
-            snapshot.release_check = check;
-        }
-        Change::Probe(name, value) => match value {
-            Some(v) => {
-                if let Err(e) = probes.set(&name, &v) {
-                    tracing::warn!("probe result ignored: {e}");
-                    return false;
-                }
-            }
-            None => probes.clear(&name),
-        },
+    if let Change::NotServed(kind) = &change {
+        tracing::debug!(kind, "not served yet (CRD not installed)");
     }
-    true
+    let down = match &change {
+        Change::ApiDown(e) => Some(e.clone()),
+        _ => None,
+    };
+    let applied = apply(snapshot, probes, listed, change, Timestamp::now());
+    match &applied {
+        Applied::ApiBack => tracing::info!("Kubernetes API reachable again"),
+        Applied::ApiLost => {
+            tracing::warn!("Kubernetes API unreachable: {}", down.unwrap_or_default())
+        }
+        Applied::Refused(why) => tracing::warn!("{why}"),
+        Applied::Changed | Applied::Unchanged => {}
+    }
+    applied.dirty()
 }
 
 /// Connects to the cluster the usual way: in-cluster service account, else `KUBECONFIG` /
@@ -908,52 +738,6 @@ status: {containerStatuses: [{name: c, image: x, imageID: "", ready: false, rest
                 ("msp".into(), "boot-1".into(), "bootstrap".into(), false),
                 ("msp".into(), "temporal-1".into(), "temporal".into(), true),
             ]
-        );
-    }
-
-    /// More crashing pods than the log budget holds: the newest tails are kept, within it.
-    #[test]
-    fn log_excerpts_stay_within_their_byte_budget() {
-        let mut snapshot = Snapshot::default();
-        let mut probes = Probes::default();
-        let mut listed = BTreeSet::new();
-        let options = CollectorOptions::default();
-        let n = 2 * LOG_BUDGET / options.log_bytes as usize;
-        for i in 0..n {
-            let pod = format!("p-{i}");
-            let yaml = format!(
-                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {pod}, namespace: msp}}\nspec: {{containers: [{{name: c, image: x}}]}}\n"
-            );
-            for o in crate::objects::parse_documents(&yaml, "t").unwrap().objects {
-                snapshot.apply(o);
-            }
-            // a full tail: `log_bytes` of text in lines of 512 characters
-            let line = "x".repeat(512);
-            let excerpt = LogExcerpt {
-                namespace: "msp".into(),
-                pod,
-                container: Some("c".into()),
-                lines: vec![line; options.log_bytes as usize / 512],
-            };
-            apply(
-                &mut snapshot,
-                &mut probes,
-                &mut listed,
-                Change::Logs(excerpt),
-            );
-        }
-        let total: usize = snapshot.logs.iter().map(LogExcerpt::footprint).sum();
-        assert!(total <= LOG_BUDGET, "{total}");
-        let one = snapshot.logs[0].footprint();
-        assert_eq!(snapshot.logs.len(), LOG_BUDGET / one, "as many as fit");
-        assert_eq!(
-            snapshot.logs.last().unwrap().pod,
-            format!("p-{}", n - 1),
-            "the newest is kept"
-        );
-        assert!(
-            snapshot.logs.iter().all(|l| l.pod != "p-0"),
-            "the oldest went"
         );
     }
 

@@ -114,7 +114,10 @@ pub async fn kube_client(
     })?;
     let address = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).map_err(|e| {
-        FollowError::NoKubeconfig(format!("the kubeconfig's client: {}", crate::term::innermost(&e)))
+        FollowError::NoKubeconfig(format!(
+            "the kubeconfig's client: {}",
+            crate::term::innermost(&e)
+        ))
     })?;
     Ok((client, address))
 }

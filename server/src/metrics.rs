@@ -184,7 +184,7 @@ pub fn render(doc: &StatusDocument, limiter: &Limiter, now: jiff::Timestamp) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assess::tests::corpus_document;
+    use appliance_engine::fixtures::corpus_document;
     use std::time::Instant;
 
     /// Parsed with a Prometheus text parser (`prometheus-parse`): the value of `name` whose labels

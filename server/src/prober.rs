@@ -1,8 +1,8 @@
 //! Probes the service runs itself: the login URL, name resolution and outbound HTTPS for outside
 //! hosts, and (optionally) the seed-data query. Results go to the collector as
-//! [`Change::Probe`](crate::collect::Change), in the same `NAME=VALUE` form as `--probe`.
+//! [`Change::Probe`](crate::change::Change), in the same `NAME=VALUE` form as `--probe`.
 
-use crate::collect::Change;
+use crate::change::Change;
 use app::api::ssr::StatusFeed;
 use std::time::Duration;
 use tokio::sync::mpsc;

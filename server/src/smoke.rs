@@ -12,7 +12,7 @@
 //! the claim to bind and the pod to succeed, delete both, and report `ok` or the reason as the
 //! `storage-smoke` probe.
 
-use crate::collect::Change;
+use crate::change::Change;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::Client;

@@ -95,7 +95,10 @@ impl TokenError {
     fn api(what: &str, e: kube::Error) -> TokenError {
         let unauthorized = matches!(&e, kube::Error::Api(s) if s.code == 401 || s.code == 403);
         TokenError::Api {
-            message: format!("the Kubernetes API ({what}): {}", crate::term::innermost(&e)),
+            message: format!(
+                "the Kubernetes API ({what}): {}",
+                crate::term::innermost(&e)
+            ),
             unauthorized,
         }
     }

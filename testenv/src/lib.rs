@@ -8,6 +8,7 @@
 
 pub mod controlplane;
 pub mod helmrelease;
+pub mod layers;
 pub mod registry;
 pub mod smoke;
 pub mod standalone;

@@ -1,10 +1,10 @@
 use super::*;
-use crate::assess::tests::{corpus_cases, corpus_inputs};
 use crate::assess::{SourceInfo, Thresholds};
 use crate::catalog::Catalog;
 use crate::cli::{run_assess, Cli, Command};
 use crate::objects::parse_documents;
 use crate::publish::Engine;
+use appliance_engine::fixtures::{corpus_cases, corpus_inputs};
 use clap::Parser;
 
 fn engine() -> Engine {

@@ -6,44 +6,41 @@
 
 use crate::event::EventRecord;
 use jiff::Timestamp;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The longest message kept from any object; longer ones are cut with a marker.
-pub const MAX_MESSAGE_BYTES: usize = 4096;
+pub use crate::event::{bound_message, MAX_MESSAGE_BYTES};
 
 /// Objects of one kind, keyed by (namespace, name).
 pub type Objects<T> = BTreeMap<(String, String), T>;
 
-/// Everything the engine reads.
-#[derive(Clone, Debug, Default)]
-pub struct Snapshot {
-    pub nodes: Objects<Node>,
-    pub pods: Objects<Pod>,
-    pub jobs: Objects<Job>,
-    pub pvcs: Objects<PersistentVolumeClaim>,
-    pub events: Objects<EventRecord>,
-    pub deployments: Objects<Deployment>,
-    pub stateful_sets: Objects<StatefulSet>,
-    pub daemon_sets: Objects<DaemonSet>,
-    pub config_maps: Objects<ConfigMap>,
-    /// Secret names only: the service never reads secret data.
-    pub secret_names: Objects<()>,
-    /// Flux objects by (kind, namespace, name): a Kustomization and a GitRepository share names.
-    pub flux: BTreeMap<(FluxKind, String, String), FluxObject>,
-    /// Bounded log tails of crash-looping or failed pods.
-    pub logs: Vec<LogExcerpt>,
-    /// The registry check of the selected release's images (live, unless turned off).
-    pub release_check: crate::release::ReleaseCheck,
-    /// Facts remembered across changes (completed Jobs, first-seen times).
-    pub memory: Memory,
-    /// Whether the Kubernetes API answers.
-    pub api: ApiHealth,
+macro_rules! snapshot {
+    ($(($v:ident, $t:ty, $kind:literal, $group:literal, $ns:literal, $field:ident, $watch:ident, $prune:expr)),* $(,)?) => {
+        /// Everything the engine reads: the typed kinds of the table (`crate::kinds`), by
+        /// (namespace, name), and beside them what is kept differently.
+        #[derive(Clone, Debug, Default)]
+        pub struct Snapshot {
+            $(pub $field: Objects<$t>,)*
+            pub events: Objects<EventRecord>,
+            /// Secret names only: the service never reads secret data.
+            pub secret_names: Objects<()>,
+            /// Flux objects by (kind, namespace, name): a Kustomization and a GitRepository share
+            /// names.
+            pub flux: BTreeMap<(FluxKind, String, String), FluxObject>,
+            /// Bounded log tails of crash-looping or failed pods.
+            pub logs: Vec<LogExcerpt>,
+            /// The registry check of the selected release's images (live, unless turned off).
+            pub release_check: crate::images::ReleaseCheck,
+            /// Facts remembered across changes (completed Jobs, first-seen times).
+            pub memory: Memory,
+            /// Whether the Kubernetes API answers.
+            pub api: ApiHealth,
+        }
+    };
 }
+crate::typed_kinds!(snapshot);
 
 /// Facts the engine needs that the cluster forgets.
 #[derive(Clone, Debug, Default)]
@@ -203,30 +200,6 @@ pub fn key(meta: &ObjectMeta) -> (String, String) {
     )
 }
 
-/// Cuts a message to [`MAX_MESSAGE_BYTES`] on a character boundary.
-pub fn bound_message(message: &mut String) {
-    if message.len() > MAX_MESSAGE_BYTES {
-        let mut end = MAX_MESSAGE_BYTES;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
-        message.push_str(" …[truncated]");
-    }
-}
-
-/// Drops what the engine never reads and bounds what it does.
-pub fn prune_meta(meta: &mut ObjectMeta) {
-    meta.managed_fields = None;
-    if let Some(annotations) = meta.annotations.as_mut() {
-        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-        annotations.retain(|k, _| k.starts_with("meta.helm.sh/") || k.starts_with("helm.toolkit"));
-        if annotations.is_empty() {
-            meta.annotations = None;
-        }
-    }
-}
-
 impl Snapshot {
     /// The Flux object of a kind, if present.
     pub fn flux_object(&self, kind: FluxKind, namespace: &str, name: &str) -> Option<&FluxObject> {
@@ -266,41 +239,5 @@ impl Snapshot {
                 self.memory.completed_jobs.entry(key.clone()).or_insert(at);
             }
         }
-    }
-
-    /// How many objects of `kind` (a watch's kind name) the snapshot holds; `None` for a kind it
-    /// does not keep.
-    pub fn count_of(&self, kind: &str) -> Option<usize> {
-        Some(match kind {
-            "Node" => self.nodes.len(),
-            "Pod" => self.pods.len(),
-            "Job" => self.jobs.len(),
-            "PersistentVolumeClaim" => self.pvcs.len(),
-            "Event" => self.events.len(),
-            "Deployment" => self.deployments.len(),
-            "StatefulSet" => self.stateful_sets.len(),
-            "DaemonSet" => self.daemon_sets.len(),
-            "ConfigMap" => self.config_maps.len(),
-            "Secret" => self.secret_names.len(),
-            other => {
-                let kind = FluxKind::from_kind(other)?;
-                self.flux.keys().filter(|(k, _, _)| *k == kind).count()
-            }
-        })
-    }
-
-    /// Number of objects of every kind, for logs and benchmarks.
-    pub fn object_count(&self) -> usize {
-        self.nodes.len()
-            + self.pods.len()
-            + self.jobs.len()
-            + self.pvcs.len()
-            + self.events.len()
-            + self.deployments.len()
-            + self.stateful_sets.len()
-            + self.daemon_sets.len()
-            + self.config_maps.len()
-            + self.secret_names.len()
-            + self.flux.len()
     }
 }

@@ -2,11 +2,9 @@
 //! or multi-document YAML) and applying them to a [`Snapshot`].
 
 use crate::event::EventRecord;
-use crate::snapshot::{bound_message, key, prune_meta, FluxKind, FluxObject, Snapshot};
+use crate::snapshot::{bound_message, key, FluxKind, FluxObject, Snapshot};
 use crate::{Error, Result};
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, Event, Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -25,25 +23,141 @@ pub const MAX_OBJECTS_TEXT: usize = 32 << 20;
 /// about 30,000 with its events): past it the input is refused, not parsed on.
 pub const MAX_OBJECTS: usize = 100_000;
 
-/// One object the engine understands.
-#[derive(Clone, Debug)]
-pub enum KubeObject {
-    Node(Box<Node>),
-    Pod(Box<Pod>),
-    Job(Box<Job>),
-    Pvc(Box<PersistentVolumeClaim>),
-    Event(Box<EventRecord>),
-    Deployment(Box<Deployment>),
-    StatefulSet(Box<StatefulSet>),
-    DaemonSet(Box<DaemonSet>),
-    ConfigMap(Box<ConfigMap>),
-    /// Only the name of a Secret is ever kept.
-    SecretName {
-        namespace: String,
-        name: String,
-    },
-    Flux(Box<FluxObject>),
+macro_rules! kube_object {
+    ($(($v:ident, $t:ty, $kind:literal, $group:literal, $ns:literal, $field:ident, $watch:ident, $prune:expr)),* $(,)?) => {
+        /// One object the engine understands: a typed kind of the table (`crate::kinds`), or one
+        /// of the three kept differently.
+        #[derive(Clone, Debug)]
+        pub enum KubeObject {
+            $($v(Box<$t>),)*
+            /// An event, as its compact record.
+            Event(Box<EventRecord>),
+            /// Only the name of a Secret is ever kept.
+            SecretName { namespace: String, name: String },
+            Flux(Box<FluxObject>),
+        }
+
+        /// Reads a typed kind of the table; `None` for the others.
+        fn typed_from_value(
+            group: &str,
+            kind: &str,
+            value: Value,
+        ) -> Option<std::result::Result<KubeObject, String>> {
+            match (group, kind) {
+                $(($group, $kind) => Some(checked::<$t>(value, $ns)),)*
+                _ => None,
+            }
+        }
+
+        $(
+            impl Collectable for $t {
+                const KIND: &'static str = $kind;
+                fn into_object(mut self) -> KubeObject {
+                    let prune: fn(&mut $t) = $prune;
+                    prune(&mut self);
+                    KubeObject::$v(Box::new(self))
+                }
+            }
+        )*
+
+        impl KubeObject {
+            /// Kind and key, for deletes and logs.
+            pub fn id(&self) -> ObjectId {
+                let (kind, (namespace, name)) = match self {
+                    $(KubeObject::$v(o) => ($kind, key(&o.metadata)),)*
+                    KubeObject::Event(o) => ("Event", o.key()),
+                    KubeObject::SecretName { namespace, name } => {
+                        ("Secret", (namespace.clone(), name.clone()))
+                    }
+                    KubeObject::Flux(o) => (o.kind.as_str(), (o.namespace.clone(), o.name.clone())),
+                };
+                ObjectId {
+                    kind: kind.to_string(),
+                    namespace,
+                    name,
+                }
+            }
+        }
+
+        impl Snapshot {
+            /// Adds or replaces an object.
+            pub fn apply(&mut self, object: KubeObject) {
+                match object {
+                    $(KubeObject::$v(o) => {
+                        self.$field.insert(key(&o.metadata), *o);
+                    })*
+                    KubeObject::Event(o) => {
+                        self.events.insert(o.key(), *o);
+                    }
+                    KubeObject::SecretName { namespace, name } => {
+                        self.secret_names.insert((namespace, name), ());
+                    }
+                    KubeObject::Flux(o) => {
+                        self.flux
+                            .insert((o.kind, o.namespace.clone(), o.name.clone()), *o);
+                    }
+                }
+            }
+
+            /// Replaces every object of one kind (after a watcher's relist): what the relist did
+            /// not return was deleted while nobody watched.
+            pub fn replace_kind(&mut self, kind: &str, objects: Vec<KubeObject>) {
+                match kind {
+                    $($kind => self.$field.clear(),)*
+                    "Event" => self.events.clear(),
+                    "Secret" => self.secret_names.clear(),
+                    other => {
+                        if let Some(k) = FluxKind::from_kind(other) {
+                            self.flux.retain(|(fk, _, _), _| *fk != k);
+                        }
+                    }
+                }
+                for o in objects {
+                    self.apply(o);
+                }
+            }
+
+            /// Removes an object; returns whether it was there.
+            pub fn delete(&mut self, id: &ObjectId) -> bool {
+                let k = (id.namespace.clone(), id.name.clone());
+                match id.kind.as_str() {
+                    $($kind => {
+                        let k = if $ns { k } else { (String::new(), id.name.clone()) };
+                        self.$field.remove(&k).is_some()
+                    })*
+                    "Event" => self.events.remove(&k).is_some(),
+                    "Secret" => self.secret_names.remove(&k).is_some(),
+                    other => match FluxKind::from_kind(other) {
+                        Some(kind) => self.flux.remove(&(kind, k.0, k.1)).is_some(),
+                        None => false,
+                    },
+                }
+            }
+
+            /// How many objects of `kind` the snapshot holds (`None`: a kind it does not keep).
+            pub fn count_of(&self, kind: &str) -> Option<usize> {
+                Some(match kind {
+                    $($kind => self.$field.len(),)*
+                    "Event" => self.events.len(),
+                    "Secret" => self.secret_names.len(),
+                    other => {
+                        let kind = FluxKind::from_kind(other)?;
+                        self.flux.keys().filter(|(k, _, _)| *k == kind).count()
+                    }
+                })
+            }
+
+            /// Number of objects of every kind, for logs and benchmarks.
+            pub fn object_count(&self) -> usize {
+                0 $(+ self.$field.len())*
+                    + self.events.len()
+                    + self.secret_names.len()
+                    + self.flux.len()
+            }
+        }
+    };
 }
+crate::typed_kinds!(kube_object);
 
 /// What reading one input produced: objects, and the kinds it skipped.
 #[derive(Debug, Default)]
@@ -259,21 +373,16 @@ pub fn object_from_value(value: Value) -> std::result::Result<Option<KubeObject>
         return Err("object has no `kind`".into());
     }
     let group = api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
+    if let Some(typed) = typed_from_value(group, &kind, value.clone()) {
+        return typed.map(Some);
+    }
     let obj = match (group, kind.as_str()) {
-        ("", "Node") => checked::<Node>(value, false)?,
-        ("", "Pod") => checked::<Pod>(value, true)?,
-        ("batch", "Job") => checked::<Job>(value, true)?,
-        ("", "PersistentVolumeClaim") => checked::<PersistentVolumeClaim>(value, true)?,
         ("", "Event") => checked::<Event>(value, true)?,
         ("events.k8s.io", "Event") => {
             let o = event_from_events_api(value)?;
             require_name(&o.metadata, &kind, true)?;
             o.into_object()
         }
-        ("apps", "Deployment") => checked::<Deployment>(value, true)?,
-        ("apps", "StatefulSet") => checked::<StatefulSet>(value, true)?,
-        ("apps", "DaemonSet") => checked::<DaemonSet>(value, true)?,
-        ("", "ConfigMap") => checked::<ConfigMap>(value, true)?,
         ("", "Secret") => {
             // Only metadata is read, whatever the input carries.
             let meta: ObjectMeta =
@@ -299,58 +408,12 @@ pub trait Collectable: Sized {
     fn into_object(self) -> KubeObject;
 }
 
-macro_rules! collectable {
-    ($ty:ty, $kind:literal, $variant:ident, |$o:ident| $prune:expr) => {
-        impl Collectable for $ty {
-            const KIND: &'static str = $kind;
-            fn into_object(mut self) -> KubeObject {
-                let $o = &mut self;
-                $prune;
-                KubeObject::$variant(Box::new(self))
-            }
-        }
-    };
-}
-
-collectable!(Node, "Node", Node, |o| prune_meta(&mut o.metadata));
-collectable!(Pod, "Pod", Pod, |o| prune_pod(o));
-collectable!(Job, "Job", Job, |o| {
-    prune_meta(&mut o.metadata);
-    if let Some(spec) = o.spec.as_mut() {
-        prune_template(&mut spec.template);
-    }
-});
-collectable!(PersistentVolumeClaim, "PersistentVolumeClaim", Pvc, |o| {
-    prune_meta(&mut o.metadata)
-});
 impl Collectable for Event {
     const KIND: &'static str = "Event";
     fn into_object(self) -> KubeObject {
         KubeObject::Event(Box::new(EventRecord::from(self)))
     }
 }
-collectable!(Deployment, "Deployment", Deployment, |o| {
-    prune_meta(&mut o.metadata);
-    if let Some(spec) = o.spec.as_mut() {
-        prune_template(&mut spec.template);
-    }
-});
-collectable!(StatefulSet, "StatefulSet", StatefulSet, |o| {
-    prune_meta(&mut o.metadata);
-    if let Some(spec) = o.spec.as_mut() {
-        prune_template(&mut spec.template);
-    }
-});
-collectable!(DaemonSet, "DaemonSet", DaemonSet, |o| {
-    prune_meta(&mut o.metadata);
-    if let Some(spec) = o.spec.as_mut() {
-        prune_template(&mut spec.template);
-    }
-});
-collectable!(ConfigMap, "ConfigMap", ConfigMap, |o| {
-    prune_meta(&mut o.metadata);
-    o.binary_data = None;
-});
 
 /// Deserialises, checks identity and prunes one typed object.
 fn checked<T>(value: Value, namespaced: bool) -> std::result::Result<KubeObject, String>
@@ -360,68 +423,6 @@ where
     let o: T = typed(value, <T as Collectable>::KIND)?;
     require_name(o.metadata(), <T as Collectable>::KIND, namespaced)?;
     Ok(o.into_object())
-}
-
-/// Keeps of a pod spec only what the engine reads: container names and images, the node and the
-/// restart policy. The rest is memory, and environment values, commands and volumes are no
-/// business of a status service (nor of its support bundle, which writes what is kept).
-fn slim_pod_spec(spec: &mut k8s_openapi::api::core::v1::PodSpec) {
-    let slim = |c: &k8s_openapi::api::core::v1::Container| k8s_openapi::api::core::v1::Container {
-        name: c.name.clone(),
-        image: c.image.clone(),
-        ..Default::default()
-    };
-    *spec = k8s_openapi::api::core::v1::PodSpec {
-        containers: spec.containers.iter().map(slim).collect(),
-        init_containers: spec
-            .init_containers
-            .as_ref()
-            .map(|cs| cs.iter().map(slim).collect()),
-        node_name: spec.node_name.take(),
-        restart_policy: spec.restart_policy.take(),
-        ..Default::default()
-    };
-}
-
-/// A workload's pod template, slimmed like a pod (its labels kept for selectors).
-fn prune_template(template: &mut k8s_openapi::api::core::v1::PodTemplateSpec) {
-    if let Some(meta) = template.metadata.as_mut() {
-        prune_meta(meta);
-        meta.annotations = None;
-    }
-    if let Some(spec) = template.spec.as_mut() {
-        slim_pod_spec(spec);
-    }
-}
-
-fn prune_pod(pod: &mut Pod) {
-    prune_meta(&mut pod.metadata);
-    if let Some(spec) = pod.spec.as_mut() {
-        slim_pod_spec(spec);
-    }
-    if let Some(status) = pod.status.as_mut() {
-        if let Some(m) = status.message.as_mut() {
-            bound_message(m);
-        }
-        for cs in status
-            .container_statuses
-            .iter_mut()
-            .flatten()
-            .chain(status.init_container_statuses.iter_mut().flatten())
-        {
-            for state in [cs.state.as_mut(), cs.last_state.as_mut()]
-                .into_iter()
-                .flatten()
-            {
-                if let Some(m) = state.waiting.as_mut().and_then(|w| w.message.as_mut()) {
-                    bound_message(m);
-                }
-                if let Some(m) = state.terminated.as_mut().and_then(|t| t.message.as_mut()) {
-                    bound_message(m);
-                }
-            }
-        }
-    }
 }
 
 /// `events.k8s.io/v1` Events carry the same facts under other names.
@@ -636,98 +637,7 @@ pub fn bound_event_batch(batch: &mut Vec<KubeObject>, cap: usize) {
     });
 }
 
-impl KubeObject {
-    /// Kind and key, for deletes and logs.
-    pub fn id(&self) -> ObjectId {
-        let (kind, (namespace, name)) = match self {
-            KubeObject::Node(o) => ("Node", key(&o.metadata)),
-            KubeObject::Pod(o) => ("Pod", key(&o.metadata)),
-            KubeObject::Job(o) => ("Job", key(&o.metadata)),
-            KubeObject::Pvc(o) => ("PersistentVolumeClaim", key(&o.metadata)),
-            KubeObject::Event(o) => ("Event", o.key()),
-            KubeObject::Deployment(o) => ("Deployment", key(&o.metadata)),
-            KubeObject::StatefulSet(o) => ("StatefulSet", key(&o.metadata)),
-            KubeObject::DaemonSet(o) => ("DaemonSet", key(&o.metadata)),
-            KubeObject::ConfigMap(o) => ("ConfigMap", key(&o.metadata)),
-            KubeObject::SecretName { namespace, name } => {
-                ("Secret", (namespace.clone(), name.clone()))
-            }
-            KubeObject::Flux(o) => (o.kind.as_str(), (o.namespace.clone(), o.name.clone())),
-        };
-        ObjectId {
-            kind: kind.to_string(),
-            namespace,
-            name,
-        }
-    }
-}
-
 impl Snapshot {
-    /// Adds or replaces an object.
-    pub fn apply(&mut self, object: KubeObject) {
-        match object {
-            KubeObject::Node(o) => {
-                self.nodes.insert(key(&o.metadata), *o);
-            }
-            KubeObject::Pod(o) => {
-                self.pods.insert(key(&o.metadata), *o);
-            }
-            KubeObject::Job(o) => {
-                self.jobs.insert(key(&o.metadata), *o);
-            }
-            KubeObject::Pvc(o) => {
-                self.pvcs.insert(key(&o.metadata), *o);
-            }
-            KubeObject::Event(o) => {
-                self.events.insert(o.key(), *o);
-            }
-            KubeObject::Deployment(o) => {
-                self.deployments.insert(key(&o.metadata), *o);
-            }
-            KubeObject::StatefulSet(o) => {
-                self.stateful_sets.insert(key(&o.metadata), *o);
-            }
-            KubeObject::DaemonSet(o) => {
-                self.daemon_sets.insert(key(&o.metadata), *o);
-            }
-            KubeObject::ConfigMap(o) => {
-                self.config_maps.insert(key(&o.metadata), *o);
-            }
-            KubeObject::SecretName { namespace, name } => {
-                self.secret_names.insert((namespace, name), ());
-            }
-            KubeObject::Flux(o) => {
-                self.flux
-                    .insert((o.kind, o.namespace.clone(), o.name.clone()), *o);
-            }
-        }
-    }
-
-    /// Replaces every object of one kind (after a watcher's relist): what the relist did not
-    /// return was deleted while nobody watched.
-    pub fn replace_kind(&mut self, kind: &str, objects: Vec<KubeObject>) {
-        match kind {
-            "Node" => self.nodes.clear(),
-            "Pod" => self.pods.clear(),
-            "Job" => self.jobs.clear(),
-            "PersistentVolumeClaim" => self.pvcs.clear(),
-            "Event" => self.events.clear(),
-            "Deployment" => self.deployments.clear(),
-            "StatefulSet" => self.stateful_sets.clear(),
-            "DaemonSet" => self.daemon_sets.clear(),
-            "ConfigMap" => self.config_maps.clear(),
-            "Secret" => self.secret_names.clear(),
-            other => {
-                if let Some(k) = FluxKind::from_kind(other) {
-                    self.flux.retain(|(fk, _, _), _| *fk != k);
-                }
-            }
-        }
-        for o in objects {
-            self.apply(o);
-        }
-    }
-
     /// Keeps at most `cap` events within [`MAX_EVENT_BYTES`]: the newest one per (object,
     /// reason) first, then the newest.
     pub fn bound_events(&mut self, cap: usize) {
@@ -743,30 +653,6 @@ impl Snapshot {
         }
         let keep = events_to_keep(self.events.iter().map(|(k, e)| (k.clone(), e)), cap);
         self.events.retain(|k, _| keep.contains(k));
-    }
-
-    /// Removes an object; returns whether it was there.
-    pub fn delete(&mut self, id: &ObjectId) -> bool {
-        let k = (id.namespace.clone(), id.name.clone());
-        match id.kind.as_str() {
-            "Node" => self
-                .nodes
-                .remove(&(String::new(), id.name.clone()))
-                .is_some(),
-            "Pod" => self.pods.remove(&k).is_some(),
-            "Job" => self.jobs.remove(&k).is_some(),
-            "PersistentVolumeClaim" => self.pvcs.remove(&k).is_some(),
-            "Event" => self.events.remove(&k).is_some(),
-            "Deployment" => self.deployments.remove(&k).is_some(),
-            "StatefulSet" => self.stateful_sets.remove(&k).is_some(),
-            "DaemonSet" => self.daemon_sets.remove(&k).is_some(),
-            "ConfigMap" => self.config_maps.remove(&k).is_some(),
-            "Secret" => self.secret_names.remove(&k).is_some(),
-            other => match FluxKind::from_kind(other) {
-                Some(kind) => self.flux.remove(&(kind, k.0, k.1)).is_some(),
-                None => false,
-            },
-        }
     }
 }
 

@@ -50,60 +50,7 @@ fn assess_twice(
     unreachable!()
 }
 
-/// A corpus dump as `assess` reads it: the snapshot (remembered), the probes and the moment its
-/// case names (`server/corpus/cases.yaml`).
-pub(crate) fn corpus_inputs(name: &str) -> (Snapshot, Probes, Timestamp) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    let cases: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(dir.join("cases.yaml")).unwrap()).unwrap();
-    let case = cases["cases"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"].as_str() == Some(name))
-        .unwrap_or_else(|| panic!("no corpus case {name}"));
-    let mut probes = Probes::default();
-    for p in case["probes"].as_sequence().into_iter().flatten() {
-        probes.set_pair(p.as_str().unwrap()).unwrap();
-    }
-    let text = std::fs::read_to_string(dir.join(name).join("dump.yaml")).unwrap();
-    let mut snapshot = Snapshot::default();
-    for o in parse_documents(&text, name).unwrap().objects {
-        snapshot.apply(o);
-    }
-    snapshot.remember();
-    (snapshot, probes, ts(case["now"].as_str().unwrap()))
-}
-
-/// The names of every corpus case.
-pub(crate) fn corpus_cases() -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    let cases: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(dir.join("cases.yaml")).unwrap()).unwrap();
-    cases["cases"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_string())
-        .collect()
-}
-
-/// The document `assess` makes of a corpus dump, at the moment and with the probes its case names,
-/// as `appliance-status assess` would.
-pub(crate) fn corpus_document(name: &str) -> StatusDocument {
-    let (snapshot, probes, now) = corpus_inputs(name);
-    assess(
-        &Inputs {
-            snapshot: &snapshot,
-            catalog: &catalog(),
-            probes: &probes,
-            thresholds: &Thresholds::default(),
-            source: &source(),
-        },
-        now,
-    )
-    .document
-}
+use crate::fixtures::{corpus_cases, corpus_inputs};
 
 fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
@@ -1271,7 +1218,7 @@ mod one_verdict {
     use serde_json::{json, Value};
 
     /// The corpus's healthy appliance: every kind, as `kubectl get -A -o yaml` prints it.
-    const HEALTHY: &str = include_str!("../../corpus/01-fully-healthy/dump.yaml");
+    const HEALTHY: &str = include_str!("../../../server/corpus/01-fully-healthy/dump.yaml");
     const AT: &str = "2026-04-30T02:00:00Z";
 
     /// Pods of catalog components, by name prefix, with their main container.
@@ -1799,7 +1746,7 @@ mod one_verdict {
 /// to pull it) unless a pod already has the image, and never blocks login.
 #[test]
 fn registry_answers_on_every_corpus_case() {
-    use crate::registry::{ImageRef, Outcome};
+    use crate::images::{ImageRef, Outcome};
     use crate::release::{ImageCheck, ReleaseCheck};
     for name in corpus_cases() {
         let (mut snapshot, probes, now) = corpus_inputs(&name);
@@ -1876,7 +1823,7 @@ fn registry_answers_on_every_corpus_case() {
 /// image: alga-core serving from a pulled image is no login blocker, whatever the registry says.
 #[test]
 fn a_missing_tag_already_running_blocks_nothing() {
-    use crate::registry::Outcome;
+    use crate::images::Outcome;
     use crate::release::{ImageCheck, ReleaseCheck};
     let (mut snapshot, probes, now) = corpus_inputs("01-fully-healthy");
     let running = snapshot

@@ -333,4 +333,4 @@ fn source(inputs: &Inputs<'_>, now: Timestamp) -> Source {
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;

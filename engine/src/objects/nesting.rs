@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn a_kubectl_dump_passes() {
-        let dump = include_str!("../../corpus/01-fully-healthy/dump.yaml");
+        let dump = include_str!("../../../server/corpus/01-fully-healthy/dump.yaml");
         assert_eq!(too_deep(dump, MAX_DEPTH), None);
     }
 

@@ -12,6 +12,21 @@ use k8s_openapi::api::core::v1::Event;
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock, Mutex};
 
+/// The longest message kept from any object; longer ones are cut with a marker.
+pub const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// Cuts a message to [`MAX_MESSAGE_BYTES`] on a character boundary.
+pub fn bound_message(message: &mut String) {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push_str(" …[truncated]");
+    }
+}
+
 /// A shared string: one allocation for every event with the same reason, kind or namespace.
 pub type Atom = Arc<str>;
 
@@ -61,7 +76,7 @@ pub struct EventRecord {
     pub event_type: Atom,
     /// Empty when absent.
     pub reason: Atom,
-    /// Bounded like every message the service keeps ([`crate::snapshot::MAX_MESSAGE_BYTES`]).
+    /// Bounded like every message the service keeps ([`MAX_MESSAGE_BYTES`]).
     pub message: Box<str>,
     /// How many times it happened, at least 1.
     pub count: u32,
@@ -128,7 +143,7 @@ impl From<Event> for EventRecord {
             .or(e.event_time.as_ref().map(|t| t.0))
             .or(last);
         let mut message = e.message.unwrap_or_default();
-        crate::snapshot::bound_message(&mut message);
+        bound_message(&mut message);
         let o = e.involved_object;
         EventRecord {
             namespace: atom(e.metadata.namespace.as_deref().unwrap_or("")),
@@ -216,6 +231,6 @@ mod tests {
         assert!(Arc::ptr_eq(&a.reason, &b.reason));
         assert!(Arc::ptr_eq(&a.object.kind, &b.object.kind));
         assert!(a.is_warning());
-        assert!(a.message.len() <= crate::snapshot::MAX_MESSAGE_BYTES + 64);
+        assert!(a.message.len() <= MAX_MESSAGE_BYTES + 64);
     }
 }

@@ -25,7 +25,7 @@ pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, out: &mut Vec<Finding>) 
 /// answer no longer matters to it. A registry outage changes nothing here: only
 /// the checker's last definite answer counts.
 fn registry_images(inputs: &Inputs<'_>, index: &Index<'_>, out: &mut Vec<Finding>) {
-    use crate::registry::Outcome;
+    use crate::images::Outcome;
     let selection = inputs.catalog.release.selection.as_ref();
     for check in &inputs.snapshot.release_check.images {
         let missing = match &check.settled {
