@@ -32,7 +32,7 @@ for target in "${targets[@]}"; do
   case "$target" in
     objects|engine)
       for dump in server/corpus/*/dump.yaml; do cp -n "$dump" "$corpus/$(basename "$(dirname "$dump")").yaml"; done
-      cp -n server/scenarios/*.yaml "$corpus"/ ;;
+      cp -n engine/scenarios/*.yaml "$corpus"/ ;;
     access) cp -n fuzz/seeds/access/* "$corpus"/ 2>/dev/null || true ;;
   esac
   log="$AS_CACHE/fuzz-$target.log"

@@ -1,6 +1,6 @@
 //! The status page: an overview in plain words for the admin, and a diagnostics tab for support.
 //!
-//! The page polls the `get_status` server function every two seconds (gloo-timers in the browser)
+//! The page polls the `get_status` server function every second (gloo-timers in the browser)
 //! and re-renders the open tab from the new document; the tab itself lives in the URL
 //! (`?tab=diagnostics`) so support can share it. Switching tabs pushes the URL to the history
 //! without a reload, and the browser's back button switches back.

@@ -319,25 +319,44 @@ async fn tls_from_token_ensure_to_an_https_page() {
         bin()
             .env("HOME", home)
             .env_remove("APPLIANCE_STATUS_TOKEN")
-            .args(["status", "--site-id", "site-1", "--url", &base, "--timeout", "3s"])
+            .args([
+                "status",
+                "--site-id",
+                "site-1",
+                "--url",
+                &base,
+                "--timeout",
+                "3s",
+            ])
             .args(extra)
             .output()
             .unwrap()
     };
     let out = status(&home, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).starts_with("Status: "), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).starts_with("Status: "),
+        "{}",
+        text(&out.stdout)
+    );
     // elsewhere, without it: refused at once, saying what to pass
     let elsewhere = self::home("tls-elsewhere");
     let site = elsewhere.join(".alga-psa-appliance/site-1");
     std::fs::create_dir_all(&site).unwrap();
     std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o700)).unwrap();
     std::fs::write(site.join("status-token"), format!("{token}\n")).unwrap();
-    std::fs::set_permissions(site.join("status-token"), std::fs::Permissions::from_mode(0o600))
-        .unwrap();
+    std::fs::set_permissions(
+        site.join("status-token"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
     let out = status(&elsewhere, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("not trusted"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not trusted"),
+        "{}",
+        text(&out.stderr)
+    );
     let cert_arg = cert.display().to_string();
     let out = status(&elsewhere, &["--tls-cert", &cert_arg]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -49,7 +49,7 @@ async fn main() -> Result<()> {
     let scenario = match arg("--scenario") {
         Some(path) => std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?,
         None => {
-            let path = testenv::project_root().join("server/scenarios/observed-bootstrap.yaml");
+            let path = testenv::project_root().join("engine/scenarios/observed-bootstrap.yaml");
             std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?
         }
     };

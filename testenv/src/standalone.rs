@@ -241,8 +241,8 @@ mod tests {
     #[test]
     fn paths_that_land_on_the_repositorys_own_files_pass() {
         assert!(check(
-            "server/src/assess/tests.rs",
-            "include_str!(\"../../corpus/01-fully-healthy/dump.yaml\")"
+            "engine/src/assess/tests.rs",
+            "include_str!(\"../../../server/corpus/01-fully-healthy/dump.yaml\")"
         )
         .is_empty());
         assert!(check(
