@@ -25,12 +25,13 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy (ssr: server, app with ssr)"
-cargo clippy -p server -p testenv --all-targets --locked -- -D warnings
+cargo clippy -p engine -p server -p testenv --all-targets --locked -- -D warnings
 step "clippy (hydrate: frontend, app with hydrate, wasm32)"
 cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "cargo test"
 cargo test -p app --locked
+cargo test -p engine --locked
 cargo test -p testenv --lib --locked
 cargo test -p server --locked
 
