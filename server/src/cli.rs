@@ -441,10 +441,10 @@ pub struct ServeArgs {
         default_value = "target/site"
     )]
     pub site_root: PathBuf,
-    /// Serve the API, probes and metrics without the page: `serve` then starts without a built
-    /// site (otherwise it refuses to, naming what is missing).
+    /// Start without the built site (otherwise `serve` refuses to, naming what is missing): for
+    /// the API, probes and metrics alone; the page then has neither its styles nor its script.
     #[arg(help_heading = "Listening", long)]
-    pub no_ui: bool,
+    pub no_site: bool,
     /// File holding the access token (the mounted Secret); re-read when it changes.
     #[arg(help_heading = "Access", long, env = "APPLIANCE_STATUS_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,

@@ -33,7 +33,7 @@ fn secs(d: jiff::SignedDuration, at_least: u64) -> Duration {
 
 /// Serves until SIGTERM (or Ctrl-C), then drains.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    if !args.no_ui {
+    if !args.no_site {
         web::check_site(&args.site_root, "appliance-status").map_err(anyhow::Error::msg)?;
     }
     let tokens = tokens(&args)?;

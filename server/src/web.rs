@@ -54,7 +54,7 @@ pub fn check_site(site_root: &std::path::Path, output_name: &str) -> Result<(), 
         return Ok(());
     }
     Err(format!(
-        "the built site is incomplete: {} not found in {}; point --site-root (LEPTOS_SITE_ROOT) at the directory `cargo leptos build` wrote (the image has it at /app/site), or pass --no-ui to serve the API without the page",
+        "the built site is incomplete: {} not found in {}; point --site-root (LEPTOS_SITE_ROOT) at the directory `cargo leptos build` wrote (the image has it at /app/site), or pass --no-site to start without it (for the API alone)",
         missing.join(", "),
         pkg.display()
     ))

@@ -271,7 +271,7 @@ async fn tls_from_token_ensure_to_an_https_page() {
         .env("APPLIANCE_STATUS_TOKEN", &token)
         .args([
             "serve",
-            "--no-ui",
+            "--no-site",
             "--demo",
             "--listen",
             &format!("127.0.0.1:{port}"),
@@ -402,7 +402,7 @@ fn serve_demo_on(port: u16, token: &str, speed: &str) -> Service {
         .env("APPLIANCE_STATUS_TOKEN", token)
         .args([
             "serve",
-            "--no-ui",
+            "--no-site",
             "--demo",
             "--speed",
             speed,
@@ -913,7 +913,7 @@ async fn the_admins_path_on_an_empty_cluster() {
         .env_remove("KUBECONFIG")
         .args([
             "serve",
-            "--no-ui",
+            "--no-site",
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--kubeconfig",

@@ -178,7 +178,7 @@ fn a_malformed_catalog_is_a_clear_error() {
     let out = bin()
         .args([
             "serve",
-            "--no-ui",
+            "--no-site",
             "--demo",
             "--catalog",
             "/nonexistent/catalog.yaml",

@@ -34,7 +34,7 @@ pub fn serve(kubeconfig: &Path, token: &str, extra: &[&str]) -> std::io::Result<
     Command::new(release_binary())
         .args([
             "serve",
-            "--no-ui",
+            "--no-site",
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--kubeconfig",
