@@ -757,7 +757,12 @@ impl Served {
         let port = free_port()?;
         let mut command = Command::new(bin);
         command
-            .args(["serve", "--no-site", "--listen", &format!("127.0.0.1:{port}")])
+            .args([
+                "serve",
+                "--no-site",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
             .args(args.iter().map(|a| a.as_ref()))
             .env_remove("APPLIANCE_STATUS_TOKEN")
             .stdout(Stdio::null())
