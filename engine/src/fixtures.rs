@@ -7,7 +7,7 @@ use crate::catalog::Catalog;
 use crate::objects::parse_documents;
 use crate::probes::Probes;
 use crate::snapshot::Snapshot;
-use app::status::{SourceMode, StatusDocument};
+use app::status::StatusDocument;
 use jiff::Timestamp;
 use std::path::PathBuf;
 
@@ -71,10 +71,7 @@ pub fn corpus_document(name: &str) -> StatusDocument {
             catalog: &Catalog::embedded(),
             probes: &probes,
             thresholds: &Thresholds::default(),
-            source: &SourceInfo {
-                mode: SourceMode::Scenario,
-                name: Some("test".into()),
-            },
+            source: &SourceInfo::scenario("test"),
         },
         now,
     )

@@ -3,7 +3,6 @@
 //!
 //! Run: `cargo bench -p server --bench assess` (scripts/bench.sh records it in docs/BENCHMARKS.md).
 
-use app::status::SourceMode;
 use appliance_status::assess::{assess, Inputs, SourceInfo, Thresholds};
 use appliance_status::catalog::Catalog;
 use appliance_status::objects::object_from_value;
@@ -84,10 +83,7 @@ fn peak_rss_kib() -> u64 {
 fn main() {
     let catalog = Catalog::embedded();
     let thresholds = Thresholds::default();
-    let source = SourceInfo {
-        mode: SourceMode::Scenario,
-        name: Some("bench".into()),
-    };
+    let source = SourceInfo::scenario("bench");
     let scenario = Scenario::observed_bootstrap();
     let start = scenario.start;
     let mut replay = Replay::new(scenario);

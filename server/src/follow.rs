@@ -17,7 +17,7 @@ use crate::exit;
 use crate::output::Stream;
 use crate::publish::Engine;
 use crate::token::TokenError;
-use app::status::{RollupState, SourceMode, StatusDocument, Tier};
+use app::status::{RollupState, StatusDocument, Tier};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -194,10 +194,7 @@ impl Source {
         let engine = Engine {
             catalog: Arc::new(Catalog::embedded()),
             thresholds: Thresholds::default(),
-            source: SourceInfo {
-                mode: SourceMode::Live,
-                name: None,
-            },
+            source: SourceInfo::live(),
         };
         let live = collect::start(
             client,

@@ -161,16 +161,12 @@ pub fn demo(engine: Engine, scenario: Scenario, speed: f64, repeat: bool) -> Dem
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::status::SourceMode;
 
     fn engine() -> Engine {
         Engine {
             catalog: Arc::new(Catalog::embedded()),
             thresholds: Thresholds::default(),
-            source: SourceInfo {
-                mode: SourceMode::Scenario,
-                name: Some("t".into()),
-            },
+            source: SourceInfo::scenario("t"),
         }
     }
 

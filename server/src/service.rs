@@ -13,7 +13,6 @@ use crate::scenario::Scenario;
 use crate::smoke::SmokeConfig;
 use crate::web::{self, AppState};
 use anyhow::Context;
-use app::status::SourceMode;
 use leptos::config::LeptosOptions;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -138,10 +137,7 @@ fn demo_source(
     let engine = Engine {
         catalog,
         thresholds: args.thresholds.thresholds(Thresholds::default().hysteresis),
-        source: SourceInfo {
-            mode: SourceMode::Scenario,
-            name: Some(scenario.metadata.name.clone()),
-        },
+        source: SourceInfo::scenario(scenario.metadata.name.clone()),
     };
     tracing::info!(scenario = %scenario.metadata.name, speed = args.speed, "demo mode: replaying a scenario");
     let mut runner = publish::demo(engine, scenario, args.speed, args.repeat);
@@ -169,10 +165,7 @@ async fn live_source(
     let engine = Engine {
         catalog,
         thresholds: args.thresholds.thresholds(Thresholds::default().hysteresis),
-        source: SourceInfo {
-            mode: SourceMode::Live,
-            name: None,
-        },
+        source: SourceInfo::live(),
     };
     let options = CollectorOptions {
         secret_metadata: args.secret_metadata,

@@ -206,10 +206,7 @@ pub mod testing {
         let engine = Engine {
             catalog: Arc::new(crate::catalog::Catalog::embedded()),
             thresholds: crate::assess::Thresholds::default(),
-            source: crate::assess::SourceInfo {
-                mode: app::status::SourceMode::Live,
-                name: None,
-            },
+            source: crate::assess::SourceInfo::live(),
         };
         let doc = engine.assess(
             &mut crate::snapshot::Snapshot::default(),

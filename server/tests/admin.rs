@@ -10,13 +10,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use testenv::{chart_template, ScenarioLoader, TestCluster};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_appliance-status"))
-}
+mod support;
 
-fn text(out: &[u8]) -> String {
-    String::from_utf8_lossy(out).into_owned()
-}
+use support::{bin, text};
 
 fn home(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("admin-{name}-{}", std::process::id()));

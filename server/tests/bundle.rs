@@ -4,17 +4,15 @@
 //! service serves or the CLI writes; `assess` reads the bundle back to the verdict the service
 //! published.
 
+mod support;
+
 use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 use std::time::{Duration, Instant};
+use support::bin;
 use testenv::{ScenarioLoader, TestCluster};
 
 const TOKEN: &str = "5b1e0c9a7d3f2e8b4a6c1d9e0f7a3b5c8d2e4f6a1b3c5d7e9f0a2b4c6d8e0f1a";
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_appliance-status"))
-}
 
 /// Asserts that a command succeeded, with its standard error if not.
 fn succeeded(out: &std::process::Output) {
@@ -77,18 +75,7 @@ async fn the_support_bundle_is_redacted_and_replays() {
         &std::fs::read_to_string(corpus.join("17-temporal-crash-loop/dump.yaml")).unwrap(),
     )
     .unwrap();
-    let cases: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(corpus.join("cases.yaml")).unwrap()).unwrap();
-    let at: jiff::Timestamp = cases["cases"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "17-temporal-crash-loop")
-        .unwrap()["now"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (_, _, at) = appliance_engine::fixtures::corpus_inputs("17-temporal-crash-loop");
     loader
         .apply_dump(&dump, jiff::Timestamp::now().duration_since(at))
         .await

@@ -1,12 +1,11 @@
 //! `appliance-status assess` as support runs it on a customer's dump: the real binary, real files.
 
+mod support;
+
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_appliance-status"))
-}
+use std::process::Stdio;
+use support::{bin, stderr, stdout};
 
 fn write(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("appliance-status-cli-{}", std::process::id()));
@@ -14,14 +13,6 @@ fn write(name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The subPath failure behind the Helm timeout, as `kubectl get -o yaml` would dump it.

@@ -3,11 +3,13 @@
 //! real `appliance-status assess` binary and held to its expected rollup, ready tiers, top blocker
 //! and named checks — and to the invariants of one consistent verdict.
 
+mod support;
+
 use app::status::{CheckState, StatusDocument, Tier};
 use appliance_status::assess::invariants::contradictions;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use support::bin;
 
 #[derive(Deserialize)]
 struct Cases {
@@ -56,7 +58,7 @@ fn corpus() -> PathBuf {
 }
 
 fn assess(case: &Case) -> (StatusDocument, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_appliance-status"));
+    let mut cmd = bin();
     cmd.args(["assess", "-o", "json", "--now", &case.now]);
     for p in &case.probes {
         cmd.arg("--probe").arg(p);

@@ -4,12 +4,15 @@
 //! sits in its tier, the real API server (with Flux's CRDs) accepts every object, and the engine
 //! reads the freshly applied, not yet reconciled objects as installing, never failed.
 
+mod support;
+
 use appliance_status::catalog::Catalog;
 use serde::Deserialize;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::bin;
 
 fn flux_dir() -> PathBuf {
     testenv::project_root().join("flux/base")
@@ -398,7 +401,7 @@ fn a_real_api_server_accepts_the_layout_and_it_reads_as_installing() {
         .unwrap();
     let file = std::env::temp_dir().join(format!("flux-layout-{}.yaml", std::process::id()));
     std::fs::write(&file, dump).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_appliance-status"))
+    let out = bin()
         .args(["assess", "-o", "json"])
         .arg(&file)
         .output()

@@ -2,9 +2,12 @@
 //! registry) on loopback with TLS from a test CA and ghcr.io's token flow (testenv's token
 //! server): every outcome with its exit code, and bad input refused clearly.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
+use support::{bin, stderr};
 use testenv::registry::{TestRegistry, READER};
 
 const RELEASE: &str = include_str!("fixtures/release-1.0-rc5.json");
@@ -22,7 +25,7 @@ fn validate(dir: &Path, registry: &TestRegistry, extra: &[&str]) -> (Output, ser
     if !file.exists() {
         std::fs::write(&file, RELEASE).unwrap();
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_appliance-status"))
+    let out = bin()
         .arg("validate-release")
         .arg(&file)
         .args(["--output", "json", "--registry-ca-file"])
@@ -163,10 +166,6 @@ async fn registry_credentials_stay_with_their_host() {
     );
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validate_release_against_a_real_registry() {
     let mut registry = TestRegistry::start(&["nine-minds/alga-psa-ee"])
@@ -199,7 +198,7 @@ async fn validate_release_against_a_real_registry() {
     assert_eq!(core_result["loginCritical"], true);
 
     // The text report names it too.
-    let text = Command::new(env!("CARGO_BIN_EXE_appliance-status"))
+    let text = bin()
         .arg("validate-release")
         .arg(dir.path().join("release.json"))
         .args(["--registry-ca-file", registry.ca_file.to_str().unwrap()])
@@ -267,7 +266,7 @@ async fn validate_release_against_a_real_registry() {
 
     // Could not check, each cause named: no trust in the CA (TLS), a name that does not
     // resolve (DNS), a registry that accepts and never answers (timeout), a stopped one.
-    let out = Command::new(env!("CARGO_BIN_EXE_appliance-status"))
+    let out = bin()
         .arg("validate-release")
         .arg(dir.path().join("release.json"))
         .args([
@@ -341,11 +340,7 @@ fn bad_release_manifests_are_refused_clearly() {
     let run = |text: &[u8]| {
         let file = dir.path().join("bad.json");
         std::fs::write(&file, text).unwrap();
-        Command::new(env!("CARGO_BIN_EXE_appliance-status"))
-            .arg("validate-release")
-            .arg(&file)
-            .output()
-            .unwrap()
+        bin().arg("validate-release").arg(&file).output().unwrap()
     };
     let out = run(b"{\n  \"releaseVersion\": \"1.0-rc5\",\n  \"app\": {\"version\": 1,\n");
     assert_eq!(out.status.code(), Some(2));

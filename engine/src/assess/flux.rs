@@ -303,3 +303,68 @@ mod tests {
         );
     }
 }
+
+/// This rule through the whole assessment, on objects as the cluster writes them.
+#[cfg(test)]
+mod assessed {
+    use crate::assess::testkit::*;
+
+    /// Without a known lower cause, the Helm timeout itself is the blocker.
+    #[test]
+    fn helm_timeout_without_lower_cause_is_the_blocker() {
+        let mut snap = Snapshot::default();
+        apply_yaml(
+            &mut snap,
+            r#"
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: email-service, namespace: alga-system}
+spec: {releaseName: email-service}
+status:
+  conditions:
+  - {type: Ready, status: "False", reason: InstallFailed, lastTransitionTime: "2026-04-30T02:00:00Z", message: "Helm install failed for release alga-system/email-service with chart email-service@0.1.0: context deadline exceeded"}
+"#,
+        );
+        let doc = assess_twice(
+            &mut snap,
+            &Probes::default(),
+            ts("2026-04-30T02:00:00Z"),
+            ts("2026-04-30T02:01:00Z"),
+        );
+        let t = top(&doc);
+        assert_eq!(
+            (t.component.as_str(), t.layer, t.login_blocking),
+            ("email-service", Layer::Helm, false)
+        );
+        assert!(t.reason.contains("timed out"), "{}", t.reason);
+    }
+
+    #[test]
+    fn dependency_not_ready_is_progress() {
+        let mut snap = Snapshot::default();
+        apply_yaml(
+            &mut snap,
+            r#"
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: alga-background, namespace: flux-system}
+status:
+  conditions:
+  - {type: Ready, status: "False", reason: DependencyNotReady, message: "Dependencies do not meet ready condition, retrying in 30s", lastTransitionTime: "2026-04-30T01:00:00Z"}
+"#,
+        );
+        let t0 = ts("2026-04-30T02:00:00Z");
+        let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
+        assert!(
+            doc.top_blockers
+                .iter()
+                .all(|b| b.component != "flux-kustomizations"),
+            "{:#?}",
+            doc.top_blockers
+        );
+        assert!(doc
+            .active_operations
+            .iter()
+            .any(|o| o.target == "Kustomization/flux-system/alga-background"));
+    }
+}

@@ -626,3 +626,66 @@ fn progress_message(v: &ComponentView<'_>) -> String {
         _ => format!("{ready}/{desired} ready"),
     }
 }
+
+/// This rule through the whole assessment, on objects as the cluster writes them.
+#[cfg(test)]
+mod assessed {
+    use crate::assess::testkit::*;
+
+    #[test]
+    fn recent_events_put_warnings_first_newest_first() {
+        let mut r = replay_to(mins(42));
+        let start = r.scenario.start;
+        let doc = assess_twice(
+            &mut r.snapshot,
+            &r.probes,
+            start + mins(42),
+            start + mins(43),
+        );
+        let types: Vec<&str> = doc
+            .recent_events
+            .iter()
+            .map(|e| e.event_type.as_str())
+            .collect();
+        let first_normal = types
+            .iter()
+            .position(|t| *t == "Normal")
+            .unwrap_or(types.len());
+        assert!(
+            types[first_normal..].iter().all(|t| *t == "Normal"),
+            "{types:?}"
+        );
+        let warnings = &doc.recent_events[..first_normal];
+        assert!(warnings
+            .windows(2)
+            .all(|w| w[0].last_seen >= w[1].last_seen));
+    }
+
+    #[test]
+    fn deleting_objects_returns_components_to_missing() {
+        let mut r = replay_to(mins(55));
+        r.snapshot.delete(&ObjectId {
+            kind: "Deployment".into(),
+            namespace: "msp".into(),
+            name: "email-service".into(),
+        });
+        r.snapshot
+            .pods
+            .retain(|(_, name), _| !name.starts_with("email-service"));
+        let start = r.scenario.start;
+        let doc = assess_twice(
+            &mut r.snapshot,
+            &r.probes,
+            start + mins(55),
+            start + mins(57),
+        );
+        let email = doc
+            .components
+            .iter()
+            .find(|c| c.name == "email-service")
+            .unwrap();
+        assert_eq!(email.status, ComponentState::Missing);
+        assert!(doc.tiers.login.ready);
+        assert!(!doc.tiers.background.ready);
+    }
+}

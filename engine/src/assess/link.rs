@@ -227,3 +227,60 @@ mod tests {
         );
     }
 }
+
+/// This rule through the whole assessment, on objects as the cluster writes them.
+#[cfg(test)]
+mod assessed {
+    use crate::assess::testkit::*;
+
+    /// AC6: the generic Helm timeout is evidence, the Postgres PVC subPath error is the blocker.
+    #[test]
+    fn helm_timeout_is_evidence_of_the_postgres_subpath_blocker() {
+        let mut r = replay_to(mins(33));
+        let start = r.scenario.start;
+        let doc = assess_twice(
+            &mut r.snapshot,
+            &r.probes,
+            start + mins(33),
+            start + mins(35),
+        );
+        let t = top(&doc);
+        assert_eq!(
+            (t.component.as_str(), t.layer, t.severity),
+            ("db", Layer::Storage, Severity::Critical)
+        );
+        assert!(
+            t.reason.starts_with("Postgres PVC initialization failed"),
+            "{}",
+            t.reason
+        );
+        assert!(
+            t.next_action.contains("alga-core-sebastian-postgres-data"),
+            "{}",
+            t.next_action
+        );
+        assert!(
+        t.evidence
+            .iter()
+            .any(|e| e.kind == "HelmRelease" && e.message.contains("context deadline exceeded")),
+        "{:#?}",
+        t.evidence
+    );
+        assert!(
+            t.evidence
+                .iter()
+                .any(|e| e.kind == "Kustomization" && e.message.contains("timeout waiting for")),
+            "{:#?}",
+            t.evidence
+        );
+        assert!(
+            !doc.top_blockers.iter().any(|b| b.layer == Layer::Helm),
+            "no separate Helm blocker: {:#?}",
+            doc.top_blockers
+        );
+        assert!(
+            t.since <= start + mins(4),
+            "since is when the subPath error first appeared, not the timeout"
+        );
+    }
+}

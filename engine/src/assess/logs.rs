@@ -89,3 +89,92 @@ mod tests {
         assert!(bootstrap_errors(&lines("ok\nall migrations applied")).is_empty());
     }
 }
+
+/// This rule through the whole assessment, on objects as the cluster writes them.
+#[cfg(test)]
+mod assessed {
+    use crate::assess::testkit::*;
+
+    #[test]
+    fn temporal_log_signals_name_the_cause() {
+        let mut r = replay_to(mins(42));
+        let start = r.scenario.start;
+        let doc = assess_twice(
+            &mut r.snapshot,
+            &r.probes,
+            start + mins(42),
+            start + mins(44),
+        );
+        let temporal = doc
+            .top_blockers
+            .iter()
+            .find(|b| b.component == "temporal")
+            .unwrap();
+        assert_eq!(temporal.layer, Layer::Log);
+        assert!(
+            temporal
+                .reason
+                .starts_with("Temporal schema not initialised"),
+            "{}",
+            temporal.reason
+        );
+        assert!(temporal.evidence.iter().any(|e| e.kind == "log"
+            && e.message
+                .contains("sql schema version compatibility check failed")));
+        let ui = doc
+            .top_blockers
+            .iter()
+            .find(|b| b.component == "temporal-ui")
+            .unwrap();
+        assert!(ui.reason.contains("service-link"), "{}", ui.reason);
+        assert!(ui.next_action.contains("enableServiceLinks: false"));
+    }
+
+    #[test]
+    fn failed_bootstrap_job_shows_its_log_lines() {
+        let mut snap = Snapshot::default();
+        apply_yaml(
+            &mut snap,
+            r#"
+apiVersion: batch/v1
+kind: Job
+metadata: {name: alga-core-sebastian-bootstrap-r2, namespace: msp}
+spec: {template: {spec: {containers: [{name: bootstrap, image: x}]}}}
+status:
+  failed: 3
+  conditions:
+  - {type: Failed, status: "True", reason: BackoffLimitExceeded, message: "Job has reached the specified backoff limit", lastTransitionTime: "2026-04-30T02:00:00Z"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: alga-core-sebastian-bootstrap-r2-abc, namespace: msp, labels: {job-name: alga-core-sebastian-bootstrap-r2}}
+spec: {containers: [{name: bootstrap, image: x}]}
+status: {phase: Failed}
+"#,
+        );
+        snap.logs.push(crate::snapshot::LogExcerpt {
+            namespace: "msp".into(),
+            pod: "alga-core-sebastian-bootstrap-r2-abc".into(),
+            container: Some("bootstrap".into()),
+            lines: vec![
+                "running seeds".into(),
+                "Configured seed directory does not exist: /app/server/seeds/prod".into(),
+            ],
+        });
+        let t0 = ts("2026-04-30T02:00:00Z");
+        let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
+        let b = doc
+            .top_blockers
+            .iter()
+            .find(|b| b.component == "bootstrap-job")
+            .unwrap();
+        assert_eq!((b.layer, b.login_blocking), (Layer::Job, true));
+        assert!(
+            b.reason
+                .contains("Configured seed directory does not exist"),
+            "{}",
+            b.reason
+        );
+        assert_eq!(doc.tiers.bootstrap.checks[0].state, CheckState::Failed);
+    }
+}

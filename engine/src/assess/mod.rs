@@ -24,6 +24,9 @@ mod release;
 mod tiers;
 mod workload;
 
+#[cfg(test)]
+mod testkit;
+
 pub use dns::{dns_failure, DnsFailure};
 pub use image::{classify_pull, PullClass};
 pub use rank::describe as describe_operation;
@@ -63,6 +66,24 @@ impl Default for Thresholds {
 pub struct SourceInfo {
     pub mode: SourceMode,
     pub name: Option<String>,
+}
+
+impl SourceInfo {
+    /// The live cluster.
+    pub fn live() -> SourceInfo {
+        SourceInfo {
+            mode: SourceMode::Live,
+            name: None,
+        }
+    }
+
+    /// A scenario, a dump or a test, by name.
+    pub fn scenario(name: impl Into<String>) -> SourceInfo {
+        SourceInfo {
+            mode: SourceMode::Scenario,
+            name: Some(name.into()),
+        }
+    }
 }
 
 /// Everything `assess` reads besides time.

@@ -221,3 +221,110 @@ pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, now: Timestamp, out: &mu
         );
     }
 }
+
+/// This rule through the whole assessment, on objects as the cluster writes them.
+#[cfg(test)]
+mod assessed {
+    use crate::assess::testkit::*;
+
+    #[test]
+    fn node_not_ready_and_api_unreachable_are_platform_blockers() {
+        let mut r = replay_to(mins(55));
+        apply_yaml(
+            &mut r.snapshot,
+            r#"
+apiVersion: v1
+kind: Node
+metadata: {name: appliance-single-node}
+status:
+  addresses: [{type: InternalIP, address: 192.168.64.8}]
+  conditions:
+  - {type: Ready, status: "False", reason: KubeletNotReady, message: "container runtime network not ready", lastTransitionTime: "2026-04-30T01:58:00Z"}
+  - {type: DiskPressure, status: "True", reason: KubeletHasDiskPressure, message: "kubelet has disk pressure", lastTransitionTime: "2026-04-30T01:58:00Z"}
+"#,
+        );
+        let start = r.scenario.start;
+        let doc = assess_twice(
+            &mut r.snapshot,
+            &r.probes,
+            start + mins(58),
+            start + mins(60),
+        );
+        // Login was reached and the web pods still run: a platform problem is not "failed".
+        assert_ne!(doc.rollup.state, RollupState::FailedActionRequired);
+        let node = doc
+            .top_blockers
+            .iter()
+            .find(|b| b.component == "node")
+            .unwrap();
+        assert_eq!((node.layer, node.login_blocking), (Layer::Node, false));
+        assert!(!doc.tiers.platform.ready);
+
+        r.snapshot.api.unreachable_since = Some(start + mins(59));
+        r.snapshot.api.last_error = Some("connection refused".into());
+        let doc = assess_twice(
+            &mut r.snapshot,
+            &r.probes,
+            start + mins(60),
+            start + mins(62),
+        );
+        assert!(doc.source.stale);
+        assert!(doc
+            .source
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("unreachable since"));
+        let api = doc
+            .top_blockers
+            .iter()
+            .find(|b| b.layer == Layer::Api)
+            .unwrap();
+        assert!(
+            api.reason
+                .starts_with("Kubernetes API unreachable since 2026-04-30T01:59:00Z"),
+            "{}",
+            api.reason
+        );
+    }
+
+    #[test]
+    fn dns_resolver_refusing_is_the_first_blocker() {
+        let mut r = replay_to(SignedDuration::ZERO);
+        let start = r.scenario.start;
+        let doc = assess_twice(&mut r.snapshot, &r.probes, start, start + mins(1));
+        let t = top(&doc);
+        assert_eq!(
+            (t.layer, t.login_blocking, t.severity),
+            (Layer::Dns, true, Severity::Critical)
+        );
+        assert!(
+            t.reason
+                .contains("lookup ghcr.io on 192.168.64.1:53 failed: connection refused"),
+            "{}",
+            t.reason
+        );
+        assert!(t.next_action.contains("explicit DNS servers"));
+        // One resolver, one blocker: Flux's failed clone is evidence of the same cause.
+        let dns: Vec<_> = doc
+            .top_blockers
+            .iter()
+            .filter(|b| b.layer == Layer::Dns)
+            .collect();
+        assert_eq!(dns.len(), 1, "{dns:#?}");
+        assert!(
+            t.evidence
+                .iter()
+                .any(|e| e.kind == "GitRepository" && e.message.contains("lookup github.com")),
+            "{:#?}",
+            t.evidence
+        );
+        assert!(!doc.tiers.platform.ready);
+        assert!(
+            !doc.top_blockers
+                .iter()
+                .any(|b| b.component == "flux-kustomizations"),
+            "a Kustomization waiting for its source is not a blocker"
+        );
+    }
+}

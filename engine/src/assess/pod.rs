@@ -572,3 +572,275 @@ mod tests {
         assert_eq!(quoted_after("nothing", "secret \""), None);
     }
 }
+
+/// This rule through the whole assessment, on objects as the cluster writes them.
+#[cfg(test)]
+mod assessed {
+    use crate::assess::testkit::*;
+
+    #[test]
+    fn oom_killed_crash_loop_says_out_of_memory() {
+        let mut r = replay_to(mins(39));
+        apply_yaml(
+            &mut r.snapshot,
+            &crash_pod("redis-0", "app: redis", "redis", "OOMKilled"),
+        );
+        let start = r.scenario.start;
+        let doc = assess_twice(
+            &mut r.snapshot,
+            &r.probes,
+            start + mins(40),
+            start + mins(41),
+        );
+        let b = doc
+            .top_blockers
+            .iter()
+            .find(|b| b.component == "redis")
+            .unwrap();
+        assert!(
+            b.reason
+                .contains("runs out of memory (OOMKilled, exit code 137)"),
+            "{}",
+            b.reason
+        );
+        assert!(b.login_blocking);
+        // Redis is core: Alga is not usable while it crash-loops.
+        assert!(!doc.tiers.core.ready && !doc.tiers.login.ready);
+        assert_eq!(doc.rollup.state, RollupState::FailedActionRequired);
+    }
+
+    /// Between two crashes the kubelet runs the container again; without BackOff events to date it
+    /// (expired, or a kwok node), the crash loop must not vanish and restart its hysteresis at every
+    /// restart. Found on the smoke run's control plane (`server/tests/control_plane.rs`).
+    #[test]
+    fn a_crash_loop_keeps_its_blocker_while_the_container_runs_between_crashes() {
+        let mut r = replay_to(mins(39));
+        let start = r.scenario.start;
+        let crashed = crash_pod("redis-0", "app: redis", "redis", "");
+        let running_again = crashed
+        .replace(
+            r#"state: {waiting: {reason: CrashLoopBackOff, message: "back-off 5m0s restarting failed container"}}"#,
+            r#"state: {running: {startedAt: "2026-04-30T01:40:20Z"}}"#,
+        )
+        .replace("restartCount: 7", "restartCount: 8");
+        assert_ne!(crashed, running_again);
+        // Applies a pod state and assesses twice, `first` and `second` seconds after minute 40.
+        let mut step = |yaml: &str, first: i64, second: i64| {
+            apply_yaml(&mut r.snapshot, yaml);
+            let at = |secs| start + mins(40) + SignedDuration::from_secs(secs);
+            assess_twice(&mut r.snapshot, &r.probes, at(first), at(second))
+        };
+        let doc = step(&crashed, 0, 5);
+        assert!(
+            doc.top_blockers.iter().all(|b| b.component != "redis"),
+            "within hysteresis"
+        );
+        let doc = step(&running_again, 20, 25);
+        assert!(
+            doc.top_blockers.iter().all(|b| b.component != "redis"),
+            "still within hysteresis"
+        );
+        let doc = step(&crashed, 36, 37);
+        let b = doc
+            .top_blockers
+            .iter()
+            .find(|b| b.component == "redis")
+            .expect("shown 36 s after the first crash, across the restart");
+        assert_eq!(b.since, start + mins(40));
+        assert!(b.reason.contains("keeps crashing"), "{}", b.reason);
+        // And while it runs between crashes, it is still the crash loop.
+        let doc = step(&running_again, 40, 41);
+        assert!(doc
+            .top_blockers
+            .iter()
+            .any(|b| b.component == "redis" && b.reason.contains("keeps crashing")));
+    }
+
+    #[test]
+    fn unauthorized_and_dns_pulls_are_classified_from_the_failed_event() {
+        let mut snap = Snapshot::default();
+        apply_yaml(
+            &mut snap,
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: alga-core-sebastian-1, namespace: msp, labels: {app.kubernetes.io/name: sebastian, app.kubernetes.io/instance: alga-core}}
+spec: {containers: [{name: sebastian, image: "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5"}]}
+status:
+  phase: Pending
+  containerStatuses:
+  - {name: sebastian, image: "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5", imageID: "", ready: false, restartCount: 0, state: {waiting: {reason: ImagePullBackOff, message: 'Back-off pulling image "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5"'}}}
+---
+apiVersion: v1
+kind: Event
+metadata: {name: e1, namespace: msp}
+involvedObject: {kind: Pod, namespace: msp, name: alga-core-sebastian-1}
+reason: Failed
+type: Warning
+firstTimestamp: "2026-04-30T02:00:00Z"
+lastTimestamp: "2026-04-30T02:00:00Z"
+message: 'Failed to pull image "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5": rpc error: code = Unknown desc = failed to pull and unpack image "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5": failed to resolve reference "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5": failed to authorize: failed to fetch anonymous token: unexpected status: 403 Forbidden'
+"#,
+        );
+        let t0 = ts("2026-04-30T02:00:00Z");
+        let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
+        let b = top(&doc);
+        assert_eq!((b.component.as_str(), b.layer), ("alga-core", Layer::Image));
+        assert!(
+            b.reason.starts_with("Not authorized to pull image"),
+            "{}",
+            b.reason
+        );
+        assert!(b.next_action.contains("image pull secrets"));
+
+        // The original event expires: only the back-off text is left; still a pull failure.
+        snap.events.clear();
+        let doc = assess_twice(&mut snap, &Probes::default(), t0 + mins(1), t0 + mins(70));
+        let b = top(&doc);
+        assert_eq!((b.component.as_str(), b.layer), ("alga-core", Layer::Image));
+        assert!(
+            b.reason.starts_with("Not authorized to pull image")
+                && b.reason.contains("original event has expired"),
+            "{}",
+            b.reason
+        );
+        assert_eq!(
+            b.since, t0,
+            "the blocker keeps its first-seen time after the event expired"
+        );
+    }
+
+    #[test]
+    fn unschedulable_pod_names_the_scheduling_cause() {
+        let mut snap = Snapshot::default();
+        apply_yaml(
+            &mut snap,
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, namespace: msp, labels: {app: db}}
+spec: {containers: [{name: db, image: "ankane/pgvector:latest"}]}
+status:
+  phase: Pending
+  conditions:
+  - {type: PodScheduled, status: "False", reason: Unschedulable, lastTransitionTime: "2026-04-30T02:00:00Z", message: "0/1 nodes are available: 1 Insufficient memory."}
+---
+apiVersion: v1
+kind: Event
+metadata: {name: e1, namespace: msp}
+involvedObject: {kind: Pod, namespace: msp, name: db-0}
+reason: FailedScheduling
+type: Warning
+lastTimestamp: "2026-04-30T02:00:05Z"
+message: "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+"#,
+        );
+        let t0 = ts("2026-04-30T02:00:00Z");
+        let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
+        let b = top(&doc);
+        assert_eq!((b.component.as_str(), b.layer), ("db", Layer::Node));
+        assert!(
+            b.reason
+                .ends_with("cannot be scheduled: 1 Insufficient memory"),
+            "{}",
+            b.reason
+        );
+    }
+
+    #[test]
+    fn slow_pull_is_progress_not_failure_until_past_its_scaled_threshold() {
+        let mut r = replay_to(mins(3));
+        // Take the Postgres failure out to look at the pull alone.
+        let db_ok = r
+            .scenario
+            .steps
+            .iter()
+            .find(|s| s.at == mins(36))
+            .unwrap()
+            .clone();
+        crate::scenario::apply_step(&mut r.snapshot, &mut r.probes, &db_ok);
+        let start = r.scenario.start;
+        let at = |m| start + mins(m);
+        let doc = assess_twice(&mut r.snapshot, &r.probes, at(3), at(13));
+        let pull = doc
+            .active_operations
+            .iter()
+            .find(|o| o.kind == OperationKind::ImagePull)
+            .expect("the pull is an operation");
+        assert_eq!(pull.target, "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5");
+        assert_eq!(pull.size_bytes, Some(1_843_201_234));
+        assert_eq!(pull.elapsed_seconds, 588, "started 3m12s in");
+        assert!(
+            (580..=600).contains(&pull.elapsed_seconds),
+            "{}",
+            pull.elapsed_seconds
+        );
+        assert!(
+            !doc.top_blockers.iter().any(|b| b.component == "alga-core"),
+            "a 10-minute pull of 1.8 GB is normal: {:#?}",
+            doc.top_blockers
+        );
+        assert_eq!(doc.rollup.state, RollupState::Installing);
+        assert!(
+            doc.rollup.message.contains("alga-psa-ee"),
+            "{}",
+            doc.rollup.message
+        );
+        // 1.8 GB at 2 MB/s is ~15 min expected: a warning after twice that, and never more by age
+        // alone (issue 8, class 3): a slow pull is not a failed install.
+        for minutes in [35, 50, 90] {
+            let doc = assess_twice(&mut r.snapshot, &r.probes, at(13), at(3 + minutes));
+            let slow = doc
+                .top_blockers
+                .iter()
+                .find(|b| b.id.ends_with("slow-pull"))
+                .unwrap_or_else(|| panic!("slow after {minutes} min"));
+            assert_eq!(
+                (slow.escalation, slow.severity, slow.login_blocking),
+                (Escalation::Warning, Severity::Warning, false),
+                "at {minutes} min"
+            );
+            assert_eq!(
+                doc.rollup.state,
+                RollupState::Installing,
+                "at {minutes} min"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_secret_is_a_credentials_blocker() {
+        let mut snap = Snapshot::default();
+        apply_yaml(
+            &mut snap,
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: redis-0, namespace: msp, labels: {app: redis}}
+spec: {containers: [{name: redis, image: "redis:latest"}]}
+status:
+  phase: Pending
+  containerStatuses:
+  - {name: redis, image: "redis:latest", imageID: "", ready: false, restartCount: 0, state: {waiting: {reason: CreateContainerConfigError, message: 'secret "redis-credentials" not found'}}}
+"#,
+        );
+        let t0 = ts("2026-04-30T02:00:00Z");
+        let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
+        let b = top(&doc);
+        assert_eq!((b.component.as_str(), b.layer), ("redis", Layer::Config));
+        assert!(
+            b.reason.contains(r#"Secret "redis-credentials" not found"#),
+            "{}",
+            b.reason
+        );
+        let cred = doc
+            .tiers
+            .core
+            .checks
+            .iter()
+            .find(|c| c.name == "core.credentials")
+            .unwrap();
+        assert_eq!(cred.state, CheckState::Failed);
+        assert_eq!(doc.rollup.state, RollupState::FailedActionRequired);
+    }
+}

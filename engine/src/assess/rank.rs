@@ -232,3 +232,67 @@ pub fn describe(op: &Operation) -> String {
         _ => format!("{} — {} ({age} so far)", op.target, op.message),
     }
 }
+
+/// This rule through the whole assessment, on objects as the cluster writes them.
+#[cfg(test)]
+mod assessed {
+    use crate::assess::testkit::*;
+
+    #[test]
+    fn ranking_puts_login_blocking_first_then_tier() {
+        let mut r = replay_to(mins(42));
+        // Break Redis (core) while background is failing too.
+        apply_yaml(
+            &mut r.snapshot,
+            &crash_pod("redis-0", "app: redis", "redis", ""),
+        );
+        let start = r.scenario.start;
+        let doc = assess_twice(
+            &mut r.snapshot,
+            &r.probes,
+            start + mins(42),
+            start + mins(44),
+        );
+        let first_background = doc
+            .top_blockers
+            .iter()
+            .position(|b| !b.login_blocking)
+            .unwrap();
+        assert!(doc.top_blockers[..first_background]
+            .iter()
+            .all(|b| b.login_blocking));
+        assert!(doc.top_blockers[first_background..]
+            .iter()
+            .all(|b| !b.login_blocking));
+        assert_eq!(top(&doc).component, "redis");
+    }
+
+    #[test]
+    fn hysteresis_hides_a_blocker_for_its_first_thirty_seconds() {
+        let mut snap = Snapshot::default();
+        apply_yaml(
+            &mut snap,
+            &format!("{}\n", crash_pod("redis-0", "app: redis", "redis", "")),
+        );
+        snap.events.clear();
+        let probes = Probes::default();
+        let t0 = ts("2026-04-30T02:00:00Z");
+        let doc = assess_twice(&mut snap, &probes, t0, t0 + SignedDuration::from_secs(10));
+        assert!(
+            !doc.top_blockers.iter().any(|b| b.component == "redis"),
+            "10 s is within hysteresis"
+        );
+        let doc = assess_twice(
+            &mut snap,
+            &probes,
+            t0 + SignedDuration::from_secs(20),
+            t0 + SignedDuration::from_secs(31),
+        );
+        let b = doc
+            .top_blockers
+            .iter()
+            .find(|b| b.component == "redis")
+            .expect("shown after 30 s");
+        assert_eq!(b.since, t0, "since is the first sighting");
+    }
+}

@@ -996,3 +996,89 @@ fn full_checks() -> Vec<CheckDef<'static>> {
         ),
     ]
 }
+
+/// This rule through the whole assessment, on objects as the cluster writes them.
+#[cfg(test)]
+mod assessed {
+    use crate::assess::testkit::*;
+
+    /// AC4 and the TTL rule: a deleted completed bootstrap Job keeps BOOTSTRAP_READY.
+    #[test]
+    fn bootstrap_stays_ready_after_the_job_is_garbage_collected() {
+        let mut r = replay_to(mins(44));
+        assert!(r.snapshot.jobs.is_empty(), "the scenario deleted the Job");
+        let start = r.scenario.start;
+        let doc = assess_twice(
+            &mut r.snapshot,
+            &r.probes,
+            start + mins(44),
+            start + mins(46),
+        );
+        assert!(doc.tiers.bootstrap.ready, "{:#?}", doc.tiers.bootstrap);
+        // Even without the remembered completion (a restarted service), the ready web app proves it.
+        r.snapshot.memory.completed_jobs.clear();
+        let doc = assess_twice(
+            &mut r.snapshot,
+            &r.probes,
+            start + mins(46),
+            start + mins(47),
+        );
+        assert!(doc.tiers.bootstrap.ready, "{:#?}", doc.tiers.bootstrap);
+    }
+
+    #[test]
+    fn diagnostics_carry_flux_conditions_and_the_bootstrap_summary() {
+        let mut r = replay_to(mins(36));
+        let start = r.scenario.start;
+        let doc = assess_twice(
+            &mut r.snapshot,
+            &r.probes,
+            start + mins(36),
+            start + mins(37),
+        );
+        let b = doc.bootstrap.clone().unwrap();
+        assert_eq!(
+            (b.state.as_str(), b.job.as_deref()),
+            ("running", Some("alga-core-sebastian-bootstrap-r1"))
+        );
+        assert!(
+            b.log_excerpt
+                .iter()
+                .any(|l| l.contains("running migrations")),
+            "{b:?}"
+        );
+        let hr = doc
+            .flux
+            .iter()
+            .find(|f| f.kind == "HelmRelease" && f.name == "alga-core")
+            .unwrap();
+        assert_eq!((hr.ready, hr.reason.as_str()), (None, "Progressing"));
+
+        let mut r = replay_to(mins(44));
+        let doc = assess_twice(
+            &mut r.snapshot,
+            &r.probes,
+            start + mins(44),
+            start + mins(45),
+        );
+        let b = doc.bootstrap.unwrap();
+        assert_eq!(
+            (b.state.as_str(), b.job),
+            ("completed", None),
+            "the Job is gone; the completion is remembered"
+        );
+        assert!(b.completed_at.is_some());
+        let hr = doc
+            .flux
+            .iter()
+            .find(|f| f.kind == "HelmRelease" && f.name == "alga-core")
+            .unwrap();
+        assert_eq!(hr.ready, Some(true));
+        let source = doc.flux.iter().find(|f| f.kind == "GitRepository").unwrap();
+        assert!(source
+            .revision
+            .as_deref()
+            .unwrap()
+            .starts_with("release/1.0-rc5"));
+    }
+}

@@ -263,3 +263,46 @@ fn job_findings(
         }
     }
 }
+
+/// This rule through the whole assessment, on objects as the cluster writes them.
+#[cfg(test)]
+mod assessed {
+    use crate::assess::testkit::*;
+
+    #[test]
+    fn stalled_rollout_is_absorbed_by_its_pod_cause() {
+        let mut r = replay_to(mins(42));
+        apply_yaml(
+            &mut r.snapshot,
+            r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: workflow-worker, namespace: msp}
+spec: {replicas: 1, selector: {matchLabels: {app: w}}, template: {spec: {containers: [{name: workflow-worker, image: "ghcr.io/nine-minds/workflow-worker:61e4a00e"}]}}}
+status:
+  replicas: 1
+  readyReplicas: 0
+  conditions:
+  - {type: Progressing, status: "False", reason: ProgressDeadlineExceeded, message: 'ReplicaSet "workflow-worker-8d7f6c5b4" has timed out progressing.', lastTransitionTime: "2026-04-30T01:52:00Z"}
+"#,
+        );
+        let start = r.scenario.start;
+        let doc = assess_twice(
+            &mut r.snapshot,
+            &r.probes,
+            start + mins(52),
+            start + mins(53),
+        );
+        let wf: Vec<_> = doc
+            .top_blockers
+            .iter()
+            .filter(|b| b.component == "workflow-worker")
+            .collect();
+        assert_eq!(wf.len(), 1, "{wf:#?}");
+        assert_eq!(wf[0].layer, Layer::Image);
+        assert!(wf[0]
+            .evidence
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("ProgressDeadlineExceeded")));
+    }
+}

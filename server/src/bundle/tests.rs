@@ -11,10 +11,7 @@ fn engine() -> Engine {
     Engine {
         catalog: Arc::new(Catalog::embedded()),
         thresholds: Thresholds::default(),
-        source: SourceInfo {
-            mode: app::status::SourceMode::Live,
-            name: None,
-        },
+        source: SourceInfo::live(),
     }
 }
 

@@ -1,9 +1,9 @@
-//! Shared by the integration tests: the collector started as `serve` starts it, and waiting for
-//! a published document.
+//! Shared by the integration tests: the binary and its output, the collector started as `serve`
+//! starts it, and waiting for a published document.
 #![allow(dead_code)] // each test binary uses its own part
 
 use app::api::ssr::StatusFeed;
-use app::status::{SourceMode, StatusDocument, Tier};
+use app::status::{StatusDocument, Tier};
 use appliance_status::assess::{SourceInfo, Thresholds};
 use appliance_status::catalog::Catalog;
 use appliance_status::collect::{self, Change, CollectorOptions};
@@ -12,6 +12,26 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+
+/// The `appliance-status` binary this test run built.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_appliance-status"))
+}
+
+/// Bytes a command wrote, as text.
+pub fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+/// What a command wrote to standard output.
+pub fn stdout(out: &std::process::Output) -> String {
+    text(&out.stdout)
+}
+
+/// What a command wrote to standard error.
+pub fn stderr(out: &std::process::Output) -> String {
+    text(&out.stderr)
+}
 
 /// A running collector.
 pub struct Running {
@@ -33,10 +53,7 @@ pub async fn start_collector(kubeconfig: &std::path::Path, secret_metadata: bool
             hysteresis: jiff::SignedDuration::from_secs(1),
             ..Thresholds::default()
         },
-        source: SourceInfo {
-            mode: SourceMode::Live,
-            name: None,
-        },
+        source: SourceInfo::live(),
     };
     let options = CollectorOptions {
         secret_metadata,
