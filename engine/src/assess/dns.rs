@@ -31,11 +31,15 @@ impl DnsFailure {
     }
 }
 
-const DETAILS: [&str; 5] = [
+/// Go's resolver's words (`net/dnsclient_unix.go`, `net/net.go`); `Try again` is glibc's, through
+/// the cgo resolver.
+const DETAILS: [&str; 7] = [
     "connection refused",
     "no such host",
     "i/o timeout",
     "server misbehaving",
+    "no answer from dns server",
+    "try again",
     "timeout",
 ];
 
@@ -54,7 +58,8 @@ pub fn dns_failure(message: &str) -> Option<DnsFailure> {
         .and_then(|r| r.split([' ', ',']).next())
         .map(|r| r.trim_end_matches(':').to_string())
         .unwrap_or_default();
-    let detail = DETAILS.iter().find(|d| rest.contains(*d))?.to_string();
+    let lower = rest.to_ascii_lowercase();
+    let detail = DETAILS.iter().find(|d| lower.contains(*d))?.to_string();
     Some(DnsFailure {
         host,
         resolver,
