@@ -40,6 +40,11 @@ pub struct StatusDocument {
     /// Every blocker, ranked: login-blocking first, then tier, severity, depth, age.
     #[serde(default)]
     pub top_blockers: Vec<Blocker>,
+    /// Failures just seen, not yet held for the hysteresis (30 s live): shown at once so nobody
+    /// waits to learn of them, but they fail no tier and change no rollup until they hold; a blip
+    /// that clears in time leaves no verdict behind. Newest first.
+    #[serde(default)]
+    pub unconfirmed: Vec<Blocker>,
     /// One row per catalog component.
     #[serde(default)]
     pub components: Vec<ComponentStatus>,
@@ -655,6 +660,7 @@ mod tests {
                 full_health: tier(false),
             },
             top_blockers: vec![],
+            unconfirmed: vec![],
             components: vec![],
             active_operations: vec![],
             recent_events: vec![],

@@ -259,6 +259,7 @@ fn Overview(doc: StatusDocument) -> impl IntoView {
     let login_url = doc.urls.login_url.clone().filter(|_| login_ready);
     let background = doc.background_issue_count();
     let top = doc.top_blockers.first().cloned();
+    let unconfirmed = doc.unconfirmed.clone();
     let tiers = Tier::ALL.map(|t| (t, doc.tiers.get(t).clone()));
     // The admin sees downloads, the bootstrap and pods waiting their turn; Flux reconciliations
     // and waits are for the diagnostics tab.
@@ -324,6 +325,17 @@ fn Overview(doc: StatusDocument) -> impl IntoView {
                 <p class="reason"><strong>{b.component.clone()}</strong>": " {b.reason.clone()}</p>
                 <p><strong>"What to do: "</strong>{b.next_action.clone()}</p>
                 <p class="muted">{if b.login_blocking { "Blocks login." } else { "Does not block login." }}</p>
+            </section>
+        })}
+        {(!unconfirmed.is_empty()).then(|| view! {
+            <section class="card just-seen" data-testid="unconfirmed">
+                <h2>"Just seen"</h2>
+                <p class="muted">"Not yet confirmed: counted once it holds for half a minute; a blip that clears leaves nothing behind."</p>
+                <ul>
+                    {unconfirmed.into_iter().map(|b| view! {
+                        <li><strong>{b.component.clone()}</strong>": " {b.reason.clone()}</li>
+                    }).collect_view()}
+                </ul>
             </section>
         })}
         {(!pulls.is_empty()).then(|| view! {

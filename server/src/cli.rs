@@ -813,6 +813,15 @@ pub fn render_text(doc: &StatusDocument) -> String {
         }
     }
     line(&mut out, String::new());
+    for b in &doc.unconfirmed {
+        line(
+            &mut out,
+            format!(
+                "Just seen (not yet confirmed): {}: {}",
+                b.component, b.reason
+            ),
+        );
+    }
     if doc.top_blockers.is_empty() {
         line(&mut out, "Blockers: none".into());
     }

@@ -372,6 +372,18 @@ pub fn changes(
             ));
         }
     }
+    let seen = now.unconfirmed.first();
+    if before.is_none_or(|b| b.unconfirmed.first().map(|x| &x.id) != seen.map(|x| &x.id)) {
+        if let Some(u) = seen {
+            out.push((
+                format!(
+                    "Just seen (not yet confirmed): {}: {}",
+                    u.component, u.reason
+                ),
+                serde_json::json!({"event": "unconfirmed", "blocker": u}),
+            ));
+        }
+    }
     let op = now.active_operations.first();
     if before
         .is_none_or(|b| b.active_operations.first().map(|o| &o.target) != op.map(|o| &o.target))
@@ -467,6 +479,9 @@ pub fn area_lines(doc: &StatusDocument, elapsed: u64, symbols: &Symbols) -> Vec<
             lines.push(format!("  Next: {}", b.next_action));
         }
         None => lines.push(format!("  {}", doc.rollup.message)),
+    }
+    if let Some(u) = doc.unconfirmed.first() {
+        lines.push(format!("  Just seen: {}: {}", u.component, u.reason));
     }
     if let Some(o) = doc.active_operations.first() {
         lines.push(format!(
@@ -586,7 +601,11 @@ pub async fn wait(
                 let lasting: Vec<String> = changes
                     .into_iter()
                     .map(|(line, _)| line)
-                    .filter(|l| !l.starts_with("Top issue") && !l.starts_with("In progress"))
+                    .filter(|l| {
+                        !l.starts_with("Top issue")
+                            && !l.starts_with("In progress")
+                            && !l.starts_with("Just seen")
+                    })
                     .collect();
                 if !lasting.is_empty() {
                     print(&screen.permanent(&lasting));

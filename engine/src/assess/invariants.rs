@@ -12,6 +12,16 @@ pub fn contradictions(doc: &StatusDocument) -> Vec<String> {
     let login_blocking = doc.top_blockers.iter().any(|b| b.login_blocking);
     let state = doc.rollup.state;
 
+    // A failure not yet confirmed counts nowhere: not among the blockers, not blocking login.
+    for u in &doc.unconfirmed {
+        if ids.contains(u.id.as_str()) {
+            out.push(format!("{} is both a blocker and not yet confirmed", u.id));
+        }
+        if u.login_blocking || u.severity == Severity::Critical {
+            out.push(format!("{} is not yet confirmed but blocks login", u.id));
+        }
+    }
+
     for tier in Tier::ALL {
         let t = doc.tiers.get(tier);
         let all_ok = t
@@ -174,6 +184,7 @@ mod tests {
                 ),
             },
             top_blockers: blockers,
+            unconfirmed: vec![],
             components: vec![],
             active_operations: vec![],
             recent_events: vec![],

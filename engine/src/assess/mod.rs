@@ -268,9 +268,10 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
             Some((f.id.clone(), cause))
         })
         .collect();
-    let (candidates, mut first_seen) =
-        rank::escalate(findings, &inputs.snapshot.memory, inputs.thresholds, now);
-    let (tiers, shown, waiting) = tiers::evaluate(inputs, &index, candidates, now);
+    let escalated = rank::escalate(findings, &inputs.snapshot.memory, inputs.thresholds, now);
+    let mut first_seen = escalated.first_seen;
+    let unconfirmed = rank::unconfirmed(escalated.unconfirmed);
+    let (tiers, shown, waiting) = tiers::evaluate(inputs, &index, escalated.candidates, now);
     // A wait on an earlier tier that is not ready is not shown, and its clock has not started.
     first_seen.retain(|id, _| !waiting.contains(id));
     let blockers = rank::blockers(shown, &tiers);
@@ -307,6 +308,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
         rollup,
         tiers,
         top_blockers: blockers,
+        unconfirmed,
         components,
         active_operations: operations,
         recent_events: index.recent_events(),

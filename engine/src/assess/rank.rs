@@ -29,14 +29,25 @@ impl Candidate {
 /// Time: `since`, hysteresis, and escalation. A failure is an error once it held for the
 /// hysteresis; something still progressing becomes a warning once past its expected time and
 /// never more by age alone (a failure signal makes it a failure; see `link`).
+/// What `escalate` makes of the findings.
+pub struct Escalated {
+    /// Held long enough to count: the tiers and the rollup read these.
+    pub candidates: Vec<Candidate>,
+    /// Failures still within the hysteresis: shown as not yet confirmed, counted nowhere.
+    pub unconfirmed: Vec<Candidate>,
+    /// Every candidate's first-seen time, to remember.
+    pub first_seen: BTreeMap<String, Timestamp>,
+}
+
 pub fn escalate(
     findings: Vec<Finding>,
     memory: &Memory,
     thresholds: &Thresholds,
     now: Timestamp,
-) -> (Vec<Candidate>, BTreeMap<String, Timestamp>) {
+) -> Escalated {
     let mut first_seen = BTreeMap::new();
     let mut out = Vec::new();
+    let mut unconfirmed = Vec::new();
     for f in findings {
         let remembered = memory.first_seen.get(&f.id).copied();
         let since = if f.waits_for_earlier_tiers {
@@ -52,6 +63,13 @@ pub fn escalate(
         first_seen.insert(f.id.clone(), since);
         let age = now.duration_since(since);
         if age < thresholds.hysteresis {
+            if f.progress == Progress::Failed && !f.waits_for_earlier_tiers {
+                unconfirmed.push(Candidate {
+                    finding: f,
+                    since,
+                    escalation: Escalation::Error,
+                });
+            }
             continue;
         }
         let escalation = match f.progress {
@@ -72,7 +90,37 @@ pub fn escalate(
             escalation,
         });
     }
-    (out, first_seen)
+    Escalated {
+        candidates: out,
+        unconfirmed,
+        first_seen,
+    }
+}
+
+/// Failures not yet confirmed, as the document lists them: counted nowhere, so never critical
+/// nor login-blocking; newest first.
+pub fn unconfirmed(candidates: Vec<Candidate>) -> Vec<Blocker> {
+    let mut out: Vec<Blocker> = candidates
+        .into_iter()
+        .map(|c| {
+            let f = c.finding;
+            Blocker {
+                id: f.id,
+                severity: Severity::Warning,
+                component: f.component,
+                layer: f.layer,
+                reason: f.reason,
+                next_action: f.next_action,
+                login_blocking: false,
+                tier: f.tier,
+                since: c.since,
+                escalation: c.escalation,
+                evidence: f.evidence,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.since.cmp(&a.since).then_with(|| a.id.cmp(&b.id)));
+    out
 }
 
 /// Shown candidates become blockers. A blocker blocks login exactly when it is one of the
@@ -268,7 +316,9 @@ mod assessed {
     }
 
     #[test]
-    fn hysteresis_hides_a_blocker_for_its_first_thirty_seconds() {
+    /// A new failure is seen at once, as not yet confirmed (it fails no tier and changes no
+    /// rollup), and counts once it has held for the hysteresis.
+    fn a_new_failure_is_seen_at_once_and_counts_once_it_holds() {
         let mut snap = Snapshot::default();
         apply_yaml(
             &mut snap,
@@ -277,10 +327,28 @@ mod assessed {
         snap.events.clear();
         let probes = Probes::default();
         let t0 = ts("2026-04-30T02:00:00Z");
+        let mut quiet = snap.clone();
+        quiet.pods.clear();
+        let before = assess_twice(&mut quiet, &probes, t0, t0 + SignedDuration::from_secs(10));
         let doc = assess_twice(&mut snap, &probes, t0, t0 + SignedDuration::from_secs(10));
         assert!(
             !doc.top_blockers.iter().any(|b| b.component == "redis"),
             "10 s is within hysteresis"
+        );
+        let seen = doc
+            .unconfirmed
+            .iter()
+            .find(|b| b.component == "redis")
+            .expect("seen at once, not yet confirmed");
+        assert!(!seen.login_blocking && seen.severity != Severity::Critical);
+        assert_eq!(
+            doc.rollup.state, before.rollup.state,
+            "the rollup is unchanged"
+        );
+        assert_eq!(
+            ready_tiers(&doc),
+            ready_tiers(&before),
+            "no tier changes for it"
         );
         let doc = assess_twice(
             &mut snap,
@@ -294,5 +362,9 @@ mod assessed {
             .find(|b| b.component == "redis")
             .expect("shown after 30 s");
         assert_eq!(b.since, t0, "since is the first sighting");
+        assert!(
+            !doc.unconfirmed.iter().any(|u| u.id == b.id),
+            "confirmed: no longer listed as just seen"
+        );
     }
 }
