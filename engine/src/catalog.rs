@@ -203,34 +203,38 @@ impl Catalog {
             origin: origin.to_string(),
             message: e.to_string(),
         })?;
-        catalog.validate().map_err(|message| Error::Catalog {
-            origin: origin.to_string(),
-            message,
-        })?;
+        catalog.validate(origin)?;
         Ok(catalog)
     }
 
-    fn validate(&self) -> std::result::Result<(), String> {
+    /// Checks what the types cannot; `origin` names the catalog in errors.
+    fn validate(&self, origin: &str) -> Result<()> {
+        let invalid = |message: String| {
+            Err(Error::Catalog {
+                origin: origin.to_string(),
+                message,
+            })
+        };
         if self.components.is_empty() {
-            return Err("the catalog lists no components".into());
+            return invalid("the catalog lists no components".into());
         }
         let mut names = BTreeSet::new();
         for c in &self.components {
             if c.name.trim().is_empty() {
-                return Err("a component has an empty name".into());
+                return invalid("a component has an empty name".into());
             }
             if !names.insert(c.name.as_str()) {
-                return Err(format!("component {:?} is listed twice", c.name));
+                return invalid(format!("component {:?} is listed twice", c.name));
             }
             if c.tier == Tier::FullHealth {
-                return Err(format!(
+                return invalid(format!(
                     "component {:?}: tier full_health is computed, not assigned",
                     c.name
                 ));
             }
             let needs_workload = c.kind != ComponentKind::Node;
             if needs_workload && c.workloads.is_empty() && c.workload_prefix.is_none() {
-                return Err(format!(
+                return invalid(format!(
                     "component {:?} ({}) names no workloads and no workloadPrefix",
                     c.name,
                     c.kind.as_str()
@@ -239,7 +243,7 @@ impl Catalog {
         }
         for (key, image) in &self.release.images {
             if !names.contains(image.component.as_str()) {
-                return Err(format!(
+                return invalid(format!(
                     "release image {key}: component {:?} is not in the catalog",
                     image.component
                 ));

@@ -2,6 +2,7 @@
 //! what the service knows of the selected release's images (`ReleaseCheck`): the vocabulary the
 //! release check and the engine share (asking is `server/src/registry.rs`).
 
+use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// `host/name:tag`, checked against the distribution spec's grammar.
@@ -43,20 +44,28 @@ fn valid_component(part: &str) -> bool {
 
 impl ImageRef {
     /// `repository` (`host/name`) with `tag`; an error says what does not parse.
-    pub fn new(repository: &str, tag: &str) -> Result<ImageRef, String> {
+    pub fn new(repository: &str, tag: &str) -> Result<ImageRef> {
         let (host, name) = repository
             .split_once('/')
-            .ok_or_else(|| format!("{repository:?} has no registry host"))?;
+            .ok_or_else(|| Error::NoRegistryHost {
+                repository: repository.to_string(),
+            })?;
         if host.is_empty() || !host.contains(['.', ':']) && host != "localhost" {
-            return Err(format!("{repository:?}: {host:?} is not a registry host"));
+            return Err(Error::RegistryHost {
+                repository: repository.to_string(),
+                host: host.to_string(),
+            });
         }
         if !name.split('/').all(valid_component) {
-            return Err(format!("{repository:?}: {name:?} is not a repository name"));
+            return Err(Error::RepositoryName {
+                repository: repository.to_string(),
+                name: name.to_string(),
+            });
         }
         if !valid_tag(tag) {
-            return Err(format!(
-                "{tag:?} is not a valid image tag (letters, digits, _ . -; at most 128)"
-            ));
+            return Err(Error::ImageTag {
+                tag: tag.to_string(),
+            });
         }
         Ok(ImageRef {
             host: host.to_string(),
@@ -161,15 +170,18 @@ mod tests {
         assert!(ImageRef::new("127.0.0.1:5000/x", "979e207").is_ok());
         assert!(ImageRef::new("ghcr.io/Nine-Minds/x", "1")
             .unwrap_err()
+            .to_string()
             .contains("repository name"));
         assert!(ImageRef::new("ghcr.io/x", "61e4 00e")
             .unwrap_err()
+            .to_string()
             .contains("valid image tag"));
         assert!(ImageRef::new("ghcr.io/x", "").is_err());
         assert!(ImageRef::new("ghcr.io/x", "-x").is_err());
         assert!(ImageRef::new("ghcr.io/x", &"a".repeat(129)).is_err());
         assert!(ImageRef::new("alga-psa-ee", "1")
             .unwrap_err()
+            .to_string()
             .contains("no registry host"));
     }
 }

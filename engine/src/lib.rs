@@ -22,9 +22,13 @@ pub mod release;
 pub mod scenario;
 pub mod snapshot;
 
-/// Errors of the engine's readers (objects, catalog, scenario, probes). Every one names what it was reading.
+/// Errors of the engine's readers (objects, catalog, scenario, probes, release manifests, image
+/// references, durations). Every one names what it was reading; each message is complete (what
+/// a variant wraps is part of its text).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The one whose cause is also its `source()`: a report of the whole chain (`serve`'s) names
+    /// the cause twice, as it always has.
     #[error("cannot read {path}: {source}")]
     Read {
         path: String,
@@ -51,6 +55,63 @@ pub enum Error {
     Probe(String),
     #[error("{0}")]
     Config(String),
+
+    // One object (`objects`): what is wrong with it.
+    #[error("expected a Kubernetes object (a mapping with kind and metadata)")]
+    NotAnObject,
+    #[error("object has no `kind`")]
+    NoKind,
+    #[error("{kind} is malformed: {error}")]
+    Malformed {
+        kind: String,
+        error: serde_json::Error,
+    },
+    #[error("{kind} has no metadata.name")]
+    NoName { kind: String },
+    #[error("{kind} {name:?} has no metadata.namespace")]
+    NoNamespace { kind: String, name: String },
+    #[error("{kind} has no metadata")]
+    NoMetadata { kind: &'static str },
+    #[error("{kind} needs metadata.name and metadata.namespace")]
+    NoIdentity { kind: &'static str },
+    #[error("{kind} {name}: status.conditions is not a list: {error}")]
+    Conditions {
+        kind: &'static str,
+        name: String,
+        error: serde_json::Error,
+    },
+
+    // An image reference (`images`).
+    #[error("{repository:?} has no registry host")]
+    NoRegistryHost { repository: String },
+    #[error("{repository:?}: {host:?} is not a registry host")]
+    RegistryHost { repository: String, host: String },
+    #[error("{repository:?}: {name:?} is not a repository name")]
+    RepositoryName { repository: String, name: String },
+    #[error("{tag:?} is not a valid image tag (letters, digits, _ . -; at most 128)")]
+    ImageTag { tag: String },
+
+    // A release manifest and its plan (`release`).
+    #[error("release manifest: {0}")]
+    ReleaseManifest(serde_json::Error),
+    #[error("release manifest: releaseVersion is empty")]
+    NoReleaseVersion,
+    #[error("app.images.{key} is missing")]
+    ReleaseImageMissing { key: String },
+    #[error("app.images.{key}: not an image this appliance runs (known: {})", .known.join(", "))]
+    ReleaseImageUnknown { key: String, known: Vec<String> },
+    #[error("app.images.{key}: {error}")]
+    ReleaseImage { key: String, error: Box<Error> },
+
+    // A duration (`scenario::parse_offset`: `90s`, `16m`, `1h2m30s`).
+    #[error("empty duration")]
+    EmptyDuration,
+    #[error("{text:?}: unknown unit {unit:?} (use h, m, s)")]
+    DurationUnit { text: String, unit: char },
+    #[error("{text:?}: a number must precede {unit:?}")]
+    DurationNumber { text: String, unit: char },
+    #[error("{text:?}: missing unit after {number}")]
+    DurationMissingUnit { text: String, number: String },
 }
 
 /// This crate's result.

@@ -42,7 +42,7 @@ macro_rules! kube_object {
             group: &str,
             kind: &str,
             value: Value,
-        ) -> Option<std::result::Result<KubeObject, String>> {
+        ) -> Option<Result<KubeObject>> {
             match (group, kind) {
                 $(($group, $kind) => Some(checked::<$t>(value, $ns)),)*
                 _ => None,
@@ -306,11 +306,11 @@ fn collect(mut value: Value, origin: &str, doc_no: usize, out: &mut Parsed) -> R
                     &item_kind,
                     format!("{origin}, document {doc_no}, item {}", i + 1),
                 ),
-                Err(message) => {
+                Err(e) => {
                     return Err(Error::Input {
                         origin: origin.into(),
                         document: doc_no,
-                        message: format!("item {}: {message}", i + 1),
+                        message: format!("item {}: {e}", i + 1),
                     })
                 }
             }
@@ -322,42 +322,43 @@ fn collect(mut value: Value, origin: &str, doc_no: usize, out: &mut Parsed) -> R
         Ok(None) => out
             .ignored
             .add(kind, format!("{origin}, document {doc_no}")),
-        Err(message) => {
+        Err(e) => {
             return Err(Error::Input {
                 origin: origin.into(),
                 document: doc_no,
-                message,
+                message: e.to_string(),
             });
         }
     }
     Ok(())
 }
 
-fn typed<T: DeserializeOwned>(value: Value, kind: &str) -> std::result::Result<T, String> {
-    serde_json::from_value(value).map_err(|e| format!("{kind} is malformed: {e}"))
+fn typed<T: DeserializeOwned>(value: Value, kind: &str) -> Result<T> {
+    serde_json::from_value(value).map_err(|error| Error::Malformed {
+        kind: kind.to_string(),
+        error,
+    })
 }
 
-fn require_name(
-    meta: &ObjectMeta,
-    kind: &str,
-    namespaced: bool,
-) -> std::result::Result<(), String> {
+fn require_name(meta: &ObjectMeta, kind: &str, namespaced: bool) -> Result<()> {
     if meta.name.as_deref().unwrap_or("").is_empty() {
-        return Err(format!("{kind} has no metadata.name"));
+        return Err(Error::NoName {
+            kind: kind.to_string(),
+        });
     }
     if namespaced && meta.namespace.as_deref().unwrap_or("").is_empty() {
-        return Err(format!(
-            "{kind} {:?} has no metadata.namespace",
-            meta.name.as_deref().unwrap_or_default()
-        ));
+        return Err(Error::NoNamespace {
+            kind: kind.to_string(),
+            name: meta.name.clone().unwrap_or_default(),
+        });
     }
     Ok(())
 }
 
 /// Converts one object; `Ok(None)` for kinds the engine does not use.
-pub fn object_from_value(value: Value) -> std::result::Result<Option<KubeObject>, String> {
+pub fn object_from_value(value: Value) -> Result<Option<KubeObject>> {
     if !value.is_object() {
-        return Err("expected a Kubernetes object (a mapping with kind and metadata)".into());
+        return Err(Error::NotAnObject);
     }
     let kind = value
         .get("kind")
@@ -370,7 +371,7 @@ pub fn object_from_value(value: Value) -> std::result::Result<Option<KubeObject>
         .unwrap_or("")
         .to_string();
     if kind.is_empty() {
-        return Err("object has no `kind`".into());
+        return Err(Error::NoKind);
     }
     let group = api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
     if let Some(typed) = typed_from_value(group, &kind, value.clone()) {
@@ -416,7 +417,7 @@ impl Collectable for Event {
 }
 
 /// Deserialises, checks identity and prunes one typed object.
-fn checked<T>(value: Value, namespaced: bool) -> std::result::Result<KubeObject, String>
+fn checked<T>(value: Value, namespaced: bool) -> Result<KubeObject>
 where
     T: Collectable + DeserializeOwned + k8s_openapi::Metadata<Ty = ObjectMeta>,
 {
@@ -426,7 +427,7 @@ where
 }
 
 /// `events.k8s.io/v1` Events carry the same facts under other names.
-fn event_from_events_api(value: Value) -> std::result::Result<Event, String> {
+fn event_from_events_api(value: Value) -> Result<Event> {
     let ev: k8s_openapi::api::events::v1::Event = typed(value, "Event")?;
     Ok(Event {
         metadata: ev.metadata,
@@ -459,26 +460,24 @@ fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
 }
 
 /// The parts of a Flux object (as JSON) the engine reads.
-pub fn flux_from_value(kind: FluxKind, value: &Value) -> std::result::Result<FluxObject, String> {
-    let meta = value
-        .get("metadata")
-        .ok_or_else(|| format!("{} has no metadata", kind.as_str()))?;
+pub fn flux_from_value(kind: FluxKind, value: &Value) -> Result<FluxObject> {
+    let meta = value.get("metadata").ok_or(Error::NoMetadata {
+        kind: kind.as_str(),
+    })?;
     let name = str_at(meta, &["name"]).unwrap_or("");
     let namespace = str_at(meta, &["namespace"]).unwrap_or("");
     if name.is_empty() || namespace.is_empty() {
-        return Err(format!(
-            "{} needs metadata.name and metadata.namespace",
-            kind.as_str()
-        ));
+        return Err(Error::NoIdentity {
+            kind: kind.as_str(),
+        });
     }
     let status = value.get("status");
     let conditions: Vec<Condition> = match status.and_then(|s| s.get("conditions")) {
         Some(c) if !c.is_null() => serde_json::from_value::<Vec<Value>>(c.clone())
-            .map_err(|e| {
-                format!(
-                    "{} {name}: status.conditions is not a list: {e}",
-                    kind.as_str()
-                )
+            .map_err(|error| Error::Conditions {
+                kind: kind.as_str(),
+                name: name.to_string(),
+                error,
             })?
             .into_iter()
             .filter_map(|c| condition_from_value(&c))

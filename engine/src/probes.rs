@@ -61,8 +61,26 @@ impl LoginProbe {
     }
 }
 
+/// What a failed probe reported: its value after `error:`, or the whole value. Data the engine
+/// reads (and quotes in findings), not an error of the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure(pub String);
+
+impl Failure {
+    /// The probe's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The outcome of a check-style probe.
-pub type ProbeOutcome = std::result::Result<(), String>;
+pub type ProbeOutcome = std::result::Result<(), Failure>;
 
 const KNOWN: [&str; 3] = ["login-url", "seed-users", "storage-smoke"];
 
@@ -129,10 +147,10 @@ impl Probes {
     }
 
     /// The seed-data user count, if the query ran.
-    pub fn seed_users(&self) -> Option<std::result::Result<i64, String>> {
+    pub fn seed_users(&self) -> Option<std::result::Result<i64, Failure>> {
         let v = self.values.get("seed-users")?;
         if let Some(e) = error_text(v) {
-            return Some(Err(e));
+            return Some(Err(Failure(e)));
         }
         v.parse().ok().map(Ok)
     }
@@ -183,7 +201,7 @@ fn outcome(v: &str) -> ProbeOutcome {
     if v.eq_ignore_ascii_case("ok") {
         Ok(())
     } else {
-        Err(error_text(v).unwrap_or_else(|| v.to_string()))
+        Err(Failure(error_text(v).unwrap_or_else(|| v.to_string())))
     }
 }
 
@@ -205,6 +223,7 @@ mod tests {
             .1
             .as_ref()
             .unwrap_err()
+            .as_str()
             .contains("connection refused"));
         assert_eq!(p.hosts("https:"), vec![("ghcr.io", Ok(()))]);
     }

@@ -7,6 +7,7 @@
 use crate::catalog::Catalog;
 pub use crate::images::{ImageCheck, ReleaseCheck};
 use crate::images::{ImageRef, Outcome};
+use crate::{Error, Result};
 use app::status::Tier;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -52,48 +53,45 @@ pub struct Planned {
 }
 
 /// Parses `release.json`; errors name the line and column, or the field.
-pub fn parse(text: &str) -> Result<ReleaseManifest, String> {
-    let manifest: ReleaseManifest =
-        serde_json::from_str(text).map_err(|e| format!("release manifest: {e}"))?;
+pub fn parse(text: &str) -> Result<ReleaseManifest> {
+    let manifest: ReleaseManifest = serde_json::from_str(text).map_err(Error::ReleaseManifest)?;
     if manifest.release_version.trim().is_empty() {
-        return Err("release manifest: releaseVersion is empty".into());
+        return Err(Error::NoReleaseVersion);
     }
     Ok(manifest)
 }
 
 /// The images of `manifest`, each from the catalog's repository for its key; an error names the
 /// field that does not make an image reference, or a key the catalog does not know.
-pub fn plan(manifest: &ReleaseManifest, catalog: &Catalog) -> Result<Vec<Planned>, String> {
+pub fn plan(manifest: &ReleaseManifest, catalog: &Catalog) -> Result<Vec<Planned>> {
     let out = manifest
         .app
         .images
         .iter()
         .map(|(key, tag)| planned(catalog, key, tag))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>>>()?;
     for key in catalog.release.images.keys() {
         if !manifest.app.images.contains_key(key) {
-            return Err(format!("app.images.{key} is missing"));
+            return Err(Error::ReleaseImageMissing { key: key.clone() });
         }
     }
     Ok(out)
 }
 
 /// The image `app.images.<key>` = `tag` names, with the component that runs it.
-fn planned(catalog: &Catalog, key: &str, tag: &str) -> Result<Planned, String> {
-    let source = catalog.release.images.get(key).ok_or_else(|| {
-        format!(
-            "app.images.{key}: not an image this appliance runs (known: {})",
-            catalog
-                .release
-                .images
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+fn planned(catalog: &Catalog, key: &str, tag: &str) -> Result<Planned> {
+    let source = catalog
+        .release
+        .images
+        .get(key)
+        .ok_or_else(|| Error::ReleaseImageUnknown {
+            key: key.to_string(),
+            known: catalog.release.images.keys().cloned().collect(),
+        })?;
+    let image = ImageRef::new(&source.repository, tag.trim()).map_err(|e| Error::ReleaseImage {
+        key: key.to_string(),
+        error: Box::new(e),
     })?;
-    let image = ImageRef::new(&source.repository, tag.trim())
-        .map_err(|e| format!("app.images.{key}: {e}"))?;
     let tier = catalog
         .component(&source.component)
         .map(|c| c.tier)
@@ -237,20 +235,32 @@ mod tests {
 
     #[test]
     fn bad_manifests_name_the_line_or_the_field() {
-        let err =
-            parse("{\n  \"releaseVersion\": \"1.0\",\n  \"app\": {\"version\": 1}\n}").unwrap_err();
+        let err = parse("{\n  \"releaseVersion\": \"1.0\",\n  \"app\": {\"version\": 1}\n}")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 3"), "{err}");
-        let err = parse(r#"{"releaseVersion": "1.0"}"#).unwrap_err();
+        let err = parse(r#"{"releaseVersion": "1.0"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("missing field `app`"), "{err}");
         let catalog = Catalog::embedded();
         let bad_tag = RC5.replace("\"979e207\"", "\"979e 207\"");
         let err = plan(&parse(&bad_tag).unwrap(), &catalog).unwrap_err();
+        assert!(
+            matches!(&err, Error::ReleaseImage { key, .. } if key == "emailService"),
+            "{err}"
+        );
+        let err = err.to_string();
         assert!(err.starts_with("app.images.emailService:"), "{err}");
         let unknown = RC5.replace("\"emailService\"", "\"mailer\"");
-        let err = plan(&parse(&unknown).unwrap(), &catalog).unwrap_err();
+        let err = plan(&parse(&unknown).unwrap(), &catalog)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("app.images.mailer"), "{err}");
         let missing = RC5.replace(", \"temporalWorker\": \"61e4a00e\"", "");
-        let err = plan(&parse(&missing).unwrap(), &catalog).unwrap_err();
+        let err = plan(&parse(&missing).unwrap(), &catalog)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("app.images.temporalWorker is missing"),
             "{err}"

@@ -93,11 +93,11 @@ pub struct ExpectedBlocker {
 }
 
 /// Parses `90s`, `16m`, `1h2m30s`.
-pub fn parse_offset(text: &str) -> std::result::Result<SignedDuration, String> {
+pub fn parse_offset(text: &str) -> Result<SignedDuration> {
     let mut total = 0i64;
     let mut number = String::new();
     if text.trim().is_empty() {
-        return Err("empty duration".into());
+        return Err(Error::EmptyDuration);
     }
     for ch in text.trim().chars() {
         if ch.is_ascii_digit() {
@@ -108,16 +108,25 @@ pub fn parse_offset(text: &str) -> std::result::Result<SignedDuration, String> {
             'h' => 3600,
             'm' => 60,
             's' => 1,
-            _ => return Err(format!("{text:?}: unknown unit {ch:?} (use h, m, s)")),
+            _ => {
+                return Err(Error::DurationUnit {
+                    text: text.to_string(),
+                    unit: ch,
+                })
+            }
         };
-        let n: i64 = number
-            .parse()
-            .map_err(|_| format!("{text:?}: a number must precede {ch:?}"))?;
+        let n: i64 = number.parse().map_err(|_| Error::DurationNumber {
+            text: text.to_string(),
+            unit: ch,
+        })?;
         total = total.saturating_add(n.saturating_mul(unit));
         number.clear();
     }
     if !number.is_empty() {
-        return Err(format!("{text:?}: missing unit after {number}"));
+        return Err(Error::DurationMissingUnit {
+            text: text.to_string(),
+            number,
+        });
     }
     Ok(SignedDuration::from_secs(total))
 }

@@ -170,8 +170,8 @@ pub async fn status(args: StatusArgs) -> u8 {
 /// `validate-release`.
 pub async fn validate_release(args: cli::ValidateReleaseArgs) -> u8 {
     use crate::{registry, release};
-    let usage = |message: String| {
-        eprintln!("error: {}", term::lines(&message));
+    let usage = |e: crate::Error| {
+        eprintln!("error: {}", term::lines(&e.to_string()));
         exit::USAGE
     };
     let text = match read_manifest(&args.file, release::MAX_MANIFEST_BYTES) {
@@ -180,15 +180,15 @@ pub async fn validate_release(args: cli::ValidateReleaseArgs) -> u8 {
     };
     let manifest = match release::parse(&text) {
         Ok(m) => m,
-        Err(e) => return usage(e),
+        Err(e) => return usage(e.into()),
     };
     let catalog = match cli::load_catalog(args.catalog.as_deref()) {
         Ok(c) => c,
-        Err(e) => return usage(e.to_string()),
+        Err(e) => return usage(e),
     };
     let planned = match release::plan(&manifest, &catalog) {
         Ok(p) => p,
-        Err(e) => return usage(e),
+        Err(e) => return usage(e.into()),
     };
     let registry = match args.registry.options().and_then(registry::Registry::new) {
         Ok(r) => r,
@@ -213,15 +213,14 @@ pub async fn validate_release(args: cli::ValidateReleaseArgs) -> u8 {
 }
 
 /// The release manifest's text: at most `limit` bytes of UTF-8.
-fn read_manifest(path: &std::path::Path, limit: u64) -> Result<String, String> {
+fn read_manifest(path: &std::path::Path, limit: u64) -> crate::Result<String> {
     let (origin, bytes) = cli::read_bounded(path, limit).map_err(|e| match e {
-        crate::Error::TooLarge { origin, .. } => format!(
-            "{origin} is larger than {} KiB: not a release manifest",
-            limit >> 10
-        ),
-        other => other.to_string(),
+        crate::Error::Engine(appliance_engine::Error::TooLarge { origin, .. }) => {
+            crate::Error::ManifestTooLarge { origin, limit }
+        }
+        other => other,
     })?;
-    String::from_utf8(bytes).map_err(|e| format!("{origin}: not UTF-8 text: {e}"))
+    String::from_utf8(bytes).map_err(|error| crate::Error::NotUtf8 { origin, error })
 }
 
 /// `support-bundle --file FILE`.
@@ -238,10 +237,10 @@ pub async fn support_bundle(args: cli::SupportBundleArgs) -> u8 {
     // one too large for `assess` to replay, whose files support still reads.
     let replay = match crate::bundle::read(&bytes) {
         Ok(r) => Some(r),
-        Err(e) if e.contains("unpacks to more than") => {
+        Err(e @ crate::Error::BundleTooLarge { .. }) => {
             eprintln!(
                 "warning: {}; writing it all the same: its files are readable, `assess` will not replay it",
-                term::lines(&e)
+                term::lines(&e.to_string())
             );
             None
         }

@@ -26,6 +26,7 @@ use crate::assess::Thresholds;
 use crate::event::EventRecord;
 use crate::probes::Probes;
 use crate::snapshot::{ApiHealth, FluxObject, LogExcerpt, RememberedCause, Snapshot};
+use crate::{Error, Result};
 use app::status::StatusDocument;
 use jiff::Timestamp;
 use regex::Regex;
@@ -200,7 +201,7 @@ pub fn write(
     (snapshot, probes, thresholds): (&Snapshot, &Probes, &Thresholds),
     facts: &ServiceFacts,
     redactor: &Redactor,
-) -> anyhow::Result<Vec<u8>> {
+) -> Result<Vec<u8>> {
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut document = serde_json::to_value(doc)?;
     redactor.value(&mut document);
@@ -337,7 +338,7 @@ fn state(snapshot: &Snapshot, probes: &Probes, redactor: &Redactor) -> State {
     }
 }
 
-fn objects_yaml(snapshot: &Snapshot, redactor: &Redactor) -> anyhow::Result<Vec<u8>> {
+fn objects_yaml(snapshot: &Snapshot, redactor: &Redactor) -> Result<Vec<u8>> {
     fn typed<T: Serialize>(out: &mut Vec<Value>, objects: impl Iterator<Item = T>) {
         out.extend(objects.filter_map(|o| serde_json::to_value(o).ok()));
     }
@@ -519,7 +520,7 @@ pub struct Replay {
 
 /// Every file of a bundle, by its path below the bundle's directory, as text (for support's
 /// tools and the tests; `read` takes only what `assess` needs).
-pub fn files(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
+pub fn files(bytes: &[u8]) -> Result<Vec<(String, String)>> {
     unpack(bytes, MAX_UNPACKED_BYTES, |_| true)
 }
 
@@ -529,18 +530,15 @@ fn unpack(
     bytes: &[u8],
     limit: u64,
     wanted: impl Fn(&str) -> bool,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
     let mut out = Vec::new();
     let mut unpacked = 0u64;
-    for entry in archive
-        .entries()
-        .map_err(|e| format!("not a support bundle (.tar.gz): {e}"))?
-    {
-        let mut entry = entry.map_err(|e| format!("not a support bundle (.tar.gz): {e}"))?;
+    for entry in archive.entries().map_err(Error::NotABundle)? {
+        let mut entry = entry.map_err(Error::NotABundle)?;
         let path = entry
             .path()
-            .map_err(|e| format!("a file name in the bundle is unreadable: {e}"))?
+            .map_err(Error::BundleName)?
             .to_string_lossy()
             .into_owned();
         let name = path
@@ -555,13 +553,13 @@ fn unpack(
         (&mut entry)
             .take(limit.saturating_sub(unpacked) + 1)
             .read_to_string(&mut text)
-            .map_err(|e| format!("{name} in the bundle is unreadable: {e}"))?;
+            .map_err(|error| Error::BundleFile {
+                name: name.clone(),
+                error,
+            })?;
         unpacked += text.len() as u64;
         if unpacked > limit {
-            return Err(format!(
-                "the bundle unpacks to more than {} MiB: not one this service wrote",
-                limit >> 20
-            ));
+            return Err(Error::BundleTooLarge { limit });
         }
         out.push((name, text));
     }
@@ -569,11 +567,11 @@ fn unpack(
 }
 
 /// Reads a bundle written by [`write`]; a clear error for anything else.
-pub fn read(bytes: &[u8]) -> Result<Replay, String> {
+pub fn read(bytes: &[u8]) -> Result<Replay> {
     read_limited(bytes, MAX_UNPACKED_BYTES)
 }
 
-fn read_limited(bytes: &[u8], limit: u64) -> Result<Replay, String> {
+fn read_limited(bytes: &[u8], limit: u64) -> Result<Replay> {
     let mut files: BTreeMap<String, String> = unpack(bytes, limit, |name| {
         matches!(
             name,
@@ -585,22 +583,17 @@ fn read_limited(bytes: &[u8], limit: u64) -> Result<Replay, String> {
     let mut take = |name: &str| {
         files
             .remove(name)
-            .ok_or_else(|| format!("not a support bundle: it has no {name}"))
+            .ok_or_else(|| Error::BundleMissing(name.to_string()))
     };
+    let json = |name: &'static str| move |error| Error::BundleJson { name, error };
     let manifest: Value =
-        serde_json::from_str(&take("manifest.json")?).map_err(|e| format!("manifest.json: {e}"))?;
+        serde_json::from_str(&take("manifest.json")?).map_err(json("manifest.json"))?;
     match manifest.get("format").and_then(Value::as_u64) {
         Some(f) if f <= u64::from(FORMAT) => {}
-        other => {
-            return Err(format!(
-                "manifest.json: bundle format {other:?}, this version reads up to {FORMAT}"
-            ))
-        }
+        found => return Err(Error::BundleFormat { found }),
     }
-    let document =
-        serde_json::from_str(&take("status.json")?).map_err(|e| format!("status.json: {e}"))?;
-    let state =
-        serde_json::from_str(&take("state.json")?).map_err(|e| format!("state.json: {e}"))?;
+    let document = serde_json::from_str(&take("status.json")?).map_err(json("status.json"))?;
+    let state = serde_json::from_str(&take("state.json")?).map_err(json("state.json"))?;
     Ok(Replay {
         document,
         objects: take("objects.yaml")?,
@@ -610,7 +603,7 @@ fn read_limited(bytes: &[u8], limit: u64) -> Result<Replay, String> {
 
 impl Replay {
     /// Puts the service's remembered state and probes back (objects are applied by the caller).
-    pub fn restore(&self, snapshot: &mut Snapshot, probes: &mut Probes) -> Result<(), String> {
+    pub fn restore(&self, snapshot: &mut Snapshot, probes: &mut Probes) -> Result<()> {
         let s = &self.state;
         for job in &s.completed_jobs {
             snapshot
@@ -626,7 +619,10 @@ impl Replay {
         for (name, value) in &s.probes {
             probes
                 .set(name, value)
-                .map_err(|e| format!("state.json: probe {name}: {e}"))?;
+                .map_err(|error| Error::BundleProbe {
+                    name: name.clone(),
+                    error,
+                })?;
         }
         Ok(())
     }
@@ -636,7 +632,7 @@ impl Replay {
 /// the demo runner), between two changes: nothing asks Kubernetes for it.
 pub struct Request {
     pub redactor: Redactor,
-    pub reply: oneshot::Sender<Result<Vec<u8>, String>>,
+    pub reply: oneshot::Sender<Result<Vec<u8>>>,
     /// The one writer's turn: held until the bundle is written, even when the asker has gone.
     pub turn: tokio::sync::OwnedSemaphorePermit,
 }
@@ -661,11 +657,11 @@ pub fn desk() -> (Desk, Queue) {
 
 impl Desk {
     /// Asks for a bundle and waits for it (after the one being written, if any).
-    pub async fn request(&self, redactor: Redactor) -> Result<Vec<u8>, String> {
+    pub async fn request(&self, redactor: Redactor) -> Result<Vec<u8>> {
         let turn = tokio::time::timeout(QUEUE_WAIT, self.1.clone().acquire_owned())
             .await
-            .map_err(|_| "a support bundle is being written; try again in a moment".to_string())?
-            .map_err(|_| "the service is stopping".to_string())?;
+            .map_err(|_| Error::BundleBusy)?
+            .map_err(|_| Error::Stopping)?;
         let (reply, answer) = oneshot::channel();
         self.0
             .try_send(Request {
@@ -674,14 +670,10 @@ impl Desk {
                 turn,
             })
             .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => {
-                    "a support bundle is being written; try again in a moment".to_string()
-                }
-                mpsc::error::TrySendError::Closed(_) => "the service is stopping".to_string(),
+                mpsc::error::TrySendError::Full(_) => Error::BundleBusy,
+                mpsc::error::TrySendError::Closed(_) => Error::Stopping,
             })?;
-        answer
-            .await
-            .map_err(|_| "the service stopped before the bundle was written".to_string())?
+        answer.await.map_err(|_| Error::StoppedBeforeBundle)?
     }
 }
 
@@ -697,7 +689,7 @@ pub fn answer(
         let facts = ServiceFacts::of_this_process();
         let inputs = (&snapshot, &probes, &thresholds);
         let bundle = write(&doc, inputs, &facts, &request.redactor)
-            .map_err(|e| format!("the bundle could not be written: {e}"));
+            .map_err(|e| Error::BundleNotWritten(Box::new(e)));
         let _ = request.reply.send(bundle);
         drop(request.turn);
     });

@@ -11,6 +11,7 @@ use crate::scenario::parse_offset;
 use crate::snapshot::Snapshot;
 use crate::{Error, Result};
 use app::status::{CheckState, SourceMode, StatusDocument, Tier};
+use appliance_engine::Error as EngineError;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
 use std::net::SocketAddr;
@@ -253,7 +254,7 @@ pub struct RegistryArgs {
 
 impl RegistryArgs {
     /// The registry client's options; an error names the flag or file at fault.
-    pub fn options(&self) -> std::result::Result<crate::registry::Options, String> {
+    pub fn options(&self) -> Result<crate::registry::Options> {
         let mut options = crate::registry::Options {
             timeout: Some(std::time::Duration::from_secs(
                 self.registry_timeout.as_secs().max(1) as u64,
@@ -261,21 +262,23 @@ impl RegistryArgs {
             token_hosts: self.registry_token_hosts.clone(),
             ..Default::default()
         };
+        let file = |path: &Path| {
+            let path = path.display().to_string();
+            move |error| Error::File { path, error }
+        };
         if let Some(path) = &self.registry_config {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path).map_err(file(path))?;
             options.credentials = crate::registry::Credentials::from_docker_config(&text)?;
         }
         if let Some(path) = &self.registry_ca_file {
-            options.ca_pem =
-                Some(std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?);
+            options.ca_pem = Some(std::fs::read(path).map_err(file(path))?);
         }
         for m in &self.registry_mirrors {
             match m.split_once('=') {
                 Some((from, to)) if !from.is_empty() && !to.is_empty() => {
                     options.mirrors.insert(from.to_string(), to.to_string());
                 }
-                _ => return Err(format!("--registry-mirror {m:?}: expected REGISTRY=MIRROR")),
+                _ => return Err(Error::Mirror(m.clone())),
             }
         }
         Ok(options)
@@ -337,8 +340,8 @@ impl ThresholdArgs {
     }
 }
 
-fn parse_duration(s: &str) -> std::result::Result<jiff::SignedDuration, String> {
-    parse_offset(s)
+fn parse_duration(s: &str) -> Result<jiff::SignedDuration> {
+    Ok(parse_offset(s)?)
 }
 
 /// What a connection to the listener may cost (server/src/listener.rs).
@@ -581,7 +584,7 @@ pub struct AssessArgs {
 /// Loads the catalog from a file, or the embedded one.
 pub fn load_catalog(path: Option<&Path>) -> Result<Catalog> {
     match path {
-        Some(p) => Catalog::from_file(p),
+        Some(p) => Ok(Catalog::from_file(p)?),
         None => Ok(Catalog::embedded()),
     }
 }
@@ -608,7 +611,7 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<(String, Vec<u8>)> {
     } else {
         path.display().to_string()
     };
-    let read_error = |source| Error::Read {
+    let read_error = |source| EngineError::Read {
         path: origin.clone(),
         source,
     };
@@ -621,41 +624,46 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<(String, Vec<u8>)> {
     } else {
         let size = std::fs::metadata(path).map_err(read_error)?.len();
         if size > limit {
-            return Err(Error::TooLarge {
+            return Err(EngineError::TooLarge {
                 origin,
                 size,
                 limit,
-            });
+            }
+            .into());
         }
         std::fs::File::open(path)
             .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
             .map_err(read_error)?;
     }
     if bytes.len() as u64 > limit {
-        return Err(Error::TooLarge {
+        return Err(EngineError::TooLarge {
             origin,
             size: bytes.len() as u64,
             limit,
-        });
+        }
+        .into());
     }
     Ok((origin, bytes))
 }
 
 /// gzip (a support bundle) or UTF-8 text (objects).
 fn input_from_bytes(origin: &str, bytes: Vec<u8>) -> Result<Input> {
-    let invalid = |message: String| Error::Input {
-        origin: origin.to_string(),
-        document: 1,
-        message,
-    };
     if bytes.starts_with(&[0x1f, 0x8b]) {
         return crate::bundle::read(&bytes)
             .map(|r| Input::Bundle(Box::new(r)))
-            .map_err(invalid);
+            .map_err(|e| Error::Replay {
+                origin: origin.to_string(),
+                error: Box::new(e),
+            });
     }
-    String::from_utf8(bytes)
-        .map(Input::Objects)
-        .map_err(|e| invalid(format!("not UTF-8 text (nor a support bundle): {e}")))
+    String::from_utf8(bytes).map(Input::Objects).map_err(|e| {
+        EngineError::Input {
+            origin: origin.to_string(),
+            document: 1,
+            message: format!("not UTF-8 text (nor a support bundle): {e}"),
+        }
+        .into()
+    })
 }
 
 /// What `assess` found.
@@ -695,10 +703,9 @@ pub fn run_assess(args: &AssessArgs) -> Result<Assessed> {
         if let Input::Bundle(replay) = input {
             replay
                 .restore(&mut snapshot, &mut probes)
-                .map_err(|message| Error::Input {
+                .map_err(|e| Error::Replay {
                     origin: origin.clone(),
-                    document: 1,
-                    message,
+                    error: Box::new(e),
                 })?;
             bundle_time.get_or_insert(replay.document.timestamp);
             bundle_mode.get_or_insert(replay.document.source.mode);

@@ -613,13 +613,13 @@ fn land(
 
 /// Connects to the cluster the usual way: in-cluster service account, else `KUBECONFIG` /
 /// `~/.kube/config`, or the given kubeconfig file.
-pub async fn client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<Client> {
+pub async fn client(kubeconfig: Option<&std::path::Path>) -> crate::Result<Client> {
     Ok(Client::try_from(config(kubeconfig).await?)?)
 }
 
 /// The client configuration: `kubeconfig`, else the in-cluster account, KUBECONFIG or
 /// ~/.kube/config.
-pub async fn config(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kube::Config> {
+pub async fn config(kubeconfig: Option<&std::path::Path>) -> crate::Result<kube::Config> {
     Ok(match kubeconfig {
         Some(path) => {
             let kc = kube::config::Kubeconfig::read_from(path)?;

@@ -104,11 +104,10 @@ pub async fn kube_client(
     }
     let config = collect::config(kubeconfig).await.map_err(|e| {
         // kube's error repeats its context at each level; the innermost cause says it once
-        let cause =
-            std::iter::successors(Some(e.as_ref() as &dyn std::error::Error), |e| e.source())
-                .last()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
+        let cause = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
+            .last()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         let file = kubeconfig.map_or("the kubeconfig".into(), |p| p.display().to_string());
         FollowError::NoKubeconfig(format!("{file}: {cause}"))
     })?;
@@ -248,7 +247,7 @@ impl Source {
                 .bundles
                 .request(crate::bundle::Redactor::default())
                 .await
-                .map_err(FollowError::Internal),
+                .map_err(|e| FollowError::Internal(e.to_string())),
             Source::Service { .. } => self.get("/api/support-bundle").await,
         }
     }

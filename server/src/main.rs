@@ -40,9 +40,9 @@ fn main() -> ExitCode {
                 Err(e) => {
                     // once: as a log record where logs are collected, else as a line for people
                     if json_logs {
-                        tracing::error!("{e:#}");
+                        tracing::error!("{}", e.report());
                     } else {
-                        eprintln!("error: {}", term::lines(&format!("{e:#}")));
+                        eprintln!("error: {}", term::lines(&e.report()));
                     }
                     ExitCode::from(1)
                 }

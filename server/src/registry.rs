@@ -6,6 +6,7 @@
 //! digest), tag missing, repository not found, unauthorized, or unreachable (DNS, TLS, timeout,
 //! connection, an unexpected answer).
 
+use crate::{Error, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -25,7 +26,7 @@ pub struct Credentials(BTreeMap<String, (String, String)>);
 
 impl Credentials {
     /// Parses a docker `config.json`.
-    pub fn from_docker_config(text: &str) -> Result<Credentials, String> {
+    pub fn from_docker_config(text: &str) -> Result<Credentials> {
         #[derive(Deserialize)]
         struct Config {
             #[serde(default)]
@@ -38,8 +39,7 @@ impl Credentials {
             password: Option<String>,
             identitytoken: Option<String>,
         }
-        let config: Config =
-            serde_json::from_str(text).map_err(|e| format!("docker config.json: {e}"))?;
+        let config: Config = serde_json::from_str(text).map_err(Error::DockerConfig)?;
         let mut out = BTreeMap::new();
         for (host, a) in config.auths {
             let host = host
@@ -52,11 +52,14 @@ impl Credentials {
                 use base64::Engine as _;
                 let decoded = base64::engine::general_purpose::STANDARD
                     .decode(encoded.trim())
-                    .map_err(|e| format!("docker config.json: auths.{host}.auth: {e}"))?;
+                    .map_err(|error| Error::DockerAuth {
+                        host: host.clone(),
+                        error,
+                    })?;
                 let text = String::from_utf8_lossy(&decoded).into_owned();
-                let (user, pass) = text.split_once(':').ok_or_else(|| {
-                    format!("docker config.json: auths.{host}.auth is not user:password")
-                })?;
+                let (user, pass) = text
+                    .split_once(':')
+                    .ok_or_else(|| Error::DockerAuthPair { host: host.clone() })?;
                 (user.to_string(), pass.to_string())
             } else if let Some(token) = a.identitytoken {
                 ("<token>".to_string(), token)
@@ -116,18 +119,22 @@ pub fn realm_may_get_credentials(
     realm: &str,
     registry: &str,
     token_hosts: &[String],
-) -> Result<(), String> {
-    let url =
-        reqwest::Url::parse(realm).map_err(|e| format!("the token service {realm:?}: {e}"))?;
+) -> Result<()> {
+    let url = reqwest::Url::parse(realm).map_err(|error| Error::RealmUrl {
+        realm: realm.to_string(),
+        error,
+    })?;
     if url.scheme() != "https" {
-        return Err(format!(
-            "the registry names a token service over plain {} ({realm}): credentials are never sent without TLS",
-            url.scheme()
-        ));
+        return Err(Error::RealmPlain {
+            scheme: url.scheme().to_string(),
+            realm: realm.to_string(),
+        });
     }
     // IPv6 hosts come in brackets, as in `host_part`
     let Some(realm_host) = url.host_str() else {
-        return Err(format!("the token service {realm:?} names no host"));
+        return Err(Error::RealmNoHost {
+            realm: realm.to_string(),
+        });
     };
     let own = host_part(registry);
     if realm_host.eq_ignore_ascii_case(own)
@@ -137,14 +144,15 @@ pub fn realm_may_get_credentials(
     {
         Ok(())
     } else {
-        Err(format!(
-            "the token service {realm_host} is not the registry's host {own}: its credentials are not sent there (allow it with --registry-token-host {realm_host})"
-        ))
+        Err(Error::RealmForeign {
+            realm_host: realm_host.to_string(),
+            own: own.to_string(),
+        })
     }
 }
 
 impl Registry {
-    pub fn new(options: Options) -> Result<Registry, String> {
+    pub fn new(options: Options) -> Result<Registry> {
         let timeout = options.timeout.unwrap_or(Duration::from_secs(15));
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
@@ -164,14 +172,12 @@ impl Registry {
             }))
             .user_agent(concat!("appliance-status/", env!("CARGO_PKG_VERSION")));
         if let Some(pem) = &options.ca_pem {
-            for cert in
-                reqwest::Certificate::from_pem_bundle(pem).map_err(|e| format!("CA file: {e}"))?
-            {
+            for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(Error::CaFile)? {
                 builder = builder.add_root_certificate(cert);
             }
         }
         Ok(Registry {
-            client: builder.build().map_err(|e| format!("HTTP client: {e}"))?,
+            client: builder.build().map_err(Error::HttpClient)?,
             credentials: options.credentials,
             mirrors: options.mirrors,
             token_hosts: options.token_hosts,
@@ -322,7 +328,7 @@ impl Registry {
                     .ok_or_else(|| unauthorized("the Bearer challenge names no realm".into()))?;
                 if creds.is_some() {
                     realm_may_get_credentials(realm, host, &self.token_hosts)
-                        .map_err(unauthorized)?;
+                        .map_err(|e| unauthorized(e.to_string()))?;
                 }
                 let scope = format!("repository:{}:pull", image.name);
                 let mut request = self.client.get(realm).query(&[("scope", scope.as_str())]);
@@ -448,9 +454,13 @@ mod tests {
         assert!(ok("https://ghcr.io/token", "ghcr.io", &[]).is_ok());
         assert!(ok("https://127.0.0.1:8443/token", "127.0.0.1:5000", &[]).is_ok());
         assert!(ok("https://[::1]:8443/token", "[::1]:5000", &[]).is_ok());
-        let http = ok("http://ghcr.io/token", "ghcr.io", &[]).unwrap_err();
+        let http = ok("http://ghcr.io/token", "ghcr.io", &[])
+            .unwrap_err()
+            .to_string();
         assert!(http.contains("plain http"), "{http}");
-        let other = ok("https://steal.example/token", "ghcr.io", &[]).unwrap_err();
+        let other = ok("https://steal.example/token", "ghcr.io", &[])
+            .unwrap_err()
+            .to_string();
         assert!(
             other.contains("--registry-token-host steal.example"),
             "{other}"
@@ -503,6 +513,7 @@ mod tests {
         );
         assert!(Credentials::from_docker_config("{")
             .unwrap_err()
+            .to_string()
             .contains("config.json"));
         assert!(Credentials::from_docker_config(r#"{"auths": {"x": {"auth": "!!"}}}"#).is_err());
     }

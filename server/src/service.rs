@@ -12,7 +12,7 @@ use crate::publish::{self, Engine, Publisher};
 use crate::scenario::Scenario;
 use crate::smoke::SmokeConfig;
 use crate::web::{self, AppState};
-use anyhow::Context;
+use crate::{Error, Result};
 use leptos::config::LeptosOptions;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -31,9 +31,9 @@ fn secs(d: jiff::SignedDuration, at_least: u64) -> Duration {
 }
 
 /// Serves until SIGTERM (or Ctrl-C), then drains.
-pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+pub async fn serve(args: ServeArgs) -> Result<()> {
     if !args.no_site {
-        web::check_site(&args.site_root, "appliance-status").map_err(anyhow::Error::msg)?;
+        web::check_site(&args.site_root, "appliance-status")?;
     }
     let tokens = tokens(&args)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -47,7 +47,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(demo) => demo_source(&args, demo.as_deref(), &tokens, stopped())?,
         None => {
             if !tokens.is_set() {
-                anyhow::bail!("a token is required to serve a live cluster: set APPLIANCE_STATUS_TOKEN or --token-file");
+                return Err(Error::NoToken);
             }
             live_source(&args, stopped()).await?
         }
@@ -55,11 +55,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = web::router(web_state(&args, tokens, &source));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+        .map_err(|source| Error::Listen {
+            address: args.listen,
+            source,
+        })?;
     let limits = args.connections.limits();
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
-            Some(crate::tls::acceptor(cert, key).map_err(|e| anyhow::anyhow!("TLS: {e}"))?)
+            Some(crate::tls::acceptor(cert, key).map_err(|e| Error::Tls(Box::new(e)))?)
         }
         _ => None,
     };
@@ -91,28 +94,32 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// The token: a file (re-read when it changes) or the environment; a short one refused.
-fn tokens(args: &ServeArgs) -> anyhow::Result<Arc<TokenSource>> {
+fn tokens(args: &ServeArgs) -> Result<Arc<TokenSource>> {
     Ok(match &args.token_file {
         Some(path) => {
-            let tokens = TokenSource::from_file(path.clone())
-                .with_context(|| format!("reading the token file {}", path.display()))?;
-            anyhow::ensure!(
-                tokens.is_set(),
-                "the token file {} is empty",
-                path.display()
-            );
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the token file {}", path.display()))?;
-            token_source::strong_enough(&text)
-                .map_err(|e| anyhow::anyhow!("the token file {}: {e}", path.display()))?;
+            let reading = |source| Error::ReadTokenFile {
+                path: path.clone(),
+                source,
+            };
+            let tokens = TokenSource::from_file(path.clone()).map_err(reading)?;
+            if !tokens.is_set() {
+                return Err(Error::EmptyTokenFile(path.clone()));
+            }
+            let text = std::fs::read_to_string(path).map_err(reading)?;
+            token_source::strong_enough(&text).map_err(|e| Error::TokenRefused {
+                origin: format!("the token file {}", path.display()),
+                error: Box::new(e),
+            })?;
             tokio::spawn(tokens.clone().watch(Duration::from_secs(2)));
             tokens
         }
         None => {
             let token = std::env::var("APPLIANCE_STATUS_TOKEN").ok();
             if let Some(t) = token.as_deref().filter(|t| !t.trim().is_empty()) {
-                token_source::strong_enough(t)
-                    .map_err(|e| anyhow::anyhow!("APPLIANCE_STATUS_TOKEN: {e}"))?;
+                token_source::strong_enough(t).map_err(|e| Error::TokenRefused {
+                    origin: "APPLIANCE_STATUS_TOKEN".into(),
+                    error: Box::new(e),
+                })?;
             }
             TokenSource::fixed(token.as_deref())
         }
@@ -125,7 +132,7 @@ fn demo_source(
     file: Option<&std::path::Path>,
     tokens: &Arc<TokenSource>,
     stopped: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<Source> {
+) -> Result<Source> {
     let catalog = Arc::new(cli::load_catalog(args.catalog.as_deref())?);
     let scenario = match file {
         None => Scenario::observed_bootstrap(),
@@ -157,11 +164,11 @@ fn demo_source(
 async fn live_source(
     args: &ServeArgs,
     stopped: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<Source> {
+) -> Result<Source> {
     let catalog = Arc::new(cli::load_catalog(args.catalog.as_deref())?);
     let client = collect::client(args.kubeconfig.as_deref())
         .await
-        .context("connecting to Kubernetes")?;
+        .map_err(|e| Error::Connecting(Box::new(e)))?;
     let engine = Engine {
         catalog,
         thresholds: args.thresholds.thresholds(Thresholds::default().hysteresis),
@@ -199,13 +206,16 @@ async fn live_source(
 
 /// The probes' settings: the login URL, outside hosts (none with --no-outbound-checks), the
 /// seed query's connection string.
-fn prober_config(args: &ServeArgs) -> anyhow::Result<ProberConfig> {
+fn prober_config(args: &ServeArgs) -> Result<ProberConfig> {
     let seed_dsn = match (
         &args.seed_dsn_file,
         std::env::var("APPLIANCE_STATUS_SEED_DSN").ok(),
     ) {
         (Some(path), _) => Some(Dsn(std::fs::read_to_string(path)
-            .with_context(|| format!("reading the seed DSN file {}", path.display()))?
+            .map_err(|source| Error::ReadSeedDsn {
+                path: path.clone(),
+                source,
+            })?
             .trim()
             .to_string())),
         (None, env) => env.map(Dsn),
@@ -231,7 +241,7 @@ async fn release_checker(
     args: &ServeArgs,
     live: &collect::Live,
     changes: tokio::sync::mpsc::Sender<Change>,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let off = match (args.no_release_check, args.no_outbound_checks) {
         (true, _) => Some("--no-release-check"),
         (_, true) => Some("--no-outbound-checks"),
@@ -252,7 +262,7 @@ async fn release_checker(
         .registry
         .options()
         .and_then(crate::registry::Registry::new)
-        .map_err(|e| anyhow::anyhow!("release image check: {e}"))?;
+        .map_err(|e| Error::ReleaseCheck(Box::new(e)))?;
     tokio::spawn(crate::release::run_checker(
         registry,
         live.release_images.clone(),

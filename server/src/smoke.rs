@@ -13,6 +13,7 @@
 //! `storage-smoke` probe.
 
 use crate::change::Change;
+use crate::{Error, Result};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::Client;
@@ -89,20 +90,25 @@ fn objects(cfg: &SmokeConfig, name: &str) -> (PersistentVolumeClaim, Pod) {
 }
 
 /// Deletes every object of earlier runs (a crash between create and delete leaves some).
-async fn clean(pvcs: &Api<PersistentVolumeClaim>, pods: &Api<Pod>) -> Result<(), String> {
+async fn clean(pvcs: &Api<PersistentVolumeClaim>, pods: &Api<Pod>) -> Result<()> {
     let lp = ListParams::default().labels(LABEL);
     let dp = DeleteParams::background();
     pods.delete_collection(&dp, &lp)
         .await
-        .map_err(|e| format!("cannot delete earlier smoke pods: {e}"))?;
+        .map_err(call("cannot delete earlier smoke pods"))?;
     pvcs.delete_collection(&dp, &lp)
         .await
-        .map_err(|e| format!("cannot delete earlier smoke claims: {e}"))?;
+        .map_err(call("cannot delete earlier smoke claims"))?;
     Ok(())
 }
 
+/// A failed request to the API server, with `what` it was for.
+fn call(what: &'static str) -> impl FnOnce(kube::Error) -> Error {
+    move |error| Error::KubeCall { what, error }
+}
+
 /// One run: `Ok` when the claim bound and the writer succeeded in time, else why not.
-pub async fn run_once(client: &Client, cfg: &SmokeConfig, run: u64) -> Result<(), String> {
+pub async fn run_once(client: &Client, cfg: &SmokeConfig, run: u64) -> Result<()> {
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &cfg.namespace);
     let pods: Api<Pod> = Api::namespaced(client.clone(), &cfg.namespace);
     clean(&pvcs, &pods).await?;
@@ -110,10 +116,10 @@ pub async fn run_once(client: &Client, cfg: &SmokeConfig, run: u64) -> Result<()
     let (pvc, pod) = objects(cfg, &name);
     pvcs.create(&PostParams::default(), &pvc)
         .await
-        .map_err(|e| format!("cannot create the test claim: {e}"))?;
+        .map_err(call("cannot create the test claim"))?;
     let outcome = match pods.create(&PostParams::default(), &pod).await {
         Ok(_) => wait(&pvcs, &pods, &name, cfg).await,
-        Err(e) => Err(format!("cannot create the test pod: {e}")),
+        Err(e) => Err(call("cannot create the test pod")(e)),
     };
     let cleanup = clean(&pvcs, &pods).await;
     outcome.and(cleanup)
@@ -124,20 +130,20 @@ async fn wait(
     pods: &Api<Pod>,
     name: &str,
     cfg: &SmokeConfig,
-) -> Result<(), String> {
+) -> Result<()> {
     let deadline = tokio::time::Instant::now() + cfg.timeout;
     loop {
         let phase = pvcs
             .get(name)
             .await
-            .map_err(|e| format!("cannot read the test claim: {e}"))?
+            .map_err(call("cannot read the test claim"))?
             .status
             .and_then(|s| s.phase)
             .unwrap_or_else(|| "Pending".into());
         let pod = pods
             .get(name)
             .await
-            .map_err(|e| format!("cannot read the test pod: {e}"))?;
+            .map_err(call("cannot read the test pod"))?;
         let status = pod.status.unwrap_or_default();
         match status.phase.as_deref() {
             Some("Succeeded") if phase == "Bound" => return Ok(()),
@@ -156,28 +162,27 @@ async fn wait(
                         )
                     })
                     .unwrap_or_else(|| status.reason.unwrap_or_default());
-                return Err(format!(
-                    "the test pod could not write to a {} volume: {why}",
-                    cfg.storage_class
-                ));
+                return Err(Error::SmokeWrite {
+                    class: cfg.storage_class.clone(),
+                    why,
+                });
             }
             _ => {}
         }
         if tokio::time::Instant::now() >= deadline {
-            let scheduling = status
+            let unscheduled = status
                 .conditions
                 .into_iter()
                 .flatten()
                 .find(|c| c.type_ == "PodScheduled" && c.status == "False")
-                .and_then(|c| c.message)
-                .map(|m| format!("; the pod is not scheduled: {m}"))
-                .unwrap_or_default();
-            return Err(format!(
-                "a {} test claim did not bind and a pod did not write to it within {}s (claim {phase}, pod {}){scheduling}",
-                cfg.storage_class,
-                cfg.timeout.as_secs(),
-                status.phase.unwrap_or_else(|| "Pending".into())
-            ));
+                .and_then(|c| c.message);
+            return Err(Error::SmokeTimeout {
+                class: cfg.storage_class.clone(),
+                secs: cfg.timeout.as_secs(),
+                claim: phase,
+                pod: status.phase.unwrap_or_else(|| "Pending".into()),
+                unscheduled,
+            });
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

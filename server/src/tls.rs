@@ -4,6 +4,7 @@
 //! admin checks the browser's warning against the certificate's SHA-256 fingerprint, printed with
 //! the URL; from then on the token and the session cookie (`__Host-`, `Secure`) travel encrypted.
 
+use crate::{Error, Result};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
@@ -25,15 +26,14 @@ impl std::fmt::Debug for CertifiedKey {
 
 /// A self-signed certificate for `address` (the node's IP or name), `localhost` and `127.0.0.1`
 /// (a port-forward), with a fresh P-256 key.
-pub fn self_signed(address: &str) -> Result<CertifiedKey, String> {
+pub fn self_signed(address: &str) -> Result<CertifiedKey> {
     let mut names = vec![address.to_string()];
     for also in ["localhost", "127.0.0.1"] {
         if !names.iter().any(|n| n == also) {
             names.push(also.to_string());
         }
     }
-    let made = rcgen::generate_simple_self_signed(names)
-        .map_err(|e| format!("making the TLS certificate: {e}"))?;
+    let made = rcgen::generate_simple_self_signed(names).map_err(Error::MakeCertificate)?;
     Ok(CertifiedKey {
         cert_pem: made.cert.pem(),
         key_pem: made.signing_key.serialize_pem(),
@@ -42,11 +42,14 @@ pub fn self_signed(address: &str) -> Result<CertifiedKey, String> {
 
 /// The SHA-256 fingerprint of the first certificate in `cert_pem`, as browsers show it
 /// (`AB:CD:…`, 32 bytes).
-pub fn fingerprint(cert_pem: &str) -> Result<String, String> {
+pub fn fingerprint(cert_pem: &str) -> Result<String> {
     let der = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
         .next()
-        .ok_or("no certificate in the PEM text")?
-        .map_err(|e| format!("the certificate: {e}"))?;
+        .ok_or(Error::NoCertificate)?
+        .map_err(|error| Error::Pem {
+            what: "the certificate".into(),
+            error,
+        })?;
     Ok(Sha256::digest(der.as_ref())
         .iter()
         .map(|b| format!("{b:02X}"))
@@ -62,7 +65,7 @@ pub const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(10)
 /// The listener's TLS side from PEM files (`serve --tls-cert FILE --tls-key FILE`); the files
 /// are read again every [`RELOAD_EVERY`] (an unreadable or mismatched pair is logged once and
 /// the last good one kept).
-pub fn acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor, String> {
+pub fn acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor> {
     acceptor_reloading_every(cert, key, RELOAD_EVERY)
 }
 
@@ -70,12 +73,12 @@ fn acceptor_reloading_every(
     cert: &Path,
     key: &Path,
     every: std::time::Duration,
-) -> Result<tokio_rustls::TlsAcceptor, String> {
+) -> Result<tokio_rustls::TlsAcceptor> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let files = FileCert::load(cert, key, provider.clone(), every)?;
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(Error::TlsConfig)?
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(files));
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
@@ -106,7 +109,7 @@ impl FileCert {
         key: &Path,
         provider: Arc<rustls::crypto::CryptoProvider>,
         every: std::time::Duration,
-    ) -> Result<FileCert, String> {
+    ) -> Result<FileCert> {
         let pems = read_pair(cert, key)?;
         let certified = certified_key(&pems, cert, key, &provider)?;
         Ok(FileCert {
@@ -159,8 +162,13 @@ impl rustls::server::ResolvesServerCert for FileCert {
     }
 }
 
-fn read_pair(cert: &Path, key: &Path) -> Result<(Vec<u8>, Vec<u8>), String> {
-    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+fn read_pair(cert: &Path, key: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|error| Error::File {
+            path: p.display().to_string(),
+            error,
+        })
+    };
     Ok((read(cert)?, read(key)?))
 }
 
@@ -169,17 +177,19 @@ fn certified_key(
     cert: &Path,
     key: &Path,
     provider: &rustls::crypto::CryptoProvider,
-) -> Result<rustls::sign::CertifiedKey, String> {
+) -> Result<rustls::sign::CertifiedKey> {
+    let pem = |path: &Path| {
+        let what = path.display().to_string();
+        move |error| Error::Pem { what, error }
+    };
     let certs = CertificateDer::pem_slice_iter(cert_pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{}: {e}", cert.display()))?;
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(pem(cert))?;
     if certs.is_empty() {
-        return Err(format!("{}: no certificate in it", cert.display()));
+        return Err(Error::NoCertificateIn(cert.display().to_string()));
     }
-    let private =
-        PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| format!("{}: {e}", key.display()))?;
-    rustls::sign::CertifiedKey::from_der(certs, private, provider)
-        .map_err(|e| format!("the certificate and key: {e}"))
+    let private = PrivateKeyDer::from_pem_slice(key_pem).map_err(pem(key))?;
+    rustls::sign::CertifiedKey::from_der(certs, private, provider).map_err(Error::KeyPair)
 }
 
 #[cfg(test)]
@@ -207,7 +217,7 @@ mod tests {
         std::fs::write(&key, &made.key_pem).unwrap();
         assert!(acceptor(&cert, &key).is_ok());
         std::fs::write(&key, "not a key").unwrap();
-        let refused = acceptor(&cert, &key).err().expect("refused");
+        let refused = acceptor(&cert, &key).err().expect("refused").to_string();
         assert!(refused.contains("tls.key"), "{refused}");
         assert!(fingerprint("not pem").is_err());
         assert!(format!("{made:?}").contains("***"));

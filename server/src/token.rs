@@ -73,7 +73,7 @@ pub enum TokenError {
     #[error("no node reports an InternalIP yet; pass --node-ip")]
     NoNodeAddress,
     #[error("{0}")]
-    Certificate(String),
+    Certificate(crate::Error),
 }
 
 impl TokenError {

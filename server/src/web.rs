@@ -43,7 +43,7 @@ pub const SITE_FILES: [&str; 3] = ["wasm", "js", "css"];
 
 /// Checks that `site_root/pkg` holds the page's files for `output_name`; the error names what
 /// is missing and where it looked.
-pub fn check_site(site_root: &std::path::Path, output_name: &str) -> Result<(), String> {
+pub fn check_site(site_root: &std::path::Path, output_name: &str) -> crate::Result<()> {
     let pkg = site_root.join("pkg");
     let missing: Vec<String> = SITE_FILES
         .iter()
@@ -53,11 +53,7 @@ pub fn check_site(site_root: &std::path::Path, output_name: &str) -> Result<(), 
     if missing.is_empty() {
         return Ok(());
     }
-    Err(format!(
-        "the built site is incomplete: {} not found in {}; point --site-root (LEPTOS_SITE_ROOT) at the directory `cargo leptos build` wrote (the image has it at /app/site), or pass --no-site to start without it (for the API alone)",
-        missing.join(", "),
-        pkg.display()
-    ))
+    Err(crate::Error::SiteIncomplete { missing, pkg })
 }
 
 /// The whole router; tests call it with `oneshot`, without a socket.
@@ -129,10 +125,10 @@ async fn support_bundle(State(state): State<AppState>) -> Response {
             bytes,
         )
             .into_response(),
-        Err(message) => (
+        Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "5")],
-            message,
+            e.to_string(),
         )
             .into_response(),
     }
@@ -288,7 +284,9 @@ mod site_tests {
     #[test]
     fn an_incomplete_site_is_named_file_by_file() {
         let dir = tempfile::tempdir().unwrap();
-        let err = check_site(dir.path(), "appliance-status").unwrap_err();
+        let err = check_site(dir.path(), "appliance-status")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("appliance-status.wasm, appliance-status.js, appliance-status.css"),
             "{err}"
@@ -297,7 +295,9 @@ mod site_tests {
         for ext in ["wasm", "js"] {
             std::fs::write(dir.path().join(format!("pkg/appliance-status.{ext}")), "x").unwrap();
         }
-        let err = check_site(dir.path(), "appliance-status").unwrap_err();
+        let err = check_site(dir.path(), "appliance-status")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("appliance-status.css not found"), "{err}");
         std::fs::write(dir.path().join("pkg/appliance-status.css"), "x").unwrap();
         assert!(check_site(dir.path(), "appliance-status").is_ok());

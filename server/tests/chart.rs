@@ -1004,13 +1004,13 @@ async fn chart_under_another_release_name_installs_with_notes_and_rbac() {
         "ghcr.io/nine-minds/appliance-status:0.1.0",
     );
     smoke.timeout = Duration::from_secs(3);
-    let err = run_once(&client, &smoke, 1).await.unwrap_err();
+    let err = run_once(&client, &smoke, 1).await.unwrap_err().to_string();
     assert!(
         err.contains("did not bind") && err.contains("claim Pending, pod Pending"),
         "the smoke pod is admitted under restricted: {err}"
     );
     smoke.namespace = "status-edge".into();
-    let err = run_once(&client, &smoke, 2).await.unwrap_err();
+    let err = run_once(&client, &smoke, 2).await.unwrap_err().to_string();
     assert!(err.contains("forbidden"), "{err}");
 
     // Pod Security: a privileged pod is refused in the smoke namespace (and admitted in the

@@ -239,11 +239,7 @@ async fn validate_release_against_a_real_registry() {
     let unknown = dir.path().join("unknown");
     std::fs::create_dir(&unknown).unwrap();
     std::fs::write(unknown.join("release.json"), RELEASE).unwrap();
-    let catalog = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog/alga-appliance.yaml"),
-    )
-    .unwrap()
-    .replace(
+    let catalog = appliance_status::catalog::EMBEDDED_CATALOG.replace(
         "ghcr.io/nine-minds/email-service",
         "ghcr.io/nine-minds/no-such-repo",
     );

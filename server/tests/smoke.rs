@@ -70,7 +70,7 @@ async fn storage_smoke_probe_through_the_charts_opt_in_role() {
         .unwrap();
     let mut cfg = SmokeConfig::new(SMOKE_NAMESPACE, "ghcr.io/nine-minds/appliance-status:0.1.0");
     cfg.timeout = Duration::from_secs(3);
-    let err = run_once(&client, &cfg, 1).await.unwrap_err();
+    let err = run_once(&client, &cfg, 1).await.unwrap_err().to_string();
     assert!(
         err.contains("forbidden") || err.contains("Forbidden"),
         "{err}"
@@ -85,7 +85,7 @@ async fn storage_smoke_probe_through_the_charts_opt_in_role() {
     let admin = cluster.client().await.unwrap();
 
     // No provisioner: the claim never binds, and the probe says what it saw.
-    let err = run_once(&client, &cfg, 2).await.unwrap_err();
+    let err = run_once(&client, &cfg, 2).await.unwrap_err().to_string();
     assert!(
         err.contains("did not bind") && err.contains("claim Pending"),
         "{err}"
@@ -99,7 +99,7 @@ async fn storage_smoke_probe_through_the_charts_opt_in_role() {
 
     // The writer fails: the probe names the container's reason.
     let node = fake_node(admin.clone(), "Failed");
-    let err = run_once(&client, &cfg, 4).await.unwrap_err();
+    let err = run_once(&client, &cfg, 4).await.unwrap_err().to_string();
     assert!(err.contains("Read-only file system"), "{err}");
     node.abort();
 

@@ -3,6 +3,7 @@
 use super::dns::dns_failure;
 use super::index::Index;
 use super::{evidence, Finding, Inputs, Progress};
+use crate::probes::Failure;
 use app::status::{Layer, SourceMode, Tier};
 use jiff::{SignedDuration, Timestamp};
 
@@ -139,7 +140,7 @@ pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, now: Timestamp, out: &mu
     }
 
     for (host, outcome) in inputs.probes.hosts("dns:") {
-        if let Err(e) = outcome {
+        if let Err(Failure(e)) = outcome {
             let failure = dns_failure(&e);
             let what = failure
                 .as_ref()
@@ -158,7 +159,7 @@ pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, now: Timestamp, out: &mu
         }
     }
     for (host, outcome) in inputs.probes.hosts("https:") {
-        if let Err(e) = outcome {
+        if let Err(Failure(e)) = outcome {
             out.push(
                 platform(
                     "network",
@@ -179,7 +180,7 @@ pub fn findings(inputs: &Inputs<'_>, index: &Index<'_>, now: Timestamp, out: &mu
             );
         }
     }
-    if let Some(Err(e)) = inputs.probes.storage_smoke() {
+    if let Some(Err(Failure(e))) = inputs.probes.storage_smoke() {
         out.push(
             platform(
                 "local-path-provisioner",

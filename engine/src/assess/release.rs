@@ -5,6 +5,7 @@
 use super::facts::{deployment_current, pod_workload, stateful_set_current};
 use super::index::{ComponentView, Index};
 use super::{evidence, Finding, Inputs, Progress};
+use crate::probes::Failure;
 use app::status::{Layer, Tier};
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 
@@ -228,7 +229,7 @@ fn bootstrap(inputs: &Inputs<'_>, index: &Index<'_>, out: &mut Vec<Finding>) {
                 None,
             )),
         ),
-        Some(Err(e)) => {
+        Some(Err(Failure(e))) => {
             let (slug, what) = if e.contains("does not exist") {
                 (
                     "database-missing",

@@ -9,6 +9,7 @@ use super::platform::COLLECTOR_STALE_AFTER;
 use super::rank::{Candidate, LOGIN_PATH};
 use super::{Finding, Inputs};
 use crate::catalog::ComponentKind;
+use crate::probes::Failure;
 use crate::snapshot::FluxKind;
 use app::status::*;
 use jiff::Timestamp;
@@ -491,7 +492,7 @@ fn storage_smoke(ctx: &Ctx<'_, '_>) -> Facts {
     match ctx.inputs.probes.storage_smoke() {
         Some(Ok(())) => (CheckState::Ok, "probe passed: a test claim bound".into()),
         // A failed probe is a blocker (platform rules) and fails this check through it.
-        Some(Err(e)) => (CheckState::Pending, e),
+        Some(Err(Failure(e))) => (CheckState::Pending, e),
         None => {
             let bound = ctx.inputs.snapshot.pvcs.values().find(|p| {
                 p.spec

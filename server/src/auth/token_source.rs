@@ -40,12 +40,10 @@ fn shape(text: &str) -> (usize, u64) {
 pub const MIN_TOKEN_LEN: usize = 32;
 
 /// `Err` with the reason when `token` is too short to serve with.
-pub fn strong_enough(token: &str) -> Result<(), String> {
-    let n = token.trim().chars().count();
-    if n < MIN_TOKEN_LEN {
-        return Err(format!(
-            "the token has {n} characters; at least {MIN_TOKEN_LEN} are needed (`appliance-status token ensure` makes a 256-bit one)"
-        ));
+pub fn strong_enough(token: &str) -> crate::Result<()> {
+    let chars = token.trim().chars().count();
+    if chars < MIN_TOKEN_LEN {
+        return Err(crate::Error::WeakToken { chars });
     }
     Ok(())
 }
@@ -227,7 +225,7 @@ mod tests {
     fn short_tokens_are_not_strong_enough() {
         assert!(strong_enough(&"x".repeat(MIN_TOKEN_LEN)).is_ok());
         assert!(strong_enough(&format!("  {}\n", "x".repeat(MIN_TOKEN_LEN))).is_ok());
-        let err = strong_enough("hunter2hunter2\n").unwrap_err();
+        let err = strong_enough("hunter2hunter2\n").unwrap_err().to_string();
         assert!(err.contains("14 characters") && err.contains("32"), "{err}");
     }
 
