@@ -23,6 +23,14 @@ pub fn node_ready(n: &Node) -> bool {
     ready && !unschedulable
 }
 
+/// A pod with `Ready=True`.
+pub fn pod_ready(p: &Pod) -> bool {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
 /// What a Flux object is doing, as its conditions say (signals §5, kstatus).
 #[derive(Clone, Copy, Debug)]
 pub enum FluxState<'a> {

@@ -377,12 +377,61 @@ impl<'a> Index<'a> {
     /// `Some(when)` once the bootstrap ran: its Job completed (remembered after the TTL deletes
     /// it), or — with no Job and no memory, after a restart past the TTL — the web app is ready,
     /// which its `wait-for-bootstrap` init container allows only after the bootstrap.
+    ///
+    /// A remembered success is re-proven: it no longer counts once the ground changed under it
+    /// ([`Index::bootstrap_voided`]).
     pub fn bootstrap_done(&self) -> Option<Option<Timestamp>> {
         let view = self.bootstrap_view()?;
         if let Some(at) = view.job_completed_at {
-            return Some(Some(at));
+            return self.bootstrap_voided().is_none().then_some(Some(at));
         }
         (view.jobs.is_empty() && self.login_up()).then_some(None)
+    }
+
+    /// Why the last successful bootstrap no longer counts, if it does not: a newer bootstrap Job
+    /// runs or failed (a reinstall, a database reset), or the database's volume was created after
+    /// that success (the data it seeded is gone).
+    pub fn bootstrap_voided(&self) -> Option<String> {
+        let view = self.bootstrap_view()?;
+        let at = view.job_completed_at?;
+        let created = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+            m.creation_timestamp.as_ref().map(|t| t.0)
+        };
+        for job in &view.jobs {
+            let complete = job
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c.type_ == "Complete" && c.status == "True")
+                });
+            if !complete && created(&job.metadata).is_some_and(|c| c > at) {
+                return Some(format!(
+                    "a newer bootstrap Job, {}, has not completed (the last success was at {at})",
+                    job.metadata.name.as_deref().unwrap_or_default()
+                ));
+            }
+        }
+        for view in self.components.iter().filter(|v| v.component.name == "db") {
+            for (name, pvc) in &view.pvcs {
+                if let Some(c) = pvc.and_then(|p| created(&p.metadata)).filter(|c| *c > at) {
+                    return Some(format!(
+                        "the database volume {name} was created at {c}, after the last successful bootstrap at {at}: the bootstrap must run again"
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether the database's pods are ready (`None`: no database component or pod seen).
+    pub fn database_ready(&self) -> Option<bool> {
+        let view = self.view("db")?;
+        if view.pods.is_empty() {
+            return None;
+        }
+        Some(view.pods.iter().all(|p| crate::assess::facts::pod_ready(p)))
     }
 
     /// `bootstrap.mode` from the alga-core values ConfigMap (any data key holding YAML).

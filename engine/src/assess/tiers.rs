@@ -715,6 +715,15 @@ fn bootstrap_checks<'d>(index: &'d Index<'_>) -> Vec<CheckDef<'d>> {
             |f| f.component == "bootstrap" && f.slug == "database-missing",
             |ctx| match ctx.inputs.probes.seed_users() {
                 Some(Ok(_)) => (CheckState::Ok, "the seed query ran".into()),
+                // a past bootstrap does not prove the database is there now
+                None if ctx.index.bootstrap_done().is_some()
+                    && ctx.index.database_ready() == Some(false) =>
+                {
+                    (
+                        CheckState::Pending,
+                        "the database is not running: it cannot be checked now".into(),
+                    )
+                }
                 _ => inferred_from_bootstrap(ctx, "waiting for the bootstrap"),
             },
         ),
@@ -761,6 +770,9 @@ fn bootstrap_checks<'d>(index: &'d Index<'_>) -> Vec<CheckDef<'d>> {
 }
 
 fn job_completed(ctx: &Ctx<'_, '_>) -> Facts {
+    if let Some(why) = ctx.index.bootstrap_voided() {
+        return (CheckState::Pending, why);
+    }
     match ctx.index.bootstrap_done() {
         Some(Some(at)) => (CheckState::Ok, format!("completed at {at}")),
         Some(None) => (
@@ -1025,6 +1037,104 @@ mod assessed {
             start + mins(47),
         );
         assert!(doc.tiers.bootstrap.ready, "{:#?}", doc.tiers.bootstrap);
+    }
+
+    /// The check's state and detail.
+    fn check<'d>(doc: &'d StatusDocument, name: &str) -> (CheckState, &'d str) {
+        let c = Tier::ALL
+            .iter()
+            .flat_map(|t| doc.tiers.get(*t).checks.iter())
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no check {name}"));
+        (c.state, c.detail.as_deref().unwrap_or_default())
+    }
+
+    /// BOOTSTRAP_READY is re-proven when the ground changes under a remembered success: a newer
+    /// bootstrap Job that failed or still runs, a database volume created after the success, a
+    /// database that is down.
+    #[test]
+    fn a_remembered_bootstrap_is_not_inherited_when_the_ground_changes() {
+        let r = replay_to(mins(44));
+        let start = r.scenario.start;
+        let at = |m: i64| (start + mins(m)).to_string();
+        let assessed = |r: &mut Replay, m: i64| {
+            assess_twice(
+                &mut r.snapshot,
+                &r.probes,
+                start + mins(m),
+                start + mins(m) + SignedDuration::from_secs(31),
+            )
+        };
+        let ready = assessed(&mut r.clone(), 50);
+        assert!(ready.tiers.bootstrap.ready, "{:#?}", ready.tiers.bootstrap);
+
+        // a database reset: the data volume re-created after the bootstrap
+        let mut reset = r.clone();
+        let pvc = reset
+            .snapshot
+            .pvcs
+            .values_mut()
+            .find(|p| p.metadata.name.as_deref() == Some("alga-core-sebastian-postgres-data"))
+            .expect("the database volume");
+        pvc.metadata.creation_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(start + mins(48)),
+        );
+        let doc = assessed(&mut reset, 50);
+        assert!(!doc.tiers.bootstrap.ready, "{:#?}", doc.tiers.bootstrap);
+        let (state, detail) = check(&doc, "bootstrap.job-completed");
+        assert_eq!(state, CheckState::Pending);
+        assert!(
+            detail.contains("after the last successful bootstrap"),
+            "{detail}"
+        );
+
+        // a newer bootstrap Job that failed
+        let mut rerun = r.clone();
+        apply_yaml(
+            &mut rerun.snapshot,
+            &format!(
+                r#"
+apiVersion: batch/v1
+kind: Job
+metadata: {{name: alga-core-sebastian-bootstrap-r2, namespace: msp, creationTimestamp: "{}"}}
+spec: {{backoffLimit: 0, template: {{spec: {{restartPolicy: Never, containers: [{{name: bootstrap, image: "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5"}}]}}}}}}
+status:
+  failed: 1
+  startTime: "{}"
+  conditions: [{{type: Failed, status: "True", reason: BackoffLimitExceeded, message: Job has reached the specified backoff limit, lastTransitionTime: "{}"}}]
+"#,
+                at(47),
+                at(47),
+                at(49)
+            ),
+        );
+        let doc = assessed(&mut rerun, 50);
+        assert!(!doc.tiers.bootstrap.ready, "{:#?}", doc.tiers.bootstrap);
+        let (state, detail) = check(&doc, "bootstrap.job-completed");
+        assert_ne!(state, CheckState::Ok, "{detail}");
+
+        // the database down, no seed query: a past bootstrap does not prove it is there
+        let mut down = r.clone();
+        for p in down.snapshot.pods.values_mut().filter(|p| {
+            p.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("app"))
+                .map(String::as_str)
+                == Some("db")
+        }) {
+            if let Some(cs) = p.status.as_mut().and_then(|s| s.conditions.as_mut()) {
+                for c in cs.iter_mut().filter(|c| c.type_ == "Ready") {
+                    c.status = "False".into();
+                }
+            }
+        }
+        down.probes = Probes::default();
+        let doc = assessed(&mut down, 50);
+        let (state, detail) = check(&doc, "bootstrap.database");
+        assert_eq!(state, CheckState::Pending, "{detail}");
+        assert!(detail.contains("database is not running"), "{detail}");
+        assert!(!doc.tiers.bootstrap.ready);
     }
 
     #[test]
