@@ -178,6 +178,70 @@ pub fn findings(
     }
 }
 
+/// The pods of Job `name` in `view`.
+fn job_pods<'v>(
+    view: &'v ComponentView<'_>,
+    name: &'v str,
+) -> impl Iterator<Item = &'v &'v k8s_openapi::api::core::v1::Pod> + 'v {
+    view.pods.iter().filter(move |p| {
+        p.metadata
+            .labels
+            .as_ref()
+            .and_then(|m| m.get("job-name"))
+            .map(String::as_str)
+            == Some(name)
+    })
+}
+
+/// Why the Job's current pod has not started, if it has not: a container waiting to be created
+/// (`ErrImagePull`, `ImagePullBackOff`, `CreateContainerConfigError`, `ContainerCreating`, …) or
+/// a pod not scheduled yet.
+fn job_pod_not_started(view: &ComponentView<'_>, name: &str) -> Option<String> {
+    for pod in job_pods(view, name) {
+        let status = pod.status.as_ref()?;
+        if matches!(status.phase.as_deref(), Some("Succeeded" | "Failed")) {
+            continue;
+        }
+        let waiting = status
+            .init_container_statuses
+            .iter()
+            .flatten()
+            .chain(status.container_statuses.iter().flatten())
+            .filter(|c| c.state.as_ref().and_then(|s| s.running.as_ref()).is_none())
+            .find_map(|c| {
+                c.state
+                    .as_ref()?
+                    .waiting
+                    .as_ref()?
+                    .reason
+                    .clone()
+                    .filter(|r| r != "PodInitializing")
+            });
+        if let Some(reason) = waiting {
+            return Some(reason);
+        }
+        let any_running = status
+            .container_statuses
+            .iter()
+            .flatten()
+            .any(|c| c.state.as_ref().and_then(|s| s.running.as_ref()).is_some());
+        if !any_running && status.phase.as_deref() == Some("Pending") {
+            return Some("pod pending".into());
+        }
+    }
+    None
+}
+
+/// Whether the Job has a pod that is not finished.
+fn job_pod_alive(view: &ComponentView<'_>, name: &str) -> bool {
+    job_pods(view, name).any(|p| {
+        !matches!(
+            p.status.as_ref().and_then(|s| s.phase.as_deref()),
+            Some("Succeeded" | "Failed")
+        )
+    })
+}
+
 fn job_findings(
     index: &Index<'_>,
     view: &ComponentView<'_>,
@@ -243,6 +307,17 @@ fn job_findings(
             } else {
                 String::new()
             };
+            // What the operation says must be true of its pod: one that cannot start (its image
+            // cannot be pulled, its configuration is refused) is not running migrations.
+            let message = match job_pod_not_started(view, name) {
+                Some(why) => format!(
+                    "database bootstrap waiting for its pod to start ({why}){attempt}"
+                ),
+                None if failed_pods > 0 && !job_pod_alive(view, name) => format!(
+                    "database bootstrap retrying after a failed attempt{attempt}; no action needed yet"
+                ),
+                None => format!("database bootstrap (migrations and seed data){attempt}"),
+            };
             ops.push(Operation {
                 kind: OperationKind::Job,
                 component: Some(view.component.name.clone()),
@@ -251,7 +326,7 @@ fn job_findings(
                 started: start,
                 elapsed_seconds: 0,
                 size_bytes: None,
-                message: format!("database bootstrap (migrations and seed data){attempt}"),
+                message,
             });
             if !errors.is_empty() {
                 let f = new(Layer::Log, Progress::Progressing, "job-errors",
@@ -304,5 +379,58 @@ status:
             .evidence
             .iter()
             .any(|e| e.reason.as_deref() == Some("ProgressDeadlineExceeded")));
+    }
+
+    /// What the bootstrap's operation says is true of its pod: one that cannot pull its image is
+    /// not "running migrations".
+    #[test]
+    fn a_job_whose_pod_cannot_start_is_not_running_migrations() {
+        let t0 = ts("2026-04-30T02:00:00Z");
+        let job = |pod_state: &str| {
+            format!(
+                r#"
+apiVersion: batch/v1
+kind: Job
+metadata: {{name: alga-core-sebastian-bootstrap-r1, namespace: msp, creationTimestamp: "2026-04-30T01:50:00Z"}}
+spec: {{backoffLimit: 6, template: {{spec: {{restartPolicy: Never, containers: [{{name: bootstrap, image: "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5"}}]}}}}}}
+status: {{active: 1, startTime: "2026-04-30T01:50:00Z"}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: alga-core-sebastian-bootstrap-r1-x7k2p, namespace: msp, labels: {{job-name: alga-core-sebastian-bootstrap-r1}}}}
+spec: {{containers: [{{name: bootstrap, image: "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5"}}]}}
+status:
+  phase: {}
+"#,
+                pod_state
+            )
+        };
+        let operation = |yaml: String| {
+            let mut snap = Snapshot::default();
+            apply_yaml(&mut snap, &yaml);
+            let doc = assess_twice(
+                &mut snap,
+                &Probes::default(),
+                t0,
+                t0 + SignedDuration::from_secs(31),
+            );
+            doc.active_operations
+                .into_iter()
+                .find(|o| o.target.contains("bootstrap"))
+                .expect("the bootstrap's operation")
+                .message
+        };
+        let pulling = operation(job(
+            "Pending\n  containerStatuses: [{name: bootstrap, image: \"ghcr.io/nine-minds/alga-psa-ee:1.0-rc5\", imageID: \"\", ready: false, restartCount: 0, state: {waiting: {reason: ImagePullBackOff, message: \"Back-off pulling image\"}}}]",
+        ));
+        assert!(
+            pulling.contains("waiting for its pod to start (ImagePullBackOff)"),
+            "{pulling}"
+        );
+        assert!(!pulling.contains("migrations"), "{pulling}");
+        let running = operation(job(
+            "Running\n  containerStatuses: [{name: bootstrap, image: \"ghcr.io/nine-minds/alga-psa-ee:1.0-rc5\", imageID: \"x\", ready: true, restartCount: 0, state: {running: {startedAt: \"2026-04-30T01:51:00Z\"}}}]",
+        ));
+        assert_eq!(running, "database bootstrap (migrations and seed data)");
     }
 }
