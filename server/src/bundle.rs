@@ -637,9 +637,9 @@ pub struct Request {
     pub turn: tokio::sync::OwnedSemaphorePermit,
 }
 
-/// The asking end, held by the web layer and the CLI. One bundle is written at a time (each is
-/// written from one copy of the snapshot): further requests queue for up to [`QUEUE_WAIT`], then
-/// are told to try again, so concurrent downloads never hold more than one copy.
+/// The asking end, held by the web layer and the CLI. One bundle is written at a time, from the
+/// snapshot its owner shares (no copy per request; a change landing meanwhile makes the owner
+/// copy it once): further requests queue for up to [`QUEUE_WAIT`], then are told to try again.
 #[derive(Clone)]
 pub struct Desk(mpsc::Sender<Request>, Arc<tokio::sync::Semaphore>);
 
@@ -682,12 +682,14 @@ impl Desk {
 pub fn answer(
     request: Request,
     doc: StatusDocument,
-    (snapshot, probes, thresholds): (&Snapshot, &Probes, &Thresholds),
+    (snapshot, probes, thresholds): (std::sync::Arc<Snapshot>, &Probes, &Thresholds),
 ) {
-    let (snapshot, probes, thresholds) = (snapshot.clone(), probes.clone(), thresholds.clone());
+    // The snapshot is shared, not copied: its owner copies it only if a change lands while the
+    // bundle is still being written (`Arc::make_mut`), once at most.
+    let (probes, thresholds) = (probes.clone(), thresholds.clone());
     tokio::task::spawn_blocking(move || {
         let facts = ServiceFacts::of_this_process();
-        let inputs = (&snapshot, &probes, &thresholds);
+        let inputs = (&*snapshot, &probes, &thresholds);
         let bundle = write(&doc, inputs, &facts, &request.redactor)
             .map_err(|e| Error::BundleNotWritten(Box::new(e)));
         let _ = request.reply.send(bundle);

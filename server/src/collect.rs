@@ -515,7 +515,9 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
-    let mut snapshot = Snapshot::default();
+    // Shared with a support bundle being written (no copy per request); a change landing meanwhile
+    // copies it once (`Arc::make_mut`).
+    let mut snapshot: Arc<Snapshot> = Arc::default();
     let mut probes = Probes::default();
     let mut listed: BTreeSet<&'static str> = BTreeSet::new();
     let mut logs_read: BTreeMap<(String, String, String), tokio::time::Instant> = BTreeMap::new();
@@ -528,17 +530,17 @@ pub async fn run(
             _ = tick.tick() => { dirty = true; }
             // A support bundle of the state as it stands between two changes.
             Some(request) = bundles.recv() => {
-                let inputs = (&snapshot, &probes, &engine.thresholds);
+                let inputs = (snapshot.clone(), &probes, &engine.thresholds);
                 crate::bundle::answer(request, publisher.current(), inputs);
                 continue;
             }
             change = changes.recv() => {
                 let Some(change) = change else { return };
-                dirty |= land(&mut snapshot, &mut probes, &mut listed, change);
+                dirty |= land(Arc::make_mut(&mut snapshot), &mut probes, &mut listed, change);
                 // Take everything already queued, then wait out the debounce window.
                 let deadline = tokio::time::Instant::now() + options.debounce;
                 while let Ok(Some(change)) = tokio::time::timeout_at(deadline, changes.recv()).await {
-                    dirty |= land(&mut snapshot, &mut probes, &mut listed, change);
+                    dirty |= land(Arc::make_mut(&mut snapshot), &mut probes, &mut listed, change);
                 }
             }
         }
@@ -550,12 +552,13 @@ pub async fn run(
             ready.store(true, Ordering::Relaxed);
             tracing::info!(objects = snapshot.object_count(), "caches synced");
         }
-        snapshot.bound_events(options.max_events);
-        snapshot.remember();
+        let state = Arc::make_mut(&mut snapshot);
+        state.bound_events(options.max_events);
+        state.remember();
         // Whole seconds: the document describes a moment, not a sub-second sample.
         let now = Timestamp::from_second(Timestamp::now().as_second())
             .unwrap_or_else(|_| Timestamp::now());
-        let doc = engine.assess(&mut snapshot, &probes, now);
+        let doc = engine.assess(state, &probes, now);
         publisher.publish(doc);
         let wanted = crate::release::from_selection(&snapshot, &engine.catalog);
         release_images.send_if_modified(|current| {

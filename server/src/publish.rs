@@ -140,7 +140,12 @@ impl DemoRunner {
                     Some(request) = bundles.recv() => crate::bundle::answer(
                         request,
                         publisher.current(),
-                        (&self.replay.snapshot, &self.replay.probes, &self.engine.thresholds),
+                        // the demo's snapshot is small and changes every tick: a copy
+                        (
+                            std::sync::Arc::new(self.replay.snapshot.clone()),
+                            &self.replay.probes,
+                            &self.engine.thresholds,
+                        ),
                     ),
                 }
             }

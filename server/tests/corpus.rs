@@ -220,6 +220,11 @@ async fn every_corpus_dump_is_accepted_by_a_real_api_server() {
             .unwrap();
     let text = std::fs::read_to_string(corpus().join("cases.yaml")).unwrap();
     let cases: Cases = serde_yaml::from_str(&text).unwrap();
+    assert!(
+        cases.cases.len() >= 25,
+        "the corpus has {} cases",
+        cases.cases.len()
+    );
     for case in &cases.cases {
         // Each dump is its own cluster: a Job that completed in one cannot fail in the next.
         cluster

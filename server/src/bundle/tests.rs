@@ -376,3 +376,30 @@ async fn concurrent_bundle_requests_queue_one_copy_at_a_time() {
     assert_eq!(next.unwrap(), vec![1]);
     assert_eq!(most.load(Ordering::SeqCst), 1, "still one copy at a time");
 }
+
+/// A bundle is written from the snapshot its owner shares: no copy is made for the request (the
+/// writer holds the same allocation), and the owner gets it back to itself once the bundle is out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_shares_the_snapshot_instead_of_copying_it() {
+    let (snapshot, probes, now) = corpus_inputs("17-temporal-crash-loop");
+    let doc = engine().assess(&mut snapshot.clone(), &probes, now);
+    let shared = Arc::new(snapshot);
+    let (desk, mut queue) = desk();
+    let asked = tokio::spawn(async move { desk.request(Redactor::default()).await });
+    let request = queue.recv().await.unwrap();
+    answer(
+        request,
+        doc,
+        (shared.clone(), &probes, &Thresholds::default()),
+    );
+    // while it is written, the writer holds the owner's own allocation
+    let was_shared = Arc::strong_count(&shared) == 2;
+    let bytes = asked.await.unwrap().unwrap();
+    assert!(!unpack(&bytes).is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(
+        was_shared,
+        "the writer holds the owner's snapshot itself (writing takes far longer than this check)"
+    );
+    assert_eq!(Arc::strong_count(&shared), 1, "given back once written");
+}
