@@ -52,6 +52,9 @@ pub struct Memory {
     pub first_seen: BTreeMap<String, Timestamp>,
     /// The last specific diagnosis of a blocker whose revealing event may expire, by blocker id.
     pub causes: BTreeMap<String, RememberedCause>,
+    /// The database volume (its uid, else its creation time) the remembered bootstrap seeded: a
+    /// volume of another identity means the data was reset and the bootstrap must run again.
+    pub bootstrap_volume: Option<String>,
 }
 
 /// A diagnosis kept while its state persists.

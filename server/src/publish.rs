@@ -40,6 +40,7 @@ impl Engine {
         );
         snapshot.memory.first_seen = assessment.first_seen;
         snapshot.memory.causes = assessment.causes;
+        snapshot.memory.bootstrap_volume = assessment.bootstrap_volume;
         assessment.document
     }
 }

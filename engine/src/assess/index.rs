@@ -413,16 +413,64 @@ impl<'a> Index<'a> {
                 ));
             }
         }
-        for view in self.components.iter().filter(|v| v.component.name == "db") {
-            for (name, pvc) in &view.pvcs {
-                if let Some(c) = pvc.and_then(|p| created(&p.metadata)).filter(|c| *c > at) {
-                    return Some(format!(
-                        "the database volume {name} was created at {c}, after the last successful bootstrap at {at}: the bootstrap must run again"
-                    ));
-                }
+        // the database volume: another one than the bootstrap seeded (remembered), or, while the
+        // completed Job is still there, one created after that Job (both times the API server's)
+        let completed_job_created = view
+            .jobs
+            .iter()
+            .filter(|j| {
+                j.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|cs| {
+                        cs.iter()
+                            .any(|c| c.type_ == "Complete" && c.status == "True")
+                    })
+            })
+            .filter_map(|j| created(&j.metadata))
+            .max();
+        if let Some((name, pvc)) = self.database_volume() {
+            let identity = volume_identity(pvc);
+            let replaced = self
+                .snapshot
+                .memory
+                .bootstrap_volume
+                .as_ref()
+                .is_some_and(|seeded| identity.as_ref() != Some(seeded));
+            let younger = completed_job_created
+                .zip(created(&pvc.metadata))
+                .is_some_and(|(job, volume)| volume > job);
+            if replaced || younger {
+                let since = created(&pvc.metadata)
+                    .map(|c| format!(" (created at {c})"))
+                    .unwrap_or_default();
+                return Some(format!(
+                    "the database volume {name} is not the one the last successful bootstrap seeded{since}: the bootstrap must run again"
+                ));
             }
         }
         None
+    }
+
+    /// The database's volume, if it exists.
+    pub fn database_volume(&self) -> Option<(&'a str, &'a PersistentVolumeClaim)> {
+        self.view("db")?
+            .pvcs
+            .iter()
+            .find_map(|(name, pvc)| pvc.map(|p| (*name, p)))
+    }
+
+    /// The database volume the bootstrap seeded, to remember: the one there when the bootstrap
+    /// is first seen done, kept while it is.
+    pub fn bootstrap_volume(&self) -> Option<String> {
+        let remembered = self.snapshot.memory.bootstrap_volume.clone();
+        match self.bootstrap_done() {
+            Some(_) => {
+                remembered.or_else(|| self.database_volume().and_then(|(_, p)| volume_identity(p)))
+            }
+            // a bootstrap that no longer counts keeps what it seeded until a new one completes
+            None => remembered.filter(|_| self.bootstrap_voided().is_some()),
+        }
     }
 
     /// Whether the database's pods are ready (`None`: no database component or pod seen).
@@ -674,6 +722,16 @@ fn progress_message(v: &ComponentView<'_>) -> String {
         | ComponentKind::Kustomization => "Reconciling".to_string(),
         _ => format!("{ready}/{desired} ready"),
     }
+}
+
+/// A volume's identity: its uid, else its creation time.
+fn volume_identity(pvc: &PersistentVolumeClaim) -> Option<String> {
+    pvc.metadata.uid.clone().or_else(|| {
+        pvc.metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| t.0.to_string())
+    })
 }
 
 /// This rule through the whole assessment, on objects as the cluster writes them.

@@ -105,6 +105,9 @@ pub struct Assessment {
     /// Diagnoses to keep for blockers whose evidence may expire: store these in
     /// [`crate::snapshot::Memory::causes`].
     pub causes: BTreeMap<String, RememberedCause>,
+    /// The database volume the bootstrap seeded: store in
+    /// [`crate::snapshot::Memory::bootstrap_volume`].
+    pub bootstrap_volume: Option<String>,
 }
 
 /// Whether a finding is a failure or something still moving.
@@ -277,6 +280,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
     let blockers = rank::blockers(shown, &tiers);
     let components = index.component_statuses(&blockers);
     let bootstrap = index.bootstrap_summary(&tiers);
+    let bootstrap_volume = index.bootstrap_volume();
     operations.sort_by_key(|op| std::cmp::Reverse(op.elapsed_seconds));
     let rollup = rank::rollup(&tiers, &blockers, &operations, &index);
 
@@ -320,6 +324,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
         document,
         first_seen,
         causes,
+        bootstrap_volume,
     }
 }
 

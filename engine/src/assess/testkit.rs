@@ -43,6 +43,7 @@ pub(crate) fn assess_twice(
         );
         snapshot.memory.first_seen = a.first_seen;
         snapshot.memory.causes = a.causes;
+        snapshot.memory.bootstrap_volume = a.bootstrap_volume;
         if at == now {
             return a.document;
         }

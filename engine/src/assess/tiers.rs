@@ -1068,8 +1068,11 @@ mod assessed {
         let ready = assessed(&mut r.clone(), 50);
         assert!(ready.tiers.bootstrap.ready, "{:#?}", ready.tiers.bootstrap);
 
-        // a database reset: the data volume re-created after the bootstrap
+        // a database reset: the data volume re-created after the bootstrap, while the service
+        // watched (it remembered the volume the bootstrap seeded)
         let mut reset = r.clone();
+        assert!(assessed(&mut reset, 46).tiers.bootstrap.ready);
+        assert!(reset.snapshot.memory.bootstrap_volume.is_some());
         let pvc = reset
             .snapshot
             .pvcs
@@ -1084,7 +1087,7 @@ mod assessed {
         let (state, detail) = check(&doc, "bootstrap.job-completed");
         assert_eq!(state, CheckState::Pending);
         assert!(
-            detail.contains("after the last successful bootstrap"),
+            detail.contains("not the one the last successful bootstrap seeded"),
             "{detail}"
         );
 
