@@ -9,7 +9,6 @@
 //! Needs the release binary (`scripts/build.sh`); `APPLIANCE_STATUS_BIN` overrides its path.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use testenv::{ScenarioLoader, TestCluster};
 
@@ -18,21 +17,7 @@ mod support;
 const TOKEN: &str = "bench-token-0123456789abcdef0123456789";
 
 fn status(port: u16) -> Option<serde_json::Value> {
-    let out = Command::new("curl")
-        .args([
-            "-sf",
-            "-m",
-            "2",
-            "-H",
-            &format!("Authorization: Bearer {TOKEN}"),
-            &format!("http://127.0.0.1:{port}/api/status"),
-        ])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| serde_json::from_slice(&out.stdout).ok())
-        .flatten()
+    support::status_json(port, TOKEN)
 }
 
 /// What a reader sees of the verdict, without times and ages.

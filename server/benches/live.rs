@@ -20,21 +20,7 @@ const EVENTS: usize = 20_000;
 const TOKEN: &str = "bench-token-0123456789abcdef0123456789";
 
 fn status_json(port: u16) -> Option<serde_json::Value> {
-    let out = Command::new("curl")
-        .args([
-            "-sf",
-            "-m",
-            "2",
-            "-H",
-            &format!("Authorization: Bearer {TOKEN}"),
-            &format!("http://127.0.0.1:{port}/api/status"),
-        ])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| serde_json::from_slice(&out.stdout).ok())
-        .flatten()
+    support::status_json(port, TOKEN)
 }
 
 fn ready(port: u16) -> bool {

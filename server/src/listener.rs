@@ -104,6 +104,21 @@ struct Conn {
 }
 
 impl Conn {
+    /// A connection from `key`, accepted now.
+    fn new(key: IpAddr) -> Conn {
+        Conn {
+            key,
+            accepted: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            receiving: AtomicBool::new(false),
+            served: AtomicUsize::new(0),
+            last_done_ms: AtomicU64::new(0),
+            progress_ms: AtomicU64::new(0),
+            close: Notify::new(),
+            changed: Notify::new(),
+        }
+    }
+
     /// When this connection is due to close: idle, `idle` after its last response (or
     /// `header_read` after it opened); with a request in flight, `idle` after its last progress.
     fn deadline(&self, limits: &Limits) -> Option<Instant> {
@@ -268,17 +283,7 @@ pub async fn serve(
         counters.accepted.fetch_add(1, Ordering::Relaxed);
         let _ = stream.set_nodelay(true);
         let key = client_key(peer.ip());
-        let conn = Arc::new(Conn {
-            key,
-            accepted: Instant::now(),
-            in_flight: AtomicUsize::new(0),
-            receiving: AtomicBool::new(false),
-            served: AtomicUsize::new(0),
-            last_done_ms: AtomicU64::new(0),
-            progress_ms: AtomicU64::new(0),
-            close: Notify::new(),
-            changed: Notify::new(),
-        });
+        let conn = Arc::new(Conn::new(key));
         let id = {
             let mut t = table.lock().unwrap_or_else(|e| e.into_inner());
             let before = t.conns.len();

@@ -564,17 +564,10 @@ fn what_retrying_cannot_mend_ends_at_once() {
     // A web server that is not the status service: 404 for everything.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let other = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            use std::io::{Read, Write};
-            let mut buf = [0u8; 1024];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(
-                b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found",
-            );
-        }
-    });
+    answer_always(
+        listener,
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found",
+    );
     let token = "0123456789abcdef0123456789abcdef";
     let began = Instant::now();
     let out = follow(
@@ -807,15 +800,21 @@ fn the_terminal_shows_the_top_issue_and_its_next_action_while_waiting() {
 /// Answers the login URL probe as the web app does once it is up (`307` to the dashboard), on a
 /// port nobody listens on before: until then the probe is refused, as on the node.
 fn start_web_app(listener: TcpListener) {
+    answer_always(
+        listener,
+        b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /msp/dashboard\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+}
+
+/// Answers every request on `listener` with `response`, on a thread of its own.
+fn answer_always(listener: TcpListener, response: &'static [u8]) {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             use std::io::{Read, Write};
             let mut buf = [0u8; 1024];
             let _ = stream.read(&mut buf);
-            let _ = stream.write_all(
-                b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /msp/dashboard\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            );
+            let _ = stream.write_all(response);
         }
     });
 }

@@ -52,3 +52,22 @@ pub fn serve(kubeconfig: &Path, token: &str, extra: &[&str]) -> std::io::Result<
         .spawn()
         .map(|child| (child, port))
 }
+
+/// `/api/status` of the service on `port` with `token`, as a client reads it (curl), or `None`.
+pub fn status_json(port: u16, token: &str) -> Option<serde_json::Value> {
+    let out = Command::new("curl")
+        .args([
+            "-sf",
+            "-m",
+            "2",
+            "-H",
+            &format!("Authorization: Bearer {token}"),
+            &format!("http://127.0.0.1:{port}/api/status"),
+        ])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).ok())
+        .flatten()
+}

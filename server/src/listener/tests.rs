@@ -353,17 +353,7 @@ async fn a_connection_picked_as_its_request_begins_answers_it_then_closes() {
             "slow"
         }),
     );
-    let conn = Arc::new(Conn {
-        key: "127.0.0.1".parse().unwrap(),
-        accepted: Instant::now(),
-        in_flight: AtomicUsize::new(0),
-        receiving: AtomicBool::new(false),
-        served: AtomicUsize::new(0),
-        last_done_ms: AtomicU64::new(0),
-        progress_ms: AtomicU64::new(0),
-        close: Notify::new(),
-        changed: Notify::new(),
-    });
+    let conn = Arc::new(Conn::new("127.0.0.1".parse().unwrap()));
     let (mut client, server_side) = tokio::io::duplex(64 * 1024);
     let (_stop, rx) = watch::channel(false);
     let counters = Counters::default();
