@@ -149,7 +149,64 @@ pub fn link(findings: Vec<Finding>, index: &Index<'_>) -> Vec<Finding> {
         kept.push(release_level(s, &key, &components, &below_objects, index));
     }
     causes.extend(kept);
+    // 3. Last, so that a Flux owner that gave up has already made its cause a failure.
+    for c in causes.iter_mut() {
+        serving_rollout(c, index);
+    }
     causes
+}
+
+/// A rollout that cannot finish while the previous version keeps serving: a Deployment with all
+/// its desired replicas ready whose new ReplicaSet's pod fails (cannot pull its image, crashes, is
+/// refused) or whose rollout passed its progress deadline. With maxUnavailable 0 the old pods
+/// stay until the new ones are available, so the failure stops the upgrade, not the service:
+/// like a release-level Flux failure it is a full-health finding that never blocks login.
+fn serving_rollout(f: &mut Finding, index: &Index<'_>) {
+    if f.progress != Progress::Failed || f.tier == Tier::FullHealth || f.flux.is_some() {
+        return;
+    }
+    let Some(v) = index.view(&f.component) else {
+        return;
+    };
+    if v.component.kind != ComponentKind::Deployment
+        || v.deployments.is_empty()
+        || !component_ready(index, v)
+        || component_current(v)
+    {
+        return;
+    }
+    // Only what the surplus pods say (every desired replica is ready, so a pod that is not is
+    // the rollout's), or the rollout's own stall; not, say, a claim of the component.
+    let surplus = |name: &str| {
+        v.pods
+            .iter()
+            .any(|p| p.metadata.name.as_deref() == Some(name) && !super::facts::pod_ready(p))
+    };
+    let about_the_rollout = f.slug == "rollout-stalled"
+        || f.evidence.iter().any(|e| match e.kind.as_str() {
+            "Pod" => surplus(&e.name),
+            "Event" => e.name.strip_prefix("Pod/").is_some_and(surplus),
+            _ => false,
+        });
+    if !about_the_rollout {
+        return;
+    }
+    let (ready, desired) = v.replicas();
+    let names: Vec<&str> = v
+        .deployments
+        .iter()
+        .filter_map(|d| d.metadata.name.as_deref())
+        .collect();
+    f.tier = Tier::FullHealth;
+    f.reason = format!(
+        "{} (the rollout of {} cannot finish; the previous version keeps serving, {ready}/{desired} ready)",
+        f.reason,
+        names.join(", ")
+    );
+    f.next_action = format!(
+        "Alga is not affected for now: the previous version keeps serving. {}",
+        f.next_action
+    );
 }
 
 /// A Flux failure nothing below explains: if every component it applies is ready and current
@@ -232,6 +289,109 @@ mod tests {
 #[cfg(test)]
 mod assessed {
     use crate::assess::testkit::*;
+
+    /// An upgrade whose new ReplicaSet's pod cannot pull its image while the old ReplicaSet's pod
+    /// keeps serving (one replica, maxSurge 1, maxUnavailable 0; corpus case 38): the upgrade is
+    /// stuck, login is not. The same pod failing with nothing else serving blocks login.
+    #[test]
+    fn a_stuck_rollout_whose_previous_version_serves_does_not_block_login() {
+        let t0 = ts("2026-04-30T02:00:00Z");
+        let objects = |ready_replicas: u32, old_pod_ready: bool| {
+            format!(
+                r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: alga-core-sebastian, namespace: msp, generation: 2}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app.kubernetes.io/name: sebastian, app.kubernetes.io/instance: alga-core}}}}
+  template: {{spec: {{containers: [{{name: main, image: "ghcr.io/nine-minds/alga-psa-ee:7e2d4c1c"}}]}}}}
+status:
+  observedGeneration: 2
+  replicas: 2
+  updatedReplicas: 1
+  readyReplicas: {ready_replicas}
+  availableReplicas: {ready_replicas}
+  unavailableReplicas: 1
+  conditions:
+  - {{type: Progressing, status: "False", reason: ProgressDeadlineExceeded, message: 'ReplicaSet "alga-core-sebastian-7b9f5d2c4e" has timed out progressing.', lastTransitionTime: "2026-04-30T01:50:00Z"}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: alga-core-sebastian-6d4b8c9f7d-x7k2p
+  namespace: msp
+  labels: {{app.kubernetes.io/name: sebastian, app.kubernetes.io/instance: alga-core}}
+  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: alga-core-sebastian-6d4b8c9f7d, uid: a, controller: true}}]
+spec: {{containers: [{{name: main, image: "ghcr.io/nine-minds/alga-psa-ee:3c9b1f0a"}}]}}
+status:
+  phase: Running
+  conditions: [{{type: Ready, status: "{old_ready}"}}]
+  containerStatuses:
+  - {{name: main, image: "ghcr.io/nine-minds/alga-psa-ee:3c9b1f0a", imageID: "ghcr.io/nine-minds/alga-psa-ee@sha256:ab", ready: {old_pod_ready}, restartCount: 0, state: {{running: {{startedAt: "2026-04-30T00:00:00Z"}}}}}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: alga-core-sebastian-7b9f5d2c4e-q2v8h
+  namespace: msp
+  labels: {{app.kubernetes.io/name: sebastian, app.kubernetes.io/instance: alga-core}}
+  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: alga-core-sebastian-7b9f5d2c4e, uid: b, controller: true}}]
+spec: {{containers: [{{name: main, image: "ghcr.io/nine-minds/alga-psa-ee:7e2d4c1c"}}]}}
+status:
+  phase: Pending
+  conditions: [{{type: Ready, status: "False"}}]
+  containerStatuses:
+  - {{name: main, image: "ghcr.io/nine-minds/alga-psa-ee:7e2d4c1c", imageID: "", ready: false, restartCount: 0, state: {{waiting: {{reason: ImagePullBackOff, message: 'Back-off pulling image "ghcr.io/nine-minds/alga-psa-ee:7e2d4c1c": ErrImagePull: rpc error: code = NotFound desc = failed to pull and unpack image "ghcr.io/nine-minds/alga-psa-ee:7e2d4c1c": failed to resolve reference "ghcr.io/nine-minds/alga-psa-ee:7e2d4c1c": ghcr.io/nine-minds/alga-psa-ee:7e2d4c1c: not found'}}}}}}
+"#,
+                old_ready = if old_pod_ready { "True" } else { "False" },
+            )
+        };
+        let pull = |doc: &StatusDocument| {
+            doc.top_blockers
+                .iter()
+                .find(|b| b.component == "alga-core" && b.layer == Layer::Image)
+                .cloned()
+                .unwrap_or_else(|| panic!("{:#?}", doc.top_blockers))
+        };
+        // the old pod serves: the stuck upgrade is the release's, background
+        let mut snap = Snapshot::default();
+        apply_yaml(&mut snap, &objects(1, true));
+        let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
+        let b = pull(&doc);
+        assert_eq!(
+            (b.tier, b.severity, b.login_blocking),
+            (Tier::FullHealth, Severity::Background, false),
+            "{}",
+            b.reason
+        );
+        assert!(
+            b.reason
+                .starts_with("Image tag not found: ghcr.io/nine-minds/alga-psa-ee:7e2d4c1c")
+                && b.reason
+                    .contains("the previous version keeps serving, 1/1 ready"),
+            "{}",
+            b.reason
+        );
+        assert!(doc
+            .tiers
+            .login
+            .checks
+            .iter()
+            .any(|c| c.name == "login.alga-core" && c.state == CheckState::Ok));
+        assert!(
+            !doc.top_blockers.iter().any(|b| b.login_blocking),
+            "{:#?}",
+            doc.top_blockers
+        );
+        // nothing serves: the same pull blocks login
+        let mut snap = Snapshot::default();
+        apply_yaml(&mut snap, &objects(0, false));
+        let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
+        let b = pull(&doc);
+        assert_eq!((b.severity, b.login_blocking), (Severity::Critical, true));
+        assert!(!b.reason.contains("keeps serving"), "{}", b.reason);
+    }
 
     /// AC6: the generic Helm timeout is evidence, the Postgres PVC subPath error is the blocker.
     #[test]

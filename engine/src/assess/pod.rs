@@ -1,6 +1,6 @@
 //! Pod, container and pod-event rules (signals §1 and §2): the lowest layer most causes show at.
 
-use super::image::{image_in_message, pull_advice, PullClass};
+use super::image::{classify_pull, image_in_message, pull_advice, PullClass};
 use super::index::{ComponentView, Index};
 use super::logs::crash_signal;
 use super::{evidence, Finding, Inputs, Progress};
@@ -225,12 +225,7 @@ fn container(
                     || reason.ends_with("Error")
                     || reason.ends_with("BackOff")))
         {
-            out.push(
-                ctx.finding(Layer::Pod, Progress::Failed, &reason.to_ascii_lowercase(),
-                    format!("The container runtime refused {label} of {}: {reason}: {message}", ctx.name),
-                    "Fix the container configuration named in the message, then delete the pod to retry.")
-                    .with(ctx.pod_evidence(reason, message)),
-            );
+            out.push(runtime_refusal(ctx, cs, &label, reason, message));
         }
     }
     // Between two crashes the kubelet runs the container again, not ready, until its next exit:
@@ -255,6 +250,45 @@ fn container(
             }
         }
     }
+}
+
+/// A container the kubelet could not create or start (`ImageInspectError`, `CreateContainerError`,
+/// …). When the message shows the runtime's own socket refusing or absent (the gRPC client's
+/// `dial unix /run/containerd/containerd.sock: …`), the runtime did not answer: that is the node's
+/// runtime, not a refusal of this container's configuration (docs/PULL_ERRORS.md,
+/// `RuntimeUnavailable`).
+fn runtime_refusal(
+    ctx: &PodCtx<'_, '_>,
+    cs: &ContainerStatus,
+    label: &str,
+    reason: &str,
+    message: &str,
+) -> Finding {
+    let f = if classify_pull(message) == PullClass::RuntimeUnavailable {
+        let advice = pull_advice(message, cs.image.as_str());
+        ctx.finding(
+            advice.layer,
+            Progress::Failed,
+            advice.slug,
+            format!(
+                "The node's container runtime did not answer the kubelet for {label} of {} ({reason})",
+                ctx.name
+            ),
+            advice.next_action,
+        )
+    } else {
+        ctx.finding(
+            Layer::Pod,
+            Progress::Failed,
+            &reason.to_ascii_lowercase(),
+            format!(
+                "The container runtime refused {label} of {}: {reason}: {message}",
+                ctx.name
+            ),
+            "Fix the container configuration named in the message, then delete the pod to retry.",
+        )
+    };
+    f.with(ctx.pod_evidence(reason, message))
 }
 
 fn pull_failure(
@@ -707,6 +741,66 @@ message: 'Failed to pull image "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5": rpc err
         assert_eq!(
             b.since, t0,
             "the blocker keeps its first-seen time after the event expired"
+        );
+    }
+
+    /// With imagePullPolicy IfNotPresent the kubelet asks the runtime for the image's status before
+    /// pulling; a runtime whose socket refuses shows as `ImageInspectError` (image_manager.go
+    /// "Failed to inspect image %q: %v", with the imageRef it did not get). That is the node's
+    /// runtime not answering, not a refusal of the container (corpus case 31); a runtime that does
+    /// answer and refuses stays the container's problem.
+    #[test]
+    fn an_inspect_error_on_the_runtime_socket_is_the_runtime_not_answering() {
+        let pod = |message: &str| {
+            format!(
+                r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: alga-core-sebastian-1, namespace: msp, labels: {{app.kubernetes.io/name: sebastian, app.kubernetes.io/instance: alga-core}}}}
+spec: {{containers: [{{name: main, image: "ghcr.io/nine-minds/alga-psa-ee:3c9b1f0a"}}]}}
+status:
+  phase: Pending
+  containerStatuses:
+  - {{name: main, image: "ghcr.io/nine-minds/alga-psa-ee:3c9b1f0a", imageID: "", ready: false, restartCount: 0, state: {{waiting: {{reason: ImageInspectError, message: '{message}'}}}}}}
+"#
+            )
+        };
+        let t0 = ts("2026-04-30T02:00:00Z");
+        let blocker = |message: &str| {
+            let mut snap = Snapshot::default();
+            apply_yaml(&mut snap, &pod(message));
+            let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
+            top(&doc).clone()
+        };
+        let down = blocker(
+            r#"Failed to inspect image "": rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial unix /run/containerd/containerd.sock: connect: connection refused""#,
+        );
+        assert_eq!(
+            (down.component.as_str(), down.layer),
+            ("alga-core", Layer::Node)
+        );
+        assert!(
+            down.reason.starts_with(
+                "The node's container runtime did not answer the kubelet for container main"
+            ),
+            "{}",
+            down.reason
+        );
+        assert!(
+            down.next_action.contains("talosctl service cri"),
+            "{}",
+            down.next_action
+        );
+        let refused = blocker(
+            r#"Failed to inspect image "": rpc error: code = DeadlineExceeded desc = context deadline exceeded"#,
+        );
+        assert_eq!(refused.layer, Layer::Pod);
+        assert!(
+            refused
+                .reason
+                .starts_with("The container runtime refused container main"),
+            "{}",
+            refused.reason
         );
     }
 
