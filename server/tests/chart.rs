@@ -310,23 +310,7 @@ spec: {interval: 10m, chart: {spec: {chart: ./helm, sourceRef: {kind: GitReposit
         .kubectl(&["apply", "-f", "-"], Some(fixtures))
         .unwrap();
 
-    let collector = start_collector(&kubeconfig, false).await;
-    collector.wait_synced(Duration::from_secs(30)).await;
-    let doc = wait_for(
-        &collector.feed,
-        Duration::from_secs(30),
-        "release information read through the chart's RBAC",
-        |d| d.release.selected_release_version.as_deref() == Some("1.0-rc5"),
-    )
-    .await;
-    assert!(
-        !doc.top_blockers
-            .iter()
-            .any(|b| b.id.ends_with("/forbidden")),
-        "every watch succeeds with the chart's RBAC: {:#?}",
-        doc.top_blockers
-    );
-    collector.stop().await;
+    reads_everything_with(&kubeconfig, "the chart's RBAC").await;
 
     // The opt-in: names of the two credential Secrets, nothing else.
     cluster
@@ -945,23 +929,7 @@ async fn chart_under_another_release_name_installs_with_notes_and_rbac() {
     let kubeconfig = cluster
         .service_account_kubeconfig("status-edge", "edge-appliance-status")
         .unwrap();
-    let collector = start_collector(&kubeconfig, false).await;
-    collector.wait_synced(Duration::from_secs(30)).await;
-    let doc = wait_for(
-        &collector.feed,
-        Duration::from_secs(30),
-        "release information read through the derived names' RBAC",
-        |d| d.release.selected_release_version.as_deref() == Some("1.0-rc5"),
-    )
-    .await;
-    assert!(
-        !doc.top_blockers
-            .iter()
-            .any(|b| b.id.ends_with("/forbidden")),
-        "{:#?}",
-        doc.top_blockers
-    );
-    collector.stop().await;
+    reads_everything_with(&kubeconfig, "the derived names' RBAC").await;
 
     // Writes: claims and pods in the smoke namespace, nothing anywhere else.
     let account = "system:serviceaccount:status-edge:edge-appliance-status";
@@ -1069,4 +1037,26 @@ async fn chart_under_another_release_name_installs_with_notes_and_rbac() {
         refused.contains("violates PodSecurity") && refused.contains("hostPort"),
         "{refused}"
     );
+}
+
+/// The collector, run with `kubeconfig`'s account, reads the release information and is refused
+/// no watch.
+async fn reads_everything_with(kubeconfig: &std::path::Path, rbac: &str) {
+    let collector = start_collector(kubeconfig, false).await;
+    collector.wait_synced(Duration::from_secs(30)).await;
+    let doc = wait_for(
+        &collector.feed,
+        Duration::from_secs(30),
+        &format!("release information read through {rbac}"),
+        |d| d.release.selected_release_version.as_deref() == Some("1.0-rc5"),
+    )
+    .await;
+    assert!(
+        !doc.top_blockers
+            .iter()
+            .any(|b| b.id.ends_with("/forbidden")),
+        "every watch succeeds with {rbac}: {:#?}",
+        doc.top_blockers
+    );
+    collector.stop().await;
 }
