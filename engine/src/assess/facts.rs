@@ -23,6 +23,17 @@ pub fn node_ready(n: &Node) -> bool {
     ready && !unschedulable
 }
 
+/// A Job with `Complete=True`.
+pub fn job_complete(j: &k8s_openapi::api::batch::v1::Job) -> bool {
+    j.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c.type_ == "Complete" && c.status == "True")
+        })
+}
+
 /// A pod with `Ready=True`.
 pub fn pod_ready(p: &Pod) -> bool {
     p.status

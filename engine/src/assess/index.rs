@@ -398,15 +398,7 @@ impl<'a> Index<'a> {
             m.creation_timestamp.as_ref().map(|t| t.0)
         };
         for job in &view.jobs {
-            let complete = job
-                .status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c.type_ == "Complete" && c.status == "True")
-                });
-            if !complete && created(&job.metadata).is_some_and(|c| c > at) {
+            if !super::facts::job_complete(job) && created(&job.metadata).is_some_and(|c| c > at) {
                 return Some(format!(
                     "a newer bootstrap Job, {}, has not completed (the last success was at {at})",
                     job.metadata.name.as_deref().unwrap_or_default()
@@ -418,15 +410,7 @@ impl<'a> Index<'a> {
         let completed_job_created = view
             .jobs
             .iter()
-            .filter(|j| {
-                j.status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|cs| {
-                        cs.iter()
-                            .any(|c| c.type_ == "Complete" && c.status == "True")
-                    })
-            })
+            .filter(|j| super::facts::job_complete(j))
             .filter_map(|j| created(&j.metadata))
             .max();
         if let Some((name, pvc)) = self.database_volume() {

@@ -256,12 +256,7 @@ fn job_findings(
         cs.iter()
             .find(|c| c.type_ == "Failed" && c.status == "True")
     });
-    let complete = status
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| {
-            cs.iter()
-                .any(|c| c.type_ == "Complete" && c.status == "True")
-        });
+    let complete = super::facts::job_complete(job);
     // Log lines of the Job's pods.
     let log_lines: Vec<String> = index
         .snapshot
