@@ -2,7 +2,7 @@
 //! or multi-document YAML) and applying them to a [`Snapshot`].
 
 use crate::event::EventRecord;
-use crate::snapshot::{bound_message, key, FluxKind, FluxObject, Snapshot};
+use crate::snapshot::{bound_message, key, FluxKind, FluxObject, HelmRetry, Snapshot};
 use crate::{Error, Result};
 use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
@@ -533,6 +533,39 @@ pub fn flux_from_value(kind: FluxKind, value: &Value) -> Result<FluxObject> {
             .and_then(|s| s.get("observedGeneration"))
             .and_then(Value::as_i64),
         revision,
+        helm_retry: (kind == FluxKind::HelmRelease)
+            .then(|| helm_retry(spec, status))
+            .flatten(),
+    })
+}
+
+/// The retry budget of a HelmRelease's last attempted action (see [`HelmRetry`]).
+fn helm_retry(spec: Option<&Value>, status: Option<&Value>) -> Option<HelmRetry> {
+    let action = str_at(status?, &["lastAttemptedReleaseAction"])?.to_string();
+    let failures_field = match action.as_str() {
+        "install" => "installFailures",
+        "upgrade" => "upgradeFailures",
+        _ => return None,
+    };
+    let failures = status?
+        .get(failures_field)
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let of_action = spec.and_then(|s| s.get(&action));
+    let retries = of_action
+        .and_then(|a| a.get("remediation"))
+        .and_then(|r| r.get("retries"))
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let strategy = of_action.and_then(|a| a.get("strategy"));
+    let retry_on_failure = strategy
+        .filter(|s| s.get("name").and_then(Value::as_str) == Some("RetryOnFailure"))
+        .map(|s| str_at(s, &["retryInterval"]).map(str::to_string));
+    Some(HelmRetry {
+        action,
+        failures,
+        retries,
+        retry_on_failure,
     })
 }
 

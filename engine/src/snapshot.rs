@@ -175,6 +175,40 @@ pub struct FluxObject {
     pub observed_generation: Option<i64>,
     /// Sources: `status.artifact.revision`; others: `status.lastAppliedRevision`.
     pub revision: Option<String>,
+    /// HelmRelease: what helm-controller does after a failed install or upgrade.
+    pub helm_retry: Option<HelmRetry>,
+}
+
+/// A HelmRelease's retry budget for its last attempted action, as helm-controller reads it
+/// (fluxcd/helm-controller `api/v2/helmrelease_types.go`: `GetActiveRetry`,
+/// `InstallRemediation.RetriesExhausted`, `InstallStrategy.GetRetryInterval`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HelmRetry {
+    /// `status.lastAttemptedReleaseAction`: `install` or `upgrade`.
+    pub action: String,
+    /// `status.installFailures` or `status.upgradeFailures`, for that action.
+    pub failures: i64,
+    /// `spec.<action>.remediation.retries`: 0 when unset, negative for without end.
+    pub retries: i64,
+    /// `spec.<action>.strategy.name: RetryOnFailure`: `Some(strategy.retryInterval as written)`
+    /// (`Some(None)`: 5 minutes, the default). `None` for remediation, which retries at once
+    /// after removing the failed release.
+    pub retry_on_failure: Option<Option<String>>,
+}
+
+impl HelmRetry {
+    /// helm-controller's `RetriesExhausted`: a budget, and more failures than it allows.
+    /// Retrying on an interval has no budget.
+    pub fn exhausted(&self) -> bool {
+        self.retry_on_failure.is_none() && self.retries >= 0 && self.failures > self.retries
+    }
+
+    /// The attempt about to run (1-based) and, with a budget, how many there are in all.
+    pub fn next_attempt(&self) -> (i64, Option<i64>) {
+        let total =
+            (self.retry_on_failure.is_none() && self.retries >= 0).then_some(self.retries + 1);
+        (self.failures + 1, total)
+    }
 }
 
 impl FluxObject {

@@ -4,14 +4,14 @@
 //! cause below it, or keep it as a blocker of its own when nothing below explains it.
 
 use super::dns::dns_failure;
-use super::facts::FluxState;
+use super::facts::{go_duration, FluxState};
 use super::graph::FluxNode;
 use super::index::Index;
 use super::{evidence, Finding, Progress};
 use crate::catalog::ComponentKind;
-use crate::snapshot::FluxKind;
+use crate::snapshot::{FluxKind, FluxObject};
 use app::status::{Layer, Operation, OperationKind, Tier};
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 /// Every Flux object's Ready condition, for the diagnostics tab.
@@ -91,7 +91,12 @@ fn condition_evidence(node: &FluxNode<'_>, c: &Condition) -> app::status::Eviden
 }
 
 /// Findings and operations for every Flux object.
-pub fn findings(index: &Index<'_>, out: &mut Vec<Finding>, ops: &mut Vec<Operation>) {
+pub fn findings(
+    index: &Index<'_>,
+    now: Timestamp,
+    out: &mut Vec<Finding>,
+    ops: &mut Vec<Operation>,
+) {
     for node in index.graph.nodes.values() {
         let f = node.object;
         let component = component_of(index, node);
@@ -174,7 +179,22 @@ pub fn findings(index: &Index<'_>, out: &mut Vec<Finding>, ops: &mut Vec<Operati
                 retrying,
             } => {
                 let mut x = failure(node, &component, condition, ready);
-                if retrying {
+                if let Some(retry) = retrying.then(|| helm_retry(f, now)).flatten() {
+                    // Within its budget the failure is one attempt of several: progress, shown
+                    // as such, and true to what the controller does next.
+                    let what = std::mem::take(&mut x.reason);
+                    x.reason = format!("{what}; {}, no action needed yet", retry.says);
+                    x.next_action = format!(
+                        "No action needed yet: helm-controller {}. If the attempts run out, the cause is in the pods of this release.",
+                        retry.does
+                    );
+                    x.progress = Progress::Progressing;
+                    ops.push(op(
+                        OperationKind::Reconciliation,
+                        retry.since,
+                        format!("Helm {} of {} {}", retry.action, f.name, retry.says),
+                    ));
+                } else if retrying {
                     x.next_action
                         .push_str(" Flux is retrying by itself meanwhile.");
                 }
@@ -182,6 +202,71 @@ pub fn findings(index: &Index<'_>, out: &mut Vec<Finding>, ops: &mut Vec<Operati
             }
         }
     }
+}
+
+/// A HelmRelease failure helm-controller is about to retry, in words.
+struct Retrying {
+    /// `retrying (attempt 2 of 3, next in about 4 min)`.
+    says: String,
+    /// What the controller does: `retries after removing the failed release`.
+    does: String,
+    /// `install` or `upgrade`.
+    action: String,
+    since: Timestamp,
+}
+
+/// A failed HelmRelease that helm-controller retries by itself (`Reconciling=True`,
+/// `ProgressingWithRetry`), with attempts left: remediation retries not exhausted, or the
+/// `RetryOnFailure` strategy, which retries every `retryInterval` without end
+/// (fluxcd/helm-controller `internal/reconcile/atomic_release.go`).
+fn helm_retry(f: &FluxObject, now: Timestamp) -> Option<Retrying> {
+    let retry = f.helm_retry.as_ref()?;
+    let reconciling = f
+        .condition("Reconciling")
+        .filter(|c| c.status == "True" && c.reason == "ProgressingWithRetry")?;
+    if retry.exhausted() {
+        return None;
+    }
+    let since = reconciling.last_transition_time.0;
+    let (attempt, total) = retry.next_attempt();
+    let attempt = match total {
+        Some(total) => format!("attempt {attempt} of {total}"),
+        None => format!("attempt {attempt}"),
+    };
+    let (next, does) = match &retry.retry_on_failure {
+        Some(interval) => {
+            let every = interval
+                .as_deref()
+                .and_then(go_duration)
+                .unwrap_or(SignedDuration::from_mins(5));
+            let left = (since + every).duration_since(now).as_secs().max(0) as u64;
+            (
+                if left == 0 {
+                    "next any moment".to_string()
+                } else {
+                    format!("next in about {}", app::format::duration(left))
+                },
+                format!(
+                    "retries the {} every {}",
+                    retry.action,
+                    app::format::duration(every.as_secs().max(0) as u64)
+                ),
+            )
+        }
+        None => (
+            "next any moment".to_string(),
+            format!(
+                "removes the failed release and retries the {}",
+                retry.action
+            ),
+        ),
+    };
+    Some(Retrying {
+        says: format!("retrying ({attempt}, {next})"),
+        does,
+        action: retry.action.clone(),
+        since,
+    })
 }
 
 fn layer_of(kind: FluxKind) -> Layer {
@@ -366,5 +451,98 @@ status:
             .active_operations
             .iter()
             .any(|o| o.target == "Kustomization/flux-system/alga-background"));
+    }
+
+    /// helm-controller retries a failed install while its budget lasts (remediation retries, or
+    /// the `RetryOnFailure` strategy's interval): an operation that says which attempt comes and
+    /// when, not a failure; once the budget is spent it is one (atomic_release.go).
+    #[test]
+    fn a_helm_release_within_its_retries_is_retrying_not_failed() {
+        let release = |spec: &str, failures: u32, reconciling: &str| {
+            format!(
+                r#"
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: email-service, namespace: alga-system, generation: 1}}
+spec: {{releaseName: email-service, interval: 10m, install: {spec}}}
+status:
+  observedGeneration: 1
+  lastAttemptedReleaseAction: install
+  installFailures: {failures}
+  conditions:
+  - {{type: Ready, status: "False", reason: InstallFailed, lastTransitionTime: "2026-04-30T02:00:00Z", message: "Helm install failed for release alga-system/email-service with chart email-service@0.1.0: context deadline exceeded"}}
+  - {{type: Reconciling, status: "True", reason: ProgressingWithRetry, lastTransitionTime: "2026-04-30T02:00:00Z", message: "{reconciling}"}}
+"#
+            )
+        };
+        let ready_message = "Helm install failed for release alga-system/email-service with chart email-service@0.1.0: context deadline exceeded";
+        let t0 = ts("2026-04-30T02:00:00Z");
+        let assess_at = |yaml: &str, at: SignedDuration| {
+            let mut snap = Snapshot::default();
+            apply_yaml(&mut snap, yaml);
+            assess_twice(&mut snap, &Probes::default(), t0 + at, t0 + at)
+        };
+        let retrying = |doc: &StatusDocument| {
+            doc.active_operations
+                .iter()
+                .find(|o| o.target == "HelmRelease/alga-system/email-service")
+                .map(|o| o.message.clone())
+        };
+        let failed = |doc: &StatusDocument| {
+            doc.top_blockers
+                .iter()
+                .chain(&doc.unconfirmed)
+                .any(|b| b.component == "email-service" && b.severity != Severity::Warning)
+        };
+        // Remediation: the failed release is removed and the install runs again at once.
+        let doc = assess_at(
+            &release("{remediation: {retries: 2}}", 1, ready_message),
+            mins(1),
+        );
+        assert_eq!(
+            retrying(&doc).as_deref(),
+            Some("Helm install of email-service retrying (attempt 2 of 3, next any moment)")
+        );
+        assert!(!failed(&doc), "{:#?}", doc.top_blockers);
+        // The budget spent (installFailures > retries): failed, whatever Reconciling still says.
+        let doc = assess_at(
+            &release("{remediation: {retries: 2}}", 3, ready_message),
+            mins(1),
+        );
+        assert!(failed(&doc), "{:#?}", doc.top_blockers);
+        // No remediation configured (retries 0): the first failure is final.
+        let doc = assess_at(&release("{}", 1, ready_message), mins(1));
+        assert!(failed(&doc), "{:#?}", doc.top_blockers);
+        // RetryOnFailure: every retryInterval, without end.
+        let doc = assess_at(
+            &release(
+                "{strategy: {name: RetryOnFailure, retryInterval: 10m}}",
+                3,
+                "retrying after 10m0s",
+            ),
+            mins(3),
+        );
+        assert_eq!(
+            retrying(&doc).as_deref(),
+            Some("Helm install of email-service retrying (attempt 4, next in about 7 min)")
+        );
+        assert!(!failed(&doc), "{:#?}", doc.top_blockers);
+        // Retrying for long: a warning that keeps the retry story, never a failure.
+        let doc = assess_at(
+            &release(
+                "{strategy: {name: RetryOnFailure}}",
+                9,
+                "retrying after 5m0s",
+            ),
+            mins(45),
+        );
+        assert!(!failed(&doc), "{:#?}", doc.top_blockers);
+        let b = top(&doc);
+        assert!(
+            b.reason
+                .contains("retrying (attempt 10, next any moment), no action needed yet"),
+            "{}",
+            b.reason
+        );
     }
 }

@@ -248,7 +248,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
         pod::findings(inputs, &index, view, now, &mut findings, &mut operations);
         workload::findings(&index, view, &mut findings, &mut operations);
     }
-    flux::findings(&index, &mut findings, &mut operations);
+    flux::findings(&index, now, &mut findings, &mut operations);
     release::findings(inputs, &index, &mut findings);
     for op in &mut operations {
         op.elapsed_seconds = now.duration_since(op.started).as_secs().max(0) as u64;

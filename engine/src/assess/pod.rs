@@ -27,6 +27,7 @@ struct PodCtx<'a, 'i> {
     ns: &'i str,
     name: &'i str,
     events: Vec<&'i EventRecord>,
+    now: Timestamp,
 }
 
 impl PodCtx<'_, '_> {
@@ -86,6 +87,7 @@ pub fn findings(
             ns,
             name,
             events: index.events_for("Pod", ns, name),
+            now,
         };
         pod_level(&ctx, out);
         let status = pod.status.as_ref();
@@ -96,11 +98,11 @@ pub fn findings(
             .and_then(|s| s.container_statuses.as_deref())
             .unwrap_or(&[]);
         for cs in inits {
-            container(index, &ctx, cs, true, out);
+            container(index, &ctx, cs, true, out, ops);
             waiting_init(&ctx, cs, ops);
         }
         for cs in mains {
-            container(index, &ctx, cs, false, out);
+            container(index, &ctx, cs, false, out, ops);
         }
         event_level(inputs, &ctx, now, out, ops);
     }
@@ -195,6 +197,7 @@ fn container(
     cs: &ContainerStatus,
     init: bool,
     out: &mut Vec<Finding>,
+    ops: &mut Vec<Operation>,
 ) {
     let label = if init {
         format!("init container {}", cs.name)
@@ -206,7 +209,7 @@ fn container(
         let reason = w.reason.as_deref().unwrap_or("");
         let message = w.message.as_deref().unwrap_or("");
         if PULL_FAILURES.contains(&reason) {
-            out.push(pull_failure(index, ctx, cs, reason, message));
+            out.push(pull_failure(index, ctx, cs, reason, message, ops));
         } else if reason == "CrashLoopBackOff" {
             out.push(crash_loop(index, ctx, cs, &label, reason));
         } else if reason == "CreateContainerConfigError" {
@@ -297,6 +300,7 @@ fn pull_failure(
     cs: &ContainerStatus,
     reason: &str,
     waiting_msg: &str,
+    ops: &mut Vec<Operation>,
 ) -> Finding {
     let image = cs.image.as_str();
     // The kubelet's Failed event has the registry's words; the waiting message may only say back-off.
@@ -313,13 +317,37 @@ fn pull_failure(
     } else {
         Progress::Failed
     };
+    // Interrupted: the kubelet pulls again after its back-off. Shown as that, at once, as an
+    // operation; the finding warns only if it goes on (PRD: "wait for retry or restart pod").
+    let (reason_text, next_action) = match pull_retry(ctx, image) {
+        Some(retry) if advice.class == PullClass::Interrupted => {
+            ops.push(Operation {
+                kind: OperationKind::ImagePull,
+                component: Some(ctx.view.component.name.clone()),
+                tier: Some(ctx.view.component.tier),
+                target: image.to_string(),
+                started: retry.since,
+                elapsed_seconds: 0,
+                size_bytes: ctx.view.component.image_size_bytes,
+                message: format!(
+                    "pull interrupted (context canceled) for pod {}; {}, no action needed yet",
+                    ctx.name, retry.says
+                ),
+            });
+            (
+                format!("{}; {}, no action needed yet", advice.reason, retry.says),
+                "No action needed yet: the kubelet retries the pull by itself. If it keeps being interrupted, restart the pod or check the node's disk and network.".to_string(),
+            )
+        }
+        _ => (advice.reason, advice.next_action),
+    };
     let mut f = ctx
         .finding(
             advice.layer,
             progress,
             advice.slug,
-            advice.reason,
-            advice.next_action,
+            reason_text,
+            next_action,
         )
         .with(ctx.pod_evidence(reason, waiting_msg));
     // One id per pulling component whatever the class, so the blocker keeps its `since` and its
@@ -341,6 +369,56 @@ fn pull_failure(
         f = f.seen_at(e.first_time()).with(ctx.event_evidence(e));
     }
     f
+}
+
+/// The kubelet's image back-off: 10 s after the first failed pull, doubled each time, at most
+/// 300 s (kubernetes `pkg/kubelet/kubelet.go`: `imageBackOffPeriod`, `MaxImageBackOff`, doubled
+/// by client-go's `flowcontrol.Backoff.Next`).
+pub fn image_back_off(failures: u32) -> SignedDuration {
+    let doublings = failures.saturating_sub(1).min(5);
+    SignedDuration::from_secs((10i64 << doublings).min(300))
+}
+
+/// A pull the kubelet tries again after its back-off.
+struct PullRetry {
+    /// `retrying (attempt 4, next in about 25 s)`.
+    says: String,
+    /// The first failed pull the events still show.
+    since: Timestamp,
+}
+
+/// The failed pulls of `image` the kubelet's `Failed to pull image` events count, and when its
+/// back-off lets it try again. `None` without such an event (expired, or none recorded yet).
+fn pull_retry(ctx: &PodCtx<'_, '_>, image: &str) -> Option<PullRetry> {
+    let failed: Vec<&EventRecord> = ctx
+        .events
+        .iter()
+        .copied()
+        .filter(|e| {
+            &*e.reason == "Failed"
+                && e.message.starts_with("Failed to pull image")
+                && image_in_message(&e.message).is_none_or(|i| i == image)
+        })
+        .collect();
+    let failures: u32 = failed.iter().map(|e| e.count.max(1)).sum();
+    let last = failed.iter().filter_map(|e| e.last_time()).max()?;
+    let since = failed
+        .iter()
+        .filter_map(|e| e.first_time())
+        .min()
+        .unwrap_or(last);
+    let left = (last + image_back_off(failures))
+        .duration_since(ctx.now)
+        .as_secs();
+    let next = if left <= 0 {
+        "next any moment".to_string()
+    } else {
+        format!("next in about {}", app::format::duration(left as u64))
+    };
+    Some(PullRetry {
+        says: format!("retrying (attempt {}, {next})", failures + 1),
+        since,
+    })
 }
 
 /// Running again, not ready, after at least two restarts, the last one a failure.
@@ -936,5 +1014,101 @@ status:
             .unwrap();
         assert_eq!(cred.state, CheckState::Failed);
         assert_eq!(doc.rollup.state, RollupState::FailedActionRequired);
+    }
+
+    /// An interrupted pull in its back-off is one attempt of several: at once an operation that
+    /// says so (attempt and next try from the kubelet's own events and back-off), never a
+    /// failure; the same pull failing for a cause stays a failure.
+    #[test]
+    fn an_interrupted_pull_is_shown_retrying_with_its_attempt_and_next_try() {
+        let image = "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5";
+        // `first`: when the first failed pull happened (the event's firstTimestamp).
+        let pod = |cause: &str, count: u32, first: &str| {
+            format!(
+                r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: alga-core-sebastian-1, namespace: msp, labels: {{app.kubernetes.io/name: sebastian, app.kubernetes.io/instance: alga-core}}}}
+spec: {{containers: [{{name: sebastian, image: "{image}"}}]}}
+status:
+  phase: Pending
+  containerStatuses:
+  - {{name: sebastian, image: "{image}", imageID: "", ready: false, restartCount: 0, state: {{waiting: {{reason: ImagePullBackOff, message: 'Back-off pulling image "{image}"'}}}}}}
+---
+apiVersion: v1
+kind: Event
+metadata: {{name: e1, namespace: msp}}
+involvedObject: {{kind: Pod, namespace: msp, name: alga-core-sebastian-1}}
+reason: Failed
+type: Warning
+count: {count}
+firstTimestamp: "{first}"
+lastTimestamp: "2026-04-30T02:00:00Z"
+message: 'Failed to pull image "{image}": {cause}'
+"#
+            )
+        };
+        // kubelet `PullImage` error wrapped by the CRI (containerd `pull.go`: "failed to pull
+        // and unpack image"), cancelled.
+        let canceled = format!("rpc error: code = Canceled desc = failed to pull and unpack image \"{image}\": context canceled");
+        let t0 = ts("2026-04-30T02:00:00Z");
+        for (count, at, says) in [
+            (1, 4, "retrying (attempt 2, next in about 6 s)"),
+            (3, 5, "retrying (attempt 4, next in about 35 s)"),
+            (9, 100, "retrying (attempt 10, next in about 3 min 20 s)"),
+            (2, 30, "retrying (attempt 3, next any moment)"),
+        ] {
+            let mut snap = Snapshot::default();
+            apply_yaml(&mut snap, &pod(&canceled, count, "2026-04-30T01:58:00Z"));
+            let now = t0 + SignedDuration::from_secs(at);
+            let doc = assess_twice(&mut snap, &Probes::default(), now, now);
+            let op = doc
+                .active_operations
+                .iter()
+                .find(|o| o.kind == OperationKind::ImagePull && o.target == image)
+                .unwrap_or_else(|| panic!("no pull operation: {:#?}", doc.active_operations));
+            assert!(
+                op.message.contains(says) && op.message.ends_with("no action needed yet"),
+                "{count} failures, {at} s after the last: {}",
+                op.message
+            );
+            assert!(
+                doc.top_blockers.is_empty() && doc.unconfirmed.is_empty(),
+                "{:#?}",
+                doc.top_blockers
+            );
+            assert_eq!(doc.rollup.state, RollupState::Installing);
+        }
+        // Long interrupted: a warning that still says it retries, not a failure.
+        let mut snap = Snapshot::default();
+        apply_yaml(&mut snap, &pod(&canceled, 12, "2026-04-30T01:50:00Z"));
+        let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(40));
+        let b = top(&doc);
+        assert!(b.reason.contains("retrying (attempt 13"), "{}", b.reason);
+        assert_ne!(doc.rollup.state, RollupState::FailedActionRequired);
+        // The same back-off after a cause (here a missing tag) is a failure, with no retry story.
+        let mut snap = Snapshot::default();
+        apply_yaml(&mut snap, &pod(&format!("rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"), 3, "2026-04-30T01:58:00Z"));
+        let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(2));
+        let b = top(&doc);
+        assert!(
+            b.reason.starts_with("Image tag not found") && !b.reason.contains("retrying"),
+            "{}",
+            b.reason
+        );
+        assert!(doc
+            .active_operations
+            .iter()
+            .all(|o| o.kind != OperationKind::ImagePull));
+    }
+
+    #[test]
+    fn the_image_back_off_doubles_from_ten_seconds_to_five_minutes() {
+        let secs: Vec<i64> = (1..=8)
+            .map(|n| super::image_back_off(n).as_secs())
+            .collect();
+        assert_eq!(secs, [10, 20, 40, 80, 160, 300, 300, 300]);
+        assert_eq!(super::image_back_off(0).as_secs(), 10);
+        assert_eq!(super::image_back_off(u32::MAX).as_secs(), 300);
     }
 }
