@@ -3,7 +3,8 @@
 # reaches (crates.io, rustup, npm, Debian). Tools are cached under ~/.cache/appliance-status/ keyed by
 # version, so a warm machine finishes in seconds. Source scripts/env.sh afterwards for PATH and caches.
 # `setup.sh run` (scripts/run.sh, the Dockerfile's from-source stage) skips what only the tests
-# need; `setup.sh image` (the release workflow, on a runner without root) installs only what
+# need (`run --without-cargo-tools` also cargo-leptos and wasm-bindgen-cli, which
+# `setup.sh cargo-tools` installs alone); `setup.sh image` (the release workflow, on a runner without root) installs only what
 # scripts/image.sh needs from the package registries: no Debian packages (the caller brings
 # brotli and musl-tools), no Go tools.
 set -euo pipefail
@@ -21,6 +22,12 @@ fi
 
 # --- cargo tools, each in its own versioned root -----------------------------------------------
 # install_cargo_tool CRATE VERSION BINARY [extra cargo install args...]
+# Built unoptimised (`--debug`, without debug info, debug assertions or overflow checks): they
+# only orchestrate (cargo does the compiling) and process one small wasm, equally fast either way,
+# while an optimised build of cargo-leptos (its release profile: LTO, one codegen unit) alone took
+# 15 min 27 s cold against 5 min 15 s (docs/DEVELOPING.md, "The first build"). Each builds in a
+# directory of its own, removed afterwards: not the project's target, whose lock the run
+# command's concurrent server build holds.
 install_cargo_tool() {
   local crate=$1 version=$2 binary=$3; shift 3
   local root="$AS_CACHE/tools/$crate-$version"
@@ -28,13 +35,25 @@ install_cargo_tool() {
     return 0
   fi
   log "installing $crate $version into $root (cold: this takes minutes)"
-  cargo install "$crate" --version "$version" --root "$root" "$@"
+  local build="$AS_CACHE/tools/.build-$crate-$version"
+  CARGO_TARGET_DIR="$build" CARGO_PROFILE_DEV_DEBUG=false CARGO_PROFILE_DEV_DEBUG_ASSERTIONS=false \
+    CARGO_PROFILE_DEV_OVERFLOW_CHECKS=false \
+    cargo install "$crate" --version "$version" --root "$root" --debug "$@"
+  rm -rf "$build"
 }
-# cargo-leptos 0.3.11 needs a newer rustc than the machine has.
-install_cargo_tool cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-leptos --locked
-# Must equal the wasm-bindgen crate pinned in Cargo.toml: cargo-leptos runs whatever is on PATH.
-# Without --locked: its lock file pins crates that no longer build with this toolchain.
-install_cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
+install_cargo_tools() {
+  # cargo-leptos 0.3.11 needs a newer rustc than the machine has.
+  install_cargo_tool cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-leptos --locked
+  # Must equal the wasm-bindgen crate pinned in Cargo.toml: cargo-leptos runs whatever is on PATH.
+  # Without --locked: its lock file pins crates that no longer build with this toolchain.
+  install_cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
+}
+if [ "${1:-}" = "cargo-tools" ]; then
+  install_cargo_tools
+  exit 0
+fi
+# scripts/run.sh installs them (`setup.sh cargo-tools`) while it compiles the server.
+[ "${2:-}" = "--without-cargo-tools" ] || install_cargo_tools
 
 # --- the Rust target directory -----------------------------------------------------------------
 # cargo never deletes what it built for an older toolchain, lock file or profile, so the cached
@@ -49,13 +68,17 @@ if [ -d "$CARGO_TARGET_DIR" ]; then
 fi
 
 # --- Debian packages ----------------------------------------------------------------------------
+# Serving needs brotli alone (scripts/build.sh compresses the site); the browser, PostgreSQL,
+# curl and openssl are the tests'.
 if [ "${1:-}" != "image" ]; then
 need_apt=()
-[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v brotli >/dev/null || need_apt+=(brotli)
-command -v curl >/dev/null || need_apt+=(curl)
-command -v openssl >/dev/null || need_apt+=(openssl)
-[ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)
+if [ "${1:-}" != "run" ]; then
+  [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+  command -v curl >/dev/null || need_apt+=(curl)
+  command -v openssl >/dev/null || need_apt+=(openssl)
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -136,4 +159,8 @@ fi
 rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
 fi
 
-log "tools ready: $(cargo leptos --version 2>/dev/null), $(wasm-bindgen --version), $(wasm-opt --version)"
+if [ "${2:-}" = "--without-cargo-tools" ]; then
+  log "tools ready: $(wasm-opt --version) (the cargo tools: setup.sh cargo-tools)"
+else
+  log "tools ready: $(cargo leptos --version 2>/dev/null), $(wasm-bindgen --version), $(wasm-opt --version)"
+fi
