@@ -179,9 +179,10 @@ pub struct FluxObject {
     pub helm_retry: Option<HelmRetry>,
 }
 
-/// A HelmRelease's retry budget for its last attempted action, as helm-controller reads it
+/// A HelmRelease's retry budget for its last attempted action, as its spec and status say
 /// (fluxcd/helm-controller `api/v2/helmrelease_types.go`: `GetActiveRetry`,
-/// `InstallRemediation.RetriesExhausted`, `InstallStrategy.GetRetryInterval`).
+/// `InstallRemediation.RetriesExhausted`, `InstallStrategy.GetRetryInterval`); read by
+/// `assess::flux`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HelmRetry {
     /// `status.lastAttemptedReleaseAction`: `install` or `upgrade`.
@@ -194,21 +195,6 @@ pub struct HelmRetry {
     /// (`Some(None)`: 5 minutes, the default). `None` for remediation, which retries at once
     /// after removing the failed release.
     pub retry_on_failure: Option<Option<String>>,
-}
-
-impl HelmRetry {
-    /// helm-controller's `RetriesExhausted`: a budget, and more failures than it allows.
-    /// Retrying on an interval has no budget.
-    pub fn exhausted(&self) -> bool {
-        self.retry_on_failure.is_none() && self.retries >= 0 && self.failures > self.retries
-    }
-
-    /// The attempt about to run (1-based) and, with a budget, how many there are in all.
-    pub fn next_attempt(&self) -> (i64, Option<i64>) {
-        let total =
-            (self.retry_on_failure.is_none() && self.retries >= 0).then_some(self.retries + 1);
-        (self.failures + 1, total)
-    }
 }
 
 impl FluxObject {

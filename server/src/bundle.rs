@@ -417,14 +417,30 @@ fn flux_value(f: &FluxObject) -> Value {
     if let (Some(s), Some(r)) = (status.as_object_mut(), revision.as_object()) {
         s.extend(r.clone());
     }
+    let mut spec = json!({
+        "timeout": f.timeout, "suspend": f.suspended, "targetNamespace": f.target_namespace,
+        "releaseName": f.release_name,
+        "dependsOn": f.depends_on.iter().map(|d| json!({"name": d})).collect::<Vec<_>>(),
+    });
+    // A HelmRelease's retry budget, where helm-controller keeps it (objects::helm_retry reads it).
+    if let Some(r) = &f.helm_retry {
+        let failures = if r.action == "upgrade" {
+            "upgradeFailures"
+        } else {
+            "installFailures"
+        };
+        status["lastAttemptedReleaseAction"] = json!(r.action);
+        status[failures] = json!(r.failures);
+        let mut action = json!({"remediation": {"retries": r.retries}});
+        if let Some(interval) = &r.retry_on_failure {
+            action["strategy"] = json!({"name": "RetryOnFailure", "retryInterval": interval});
+        }
+        spec[r.action.as_str()] = action;
+    }
     json!({
         "apiVersion": f.kind.api_version(), "kind": f.kind.as_str(),
         "metadata": {"name": f.name, "namespace": f.namespace, "generation": f.generation, "labels": f.labels},
-        "spec": {
-            "timeout": f.timeout, "suspend": f.suspended, "targetNamespace": f.target_namespace,
-            "releaseName": f.release_name,
-            "dependsOn": f.depends_on.iter().map(|d| json!({"name": d})).collect::<Vec<_>>(),
-        },
+        "spec": spec,
         "status": status,
     })
 }

@@ -37,6 +37,9 @@ struct Expect {
     /// Words the rollup message must contain.
     #[serde(default)]
     message: Option<String>,
+    /// Words one of the active operations' messages must contain.
+    #[serde(default)]
+    operation: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -167,6 +170,20 @@ fn every_corpus_dump_gets_its_expected_verdict() {
                     "rollup message {:?} lacks {words:?}",
                     doc.rollup.message
                 ));
+            }
+        }
+        if let Some(words) = &case.expect.operation {
+            if !doc
+                .active_operations
+                .iter()
+                .any(|o| o.message.contains(words.as_str()))
+            {
+                let ops: Vec<&str> = doc
+                    .active_operations
+                    .iter()
+                    .map(|o| o.message.as_str())
+                    .collect();
+                wrong.push(format!("no operation says {words:?}: {ops:?}"));
             }
         }
         for c in contradictions(&doc) {

@@ -812,6 +812,17 @@ def helmrelease(w, name, target_ns, tier_k, created, state, chart="sebastian", v
                                    {"name": name, "namespace": target_ns, "version": 1, "status": "superseded", "chartName": chart, "chartVersion": version,
                                     "firstDeployed": created, "lastDeployed": created, "digest": "sha256:" + "12" * 32, "configDigest": "sha256:" + "34" * 32}]
         del ok
+    elif st == "installretrying":
+        # The RetryOnFailure strategy (spec.install.strategy): after the failed install,
+        # atomic_release.go marks Reconciling=True ProgressingWithRetry "retrying after %s"
+        # (retry.GetRetryInterval().String(): Go's "5m0s") and requeues after that interval;
+        # install.go's failure message stays in Ready and Released. No Stalled: no budget to spend.
+        failures = state[2] if len(state) > 2 else 1
+        msg = "Helm install failed for release %s with chart %s@%s: context deadline exceeded" % (rel, chart, version)
+        hr["spec"]["install"] = {"strategy": {"name": "RetryOnFailure", "retryInterval": "5m"}}
+        hr["status"]["installFailures"] = failures
+        hr["status"]["conditions"] = [cond("Reconciling", "True", "ProgressingWithRetry", "retrying after 5m0s", t),
+                                      cond("Ready", "False", "InstallFailed", msg, t), cond("Released", "False", "InstallFailed", msg, t)]
     elif st == "depends":
         hr["status"]["conditions"] = [cond("Ready", "False", "DependencyNotReady", "dependency 'alga-system/%s' is not ready" % depends_on[0], t)]
     elif st == "upgrading":
@@ -1340,6 +1351,12 @@ CASES = [
          expect=dict(rollup="ready_with_background_issues", ready=LOGIN + ["background"],
                      top=dict(component="alga-core", layer="image", loginBlocking=False, severity="background", reason="the previous version keeps serving", evidence="HelmRelease"),
                      checks={"login.url-responds": "ok", "core.no-failing-pods": "ok"})),
+    dict(name="40-helm-install-retrying", cls="2: HelmRelease retry",
+         description="email-service's install timed out while its image was pulling; HelmRelease email-service uses the RetryOnFailure strategy, so helm-controller retries it every 5 minutes (the second attempt in about 3). Its pod has pulled the image since and runs: retrying, no action needed yet.",
+         now=NOW, state={"install": 45, "k-root": ("health", 8), "k-background": ("health", 35), "hr-email-service": ("installretrying", 2, 1)},
+         probes=["login-url=307 /msp/dashboard", "seed-users=12"],
+         expect=dict(rollup="ready_to_log_in", ready=LOGIN, top=None,
+                     operation="Helm install of email-service retrying (attempt 2, next in about 3 min)")),
 ]
 
 

@@ -160,8 +160,16 @@ pub fn go_duration(text: &str) -> Option<SignedDuration> {
         number.clear();
         seen = true;
     }
-    (seen && number.is_empty()).then(|| SignedDuration::from_secs_f64(total))
+    // Go's time.Duration ends at 2562047h47m16.854775807s: anything longer is no Go duration
+    // (and would overflow the timestamps it is added to).
+    if !(seen && number.is_empty()) || total > GO_DURATION_MAX_SECS {
+        return None;
+    }
+    SignedDuration::try_from_secs_f64(total).ok()
 }
+
+/// The longest Go duration, in seconds (`math.MaxInt64` nanoseconds).
+const GO_DURATION_MAX_SECS: f64 = 9_223_372_036.854_775;
 
 /// The Go duration right after `marker` in a message.
 fn go_duration_after(message: &str, marker: &str) -> Option<SignedDuration> {
@@ -252,6 +260,14 @@ mod tests {
         assert_eq!(go_duration("90s"), Some(SignedDuration::from_secs(90)));
         assert_eq!(go_duration("soon"), None);
         assert_eq!(go_duration("30"), None);
+        // Longer than any Go duration (and a spec may say so): none, never a panic.
+        assert_eq!(
+            go_duration("2562047h"),
+            Some(SignedDuration::from_hours(2562047))
+        );
+        assert_eq!(go_duration("2562048h"), None);
+        assert_eq!(go_duration("100000000h"), None);
+        assert_eq!(go_duration(&format!("{}h", "9".repeat(400))), None);
         assert_eq!(
             go_duration_after(
                 "Running 'install' action with timeout of 30m0s",

@@ -192,7 +192,10 @@ pub fn findings(
                     ops.push(op(
                         OperationKind::Reconciliation,
                         retry.since,
-                        format!("Helm {} of {} {}", retry.action, f.name, retry.says),
+                        format!(
+                            "Helm {} of {} {}, no action needed yet",
+                            retry.action, f.name, retry.says
+                        ),
                     ));
                 } else if retrying {
                     x.next_action
@@ -216,35 +219,57 @@ struct Retrying {
 }
 
 /// A failed HelmRelease that helm-controller retries by itself (`Reconciling=True`,
-/// `ProgressingWithRetry`), with attempts left: remediation retries not exhausted, or the
-/// `RetryOnFailure` strategy, which retries every `retryInterval` without end
-/// (fluxcd/helm-controller `internal/reconcile/atomic_release.go`).
+/// `ProgressingWithRetry`) with attempts left (fluxcd/helm-controller
+/// `internal/reconcile/atomic_release.go`):
+/// - the `RetryOnFailure` strategy says `retrying after <interval>` and retries every interval
+///   without end; it is set in the spec, or the default under the controller's
+///   `DefaultToRetryOnFailure` feature gate, which the spec does not show: the message decides;
+/// - remediation repeats the Ready message and retries at once, while `installFailures` /
+///   `upgradeFailures` are not past `remediation.retries` (`RetriesExhausted`; negative: no end).
 fn helm_retry(f: &FluxObject, now: Timestamp) -> Option<Retrying> {
     let retry = f.helm_retry.as_ref()?;
     let reconciling = f
         .condition("Reconciling")
         .filter(|c| c.status == "True" && c.reason == "ProgressingWithRetry")?;
-    if retry.exhausted() {
+    let since = reconciling.last_transition_time.0;
+    let every = reconciling
+        .message
+        .strip_prefix("retrying after ")
+        .and_then(go_duration)
+        .or_else(|| {
+            retry.retry_on_failure.as_ref().map(|interval| {
+                interval
+                    .as_deref()
+                    .and_then(go_duration)
+                    .unwrap_or(SignedDuration::from_mins(5))
+            })
+        });
+    // Only a failed action the controller counted is an attempt (install.go counts "attempts
+    // which did cause a modification to the storage"): a chart or values error is not retried
+    // into success, and stays a failure.
+    let ready = f.condition("Ready")?;
+    if retry.failures < 1 || !matches!(ready.reason.as_str(), "InstallFailed" | "UpgradeFailed") {
         return None;
     }
-    let since = reconciling.last_transition_time.0;
-    let (attempt, total) = retry.next_attempt();
-    let attempt = match total {
-        Some(total) => format!("attempt {attempt} of {total}"),
-        None => format!("attempt {attempt}"),
+    let budget = (every.is_none() && retry.retries >= 0).then_some(retry.retries);
+    if budget.is_some_and(|retries| retry.failures > retries) {
+        return None;
+    }
+    let next_attempt = retry.failures.saturating_add(1);
+    let attempt = match budget {
+        Some(retries) => format!("attempt {next_attempt} of {}", retries.saturating_add(1)),
+        None => format!("attempt {next_attempt}"),
     };
-    let (next, does) = match &retry.retry_on_failure {
-        Some(interval) => {
-            let every = interval
-                .as_deref()
-                .and_then(go_duration)
-                .unwrap_or(SignedDuration::from_mins(5));
-            let left = (since + every).duration_since(now).as_secs().max(0) as u64;
+    let (next, does) = match every {
+        Some(every) => {
+            let left = since
+                .checked_add(every)
+                .map_or(0, |at| at.duration_since(now).as_secs());
             (
-                if left == 0 {
+                if left <= 0 {
                     "next any moment".to_string()
                 } else {
-                    format!("next in about {}", app::format::duration(left))
+                    format!("next in about {}", app::format::duration(left as u64))
                 },
                 format!(
                     "retries the {} every {}",
@@ -501,7 +526,7 @@ status:
         );
         assert_eq!(
             retrying(&doc).as_deref(),
-            Some("Helm install of email-service retrying (attempt 2 of 3, next any moment)")
+            Some("Helm install of email-service retrying (attempt 2 of 3, next any moment), no action needed yet")
         );
         assert!(!failed(&doc), "{:#?}", doc.top_blockers);
         // The budget spent (installFailures > retries): failed, whatever Reconciling still says.
@@ -510,6 +535,23 @@ status:
             mins(1),
         );
         assert!(failed(&doc), "{:#?}", doc.top_blockers);
+        // A failure the controller did not count (a chart or values error writes no release):
+        // no attempt to wait for, a failure.
+        let doc = assess_at(
+            &release("{remediation: {retries: 2}}", 0, ready_message),
+            mins(1),
+        );
+        assert!(failed(&doc), "{:#?}", doc.top_blockers);
+        // An interval no Go duration can hold: a failure, never a panic.
+        let doc = assess_at(
+            &release(
+                "{strategy: {name: RetryOnFailure, retryInterval: 100000000h}}",
+                1,
+                ready_message,
+            ),
+            mins(1),
+        );
+        assert!(retrying(&doc).is_some_and(|m| m.contains("attempt 2, next in about")));
         // No remediation configured (retries 0): the first failure is final.
         let doc = assess_at(&release("{}", 1, ready_message), mins(1));
         assert!(failed(&doc), "{:#?}", doc.top_blockers);
@@ -524,7 +566,15 @@ status:
         );
         assert_eq!(
             retrying(&doc).as_deref(),
-            Some("Helm install of email-service retrying (attempt 4, next in about 7 min)")
+            Some("Helm install of email-service retrying (attempt 4, next in about 7 min), no action needed yet")
+        );
+        assert!(!failed(&doc), "{:#?}", doc.top_blockers);
+        // RetryOnFailure by default (helm-controller's DefaultToRetryOnFailure feature gate): no
+        // strategy in the spec, the controller's message says it.
+        let doc = assess_at(&release("{}", 1, "retrying after 2m0s"), mins(1));
+        assert_eq!(
+            retrying(&doc).as_deref(),
+            Some("Helm install of email-service retrying (attempt 2, next in about 1 min), no action needed yet")
         );
         assert!(!failed(&doc), "{:#?}", doc.top_blockers);
         // Retrying for long: a warning that keeps the retry story, never a failure.

@@ -353,7 +353,9 @@ fn pull_failure(
     // One id per pulling component whatever the class, so the blocker keeps its `since` and its
     // diagnosis when the event that revealed the cause expires (kubernetes#48188).
     f.id = format!("pull/{}/{}/{}", ctx.ns, ctx.view.component.name, cs.name);
-    f.remember_cause = advice.class != PullClass::Unknown;
+    // An interrupted pull is not remembered: its reason carries the retry's countdown, which
+    // would freeze, and what interrupted it says nothing of the next attempt.
+    f.remember_cause = !matches!(advice.class, PullClass::Unknown | PullClass::Interrupted);
     if advice.class == PullClass::Unknown {
         if let Some(known) = index.snapshot.memory.causes.get(&f.id) {
             f.layer = known.layer;
@@ -400,23 +402,33 @@ fn pull_retry(ctx: &PodCtx<'_, '_>, image: &str) -> Option<PullRetry> {
                 && image_in_message(&e.message).is_none_or(|i| i == image)
         })
         .collect();
-    let failures: u32 = failed.iter().map(|e| e.count.max(1)).sum();
+    let failures = failed
+        .iter()
+        .fold(0u32, |n, e| n.saturating_add(e.count.max(1)));
     let last = failed.iter().filter_map(|e| e.last_time()).max()?;
+    // Pulling again since: the pull in progress is the operation, not a retry to wait for.
+    if ctx
+        .event("Pulling", |_| true)
+        .and_then(EventRecord::last_time)
+        .is_some_and(|pulling| pulling > last)
+    {
+        return None;
+    }
     let since = failed
         .iter()
         .filter_map(|e| e.first_time())
         .min()
         .unwrap_or(last);
-    let left = (last + image_back_off(failures))
-        .duration_since(ctx.now)
-        .as_secs();
+    let left = last
+        .checked_add(image_back_off(failures))
+        .map_or(0, |at| at.duration_since(ctx.now).as_secs());
     let next = if left <= 0 {
         "next any moment".to_string()
     } else {
         format!("next in about {}", app::format::duration(left as u64))
     };
     Some(PullRetry {
-        says: format!("retrying (attempt {}, {next})", failures + 1),
+        says: format!("retrying (attempt {}, {next})", failures.saturating_add(1)),
         since,
     })
 }
@@ -1079,6 +1091,31 @@ message: 'Failed to pull image "{image}": {cause}'
             );
             assert_eq!(doc.rollup.state, RollupState::Installing);
         }
+        // Pulling again since the failure: the pull in progress is the operation, not a retry.
+        let mut snap = Snapshot::default();
+        let pulling_again = pod(&canceled, 2, "2026-04-30T01:58:00Z")
+            + r#"---
+apiVersion: v1
+kind: Event
+metadata: {name: e2, namespace: msp}
+involvedObject: {kind: Pod, namespace: msp, name: alga-core-sebastian-1}
+reason: Pulling
+type: Normal
+count: 3
+firstTimestamp: "2026-04-30T01:58:00Z"
+lastTimestamp: "2026-04-30T02:00:30Z"
+message: 'Pulling image "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5"'
+"#;
+        apply_yaml(&mut snap, &pulling_again);
+        let now = t0 + SignedDuration::from_secs(40);
+        let doc = assess_twice(&mut snap, &Probes::default(), now, now);
+        assert!(
+            doc.active_operations
+                .iter()
+                .all(|o| !o.message.contains("retrying")),
+            "{:#?}",
+            doc.active_operations
+        );
         // Long interrupted: a warning that still says it retries, not a failure.
         let mut snap = Snapshot::default();
         apply_yaml(&mut snap, &pod(&canceled, 12, "2026-04-30T01:50:00Z"));
