@@ -17,9 +17,12 @@ cd "$AS_ROOT"
 bash scripts/setup.sh run --without-cargo-tools
 
 tools_log="$AS_CACHE/cargo-tools.log"
-# A session of its own, so that stopping this script stops the cargo under it too.
-setsid bash scripts/setup.sh cargo-tools >"$tools_log" 2>&1 &
+# A process group of its own (job control on for this one job), so that stopping this script
+# stops the cargo under it too.
+set -m
+bash scripts/setup.sh cargo-tools >"$tools_log" 2>&1 &
 tools=$!
+set +m
 trap 'kill -- "-$tools" 2>/dev/null || true' EXIT
 log "compiling the server and the wasm (cargo-leptos and wasm-bindgen-cli compile meanwhile; log: $tools_log)"
 cargo build --package=server --bin=appliance-status --no-default-features \

@@ -34,10 +34,18 @@ log "CRDs of source-controller $SOURCE_CONTROLLER_VERSION, kustomize-controller 
 tmp=$(mktemp -d "$out.tmp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/api"
-cp "$(module_dir github.com/fluxcd/source-controller "$SOURCE_CONTROLLER_VERSION")"/config/crd/bases/*.yaml "$tmp/"
-cp "$(module_dir github.com/fluxcd/kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION")"/config/crd/bases/*.yaml "$tmp/"
+# Each module directory on its own line: a failed download stops the script there (inside
+# `cp "$(…)"/…` it would not, and `cp -r /. …` would copy the whole filesystem).
+source_dir=$(module_dir github.com/fluxcd/source-controller "$SOURCE_CONTROLLER_VERSION")
+kustomize_dir=$(module_dir github.com/fluxcd/kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION")
+helm_api_dir=$(module_dir github.com/fluxcd/helm-controller/api "$HELM_CONTROLLER_API_VERSION")
+for d in "$source_dir" "$kustomize_dir" "$helm_api_dir"; do
+  [ -n "$d" ] && [ -d "$d" ] || { log "a module directory is missing ($d)"; exit 1; }
+done
+cp "$source_dir"/config/crd/bases/*.yaml "$tmp/"
+cp "$kustomize_dir"/config/crd/bases/*.yaml "$tmp/"
 # controller-gen loads the packages with the go command, which needs a writable module root.
-cp -r "$(module_dir github.com/fluxcd/helm-controller/api "$HELM_CONTROLLER_API_VERSION")"/. "$tmp/api/"
+cp -r "$helm_api_dir"/. "$tmp/api/"
 chmod -R u+w "$tmp"
 (cd "$tmp/api" && GOFLAGS=-mod=mod "$controller_gen" crd paths=./... output:crd:artifacts:config="$tmp" >&2)
 rm -rf "$tmp/api"
