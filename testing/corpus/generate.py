@@ -1355,7 +1355,8 @@ CASES = [
          description="email-service's install timed out while its image was pulling; HelmRelease email-service uses the RetryOnFailure strategy, so helm-controller retries it every 5 minutes (the second attempt in about 3). Its pod has pulled the image since and runs: retrying, no action needed yet.",
          now=NOW, state={"install": 45, "k-root": ("health", 8), "k-background": ("health", 35), "hr-email-service": ("installretrying", 2, 1)},
          probes=["login-url=307 /msp/dashboard", "seed-users=12"],
-         expect=dict(rollup="ready_to_log_in", ready=LOGIN, top=None,
+         expect=dict(rollup="ready_to_log_in", ready=LOGIN + ["background"], top=None,
+                     message="Background services are still installing",
                      operation="Helm install of email-service retrying (attempt 2, next in about 3 min)")),
 ]
 
