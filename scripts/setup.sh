@@ -115,6 +115,8 @@ bash "$AS_ROOT/testing/controllers/build.sh" >/dev/null
 # The Flux CRDs every API-server test installs, from the controllers' modules (controller-gen for
 # helm-controller's).
 bash "$AS_ROOT/testing/crds/build.sh" >/dev/null
+# The Prometheus Operator's ServiceMonitor and PrometheusRule CRDs (the chart's monitoring).
+bash "$AS_ROOT/testing/crds/monitoring.sh" >/dev/null
 # The workflows' linter (testing/actionlint/build.sh), and shellcheck, which it runs on their shell
 # steps (without shellcheck on PATH actionlint silently skips that check).
 bash "$AS_ROOT/testing/actionlint/build.sh" >/dev/null

@@ -30,6 +30,9 @@ step "clippy (hydrate: frontend, app with hydrate, wasm32)"
 cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "cargo test"
+# promtool (for the alerts' test, server/tests/monitoring.rs, which waits for it) compiles in the
+# background meanwhile: most of this stage is the tests waiting on servers, cores idle.
+bash testing/promtool/build.sh >"$AS_CACHE/promtool-build.log" 2>&1 &
 cargo test -p app --locked
 cargo test -p engine --locked
 cargo test -p testenv --lib --locked

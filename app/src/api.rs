@@ -40,14 +40,27 @@ pub mod ssr {
         })
     }
 
-    /// A read-only handle on the latest published document. Cloning it is cheap.
+    /// A read-only handle on the latest published document, and on when the publisher last
+    /// assessed (wall clock, milliseconds since the Unix epoch; 0 before the first): a document
+    /// that did not change keeps its timestamp while assessments go on. Cloning it is cheap.
     #[derive(Clone, Debug)]
-    pub struct StatusFeed(pub watch::Receiver<Arc<Published>>);
+    pub struct StatusFeed(
+        pub watch::Receiver<Arc<Published>>,
+        pub Arc<std::sync::atomic::AtomicI64>,
+    );
 
     impl StatusFeed {
         /// The latest published document.
         pub fn current(&self) -> Arc<Published> {
             self.0.borrow().clone()
+        }
+
+        /// When the publisher last assessed, changed or not.
+        pub fn assessed_at(&self) -> Option<jiff::Timestamp> {
+            let ms = self.1.load(std::sync::atomic::Ordering::Relaxed);
+            (ms > 0)
+                .then(|| jiff::Timestamp::from_millisecond(ms).ok())
+                .flatten()
         }
     }
 }

@@ -344,6 +344,18 @@ fn parse_duration(s: &str) -> Result<jiff::SignedDuration> {
     Ok(parse_offset(s)?)
 }
 
+/// A site id: 1 to 63 letters, digits, `.`, `_` or `-` (a label value and a path segment alike).
+fn parse_site_id(s: &str) -> Result<String> {
+    let fits = (1..=63).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if fits {
+        Ok(s.to_string())
+    } else {
+        Err(crate::Error::SiteId(s.to_string()))
+    }
+}
+
 /// What a connection to the listener may cost (server/src/listener.rs).
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Connections")]
@@ -398,6 +410,10 @@ pub struct ServeArgs {
     /// A component catalog replacing the embedded Alga appliance catalog.
     #[arg(help_heading = "Source", long, env = "APPLIANCE_STATUS_CATALOG")]
     pub catalog: Option<PathBuf>,
+    /// The appliance's site id, in the document and on /metrics (`build_info{site}`): what
+    /// tells appliances apart across a fleet. Default: the catalog's (appliance-single-node).
+    #[arg(help_heading = "Source", long, env = "APPLIANCE_STATUS_SITE_ID", value_parser = parse_site_id)]
+    pub site_id: Option<String>,
     /// Address to listen on.
     #[arg(
         help_heading = "Listening",

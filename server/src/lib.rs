@@ -50,6 +50,8 @@ pub enum Error {
     // The command line (`cli`, `admin`).
     #[error("--registry-mirror {0:?}: expected REGISTRY=MIRROR")]
     Mirror(String),
+    #[error("--site-id {0:?}: expected 1 to 63 letters, digits, '.', '_' or '-'")]
+    SiteId(String),
     #[error("{origin} is larger than {} KiB: not a release manifest", .limit >> 10)]
     ManifestTooLarge { origin: String, limit: u64 },
     #[error("{origin}: not UTF-8 text: {error}")]

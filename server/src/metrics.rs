@@ -1,13 +1,19 @@
 //! `GET /metrics` in the Prometheus text format (`prometheus-client`): read from the published
 //! document (tiers, rollup, blockers, its age, watches, probes) and the access layer's counters.
 //! Nothing here asks Kubernetes or recomputes status: a scrape encodes what is already published.
+//! What a count can be zero of reads 0 rather than disappearing (alerts and dashboards need the
+//! series); what is unknown (objects of a kind the service may not list) has no series.
 //!
 //! | metric | labels | meaning |
 //! |---|---|---|
 //! | `appliance_status_tier_ready` | `tier` | 1 when the tier is ready |
 //! | `appliance_status_rollup` | `state` | 1 for the current rollup state, 0 for the others |
+//! | `appliance_status_build_info` | `version`, `site` | 1, with the service's version and the site id |
 //! | `appliance_status_blockers` | `severity`, `tier`, `layer` | open blockers |
-//! | `appliance_status_document_age_seconds` | | since the document was assessed |
+//! | `appliance_status_open_blockers` | `severity` | open blockers of each severity, 0 when none |
+//! | `appliance_status_unconfirmed_blockers` | | failures seen but not yet confirmed |
+//! | `appliance_status_document_age_seconds` | | since the document last changed (its timestamp) |
+//! | `appliance_status_assessment_age_seconds` | | since the service last assessed, changed or not |
 //! | `appliance_status_source_stale` | | 1 while the Kubernetes API cannot be reached |
 //! | `appliance_status_watch_listed` | `kind`, `state` | 1 when the kind is listed and watched |
 //! | `appliance_status_objects` | `kind` | objects of the kind the service holds |
@@ -16,7 +22,7 @@
 //! | `appliance_status_lockouts_total` | | addresses locked out after repeated failures |
 
 use crate::auth::Limiter;
-use app::status::{RollupState, StatusDocument, Tier};
+use app::status::{RollupState, Severity, StatusDocument, Tier};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
@@ -32,6 +38,19 @@ struct TierLabel {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
     state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: String,
+    /// The appliance's site id: what tells appliances apart across a fleet (alerts and the
+    /// dashboard join it onto the other series by `job` and `instance`).
+    site: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SeverityLabel {
+    severity: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -73,9 +92,26 @@ fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
     registry.register(name, help, g);
 }
 
-/// The exposition text for `doc` at `now`, with the limiter's counters.
-pub fn render(doc: &StatusDocument, limiter: &Limiter, now: jiff::Timestamp) -> String {
+/// The exposition text for `doc` at `now`, with the limiter's counters; `assessed_at` is the
+/// publisher's last assessment (a document that did not change keeps its older timestamp).
+pub fn render(
+    doc: &StatusDocument,
+    assessed_at: Option<jiff::Timestamp>,
+    limiter: &Limiter,
+    now: jiff::Timestamp,
+) -> String {
     let mut registry = Registry::with_prefix("appliance_status");
+
+    gauge_family::<BuildLabels>(
+        &mut registry,
+        "build_info",
+        "1, labelled with the service's version and the appliance's site id",
+    )
+    .get_or_create(&BuildLabels {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        site: doc.site_id.clone(),
+    })
+    .set(1);
 
     let tiers = gauge_family::<TierLabel>(&mut registry, "tier_ready", "1 when the tier is ready");
     for tier in Tier::ALL {
@@ -108,6 +144,28 @@ pub fn render(doc: &StatusDocument, limiter: &Limiter, now: jiff::Timestamp) -> 
             ))
             .or_default() += 1;
     }
+    let open = gauge_family::<SeverityLabel>(
+        &mut registry,
+        "open_blockers",
+        "Open blockers of the severity, 0 when there are none",
+    );
+    for &severity in Severity::VARIANTS {
+        open.get_or_create(&SeverityLabel {
+            severity: severity.as_str().to_string(),
+        })
+        .set(
+            doc.top_blockers
+                .iter()
+                .filter(|b| b.severity == severity)
+                .count() as i64,
+        );
+    }
+    gauge(
+        &mut registry,
+        "unconfirmed_blockers",
+        "Failures seen but not yet confirmed (they change no tier and no rollup)",
+        doc.unconfirmed.len() as i64,
+    );
     for ((severity, tier, layer), n) in counts {
         blockers
             .get_or_create(&BlockerLabels {
@@ -120,8 +178,16 @@ pub fn render(doc: &StatusDocument, limiter: &Limiter, now: jiff::Timestamp) -> 
     gauge(
         &mut registry,
         "document_age_seconds",
-        "Seconds since the published document was assessed",
+        "Seconds since the published document last changed (its timestamp; scenario time in demo mode)",
         now.duration_since(doc.timestamp).as_secs().max(0),
+    );
+    gauge(
+        &mut registry,
+        "assessment_age_seconds",
+        "Seconds since the service last assessed (every 5 s, changed or not): above a minute, it is stuck",
+        now.duration_since(assessed_at.unwrap_or(doc.timestamp))
+            .as_secs()
+            .max(0),
     );
     gauge(
         &mut registry,
@@ -258,7 +324,12 @@ mod tests {
             limiter.fail(ip, Instant::now());
         }
         let now = doc.timestamp + jiff::SignedDuration::from_secs(42);
-        let scrape = parse(&render(&doc, &limiter, now));
+        let scrape = parse(&render(
+            &doc,
+            Some(now - jiff::SignedDuration::from_secs(3)),
+            &limiter,
+            now,
+        ));
 
         for tier in Tier::ALL {
             assert_eq!(
@@ -307,6 +378,11 @@ mod tests {
         assert_eq!(
             value(&scrape, "appliance_status_document_age_seconds", &[]),
             Some(42.0)
+        );
+        assert_eq!(
+            value(&scrape, "appliance_status_assessment_age_seconds", &[]),
+            Some(3.0),
+            "since the last assessment, not since the document last changed"
         );
         assert_eq!(
             value(&scrape, "appliance_status_source_stale", &[]),
@@ -364,6 +440,79 @@ mod tests {
         assert_eq!(
             value(&scrape, "appliance_status_lockouts_total", &[]),
             Some(1.0)
+        );
+        for &severity in Severity::VARIANTS {
+            let n = doc
+                .top_blockers
+                .iter()
+                .filter(|b| b.severity == severity)
+                .count();
+            assert_eq!(
+                value(
+                    &scrape,
+                    "appliance_status_open_blockers",
+                    &[("severity", severity.as_str())]
+                ),
+                Some(n as f64),
+                "{severity:?}"
+            );
+        }
+        assert!(values(&scrape, "appliance_status_open_blockers")
+            .iter()
+            .any(|v| *v > 0.0));
+        assert_eq!(
+            value(
+                &scrape,
+                "appliance_status_build_info",
+                &[
+                    ("version", env!("CARGO_PKG_VERSION")),
+                    ("site", doc.site_id.as_str())
+                ]
+            ),
+            Some(1.0)
+        );
+    }
+
+    /// Nothing to count is a 0, not a missing series: an alert on "no critical blocker" or a
+    /// dashboard's panel needs the series on a healthy appliance too.
+    #[test]
+    fn counts_read_zero_when_there_is_nothing_to_count() {
+        let doc = corpus_document("01-fully-healthy");
+        assert!(doc.top_blockers.is_empty() && doc.unconfirmed.is_empty());
+        let scrape = parse(&render(
+            &doc,
+            Some(doc.timestamp),
+            &Limiter::default(),
+            doc.timestamp,
+        ));
+        for &severity in Severity::VARIANTS {
+            assert_eq!(
+                value(
+                    &scrape,
+                    "appliance_status_open_blockers",
+                    &[("severity", severity.as_str())]
+                ),
+                Some(0.0),
+                "{severity:?}"
+            );
+        }
+        for name in [
+            "appliance_status_unconfirmed_blockers",
+            "appliance_status_token_failures_total",
+            "appliance_status_lockouts_total",
+            "appliance_status_document_age_seconds",
+            "appliance_status_assessment_age_seconds",
+            "appliance_status_source_stale",
+        ] {
+            assert_eq!(value(&scrape, name, &[]), Some(0.0), "{name}");
+        }
+        assert_eq!(
+            values(&scrape, "appliance_status_rollup").len(),
+            RollupState::VARIANTS.len()
+        );
+        assert_eq!(
+            values(&scrape, "appliance_status_tier_ready"),
+            vec![1.0; Tier::ALL.len()]
         );
     }
 }

@@ -9,6 +9,7 @@ use crate::snapshot::Snapshot;
 use app::api::ssr::{Published, StatusFeed};
 use app::status::StatusDocument;
 use jiff::{SignedDuration, Timestamp};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -45,16 +46,25 @@ impl Engine {
     }
 }
 
-/// The writing end: publishes a document when it differs from the last one.
+/// The writing end: publishes a document when it differs from the last one, and records every
+/// assessment's wall-clock time (what "is the status current?" reads: `/metrics`).
 pub struct Publisher {
     tx: watch::Sender<Arc<Published>>,
+    assessed: Arc<AtomicI64>,
 }
 
 impl Publisher {
     /// A publisher with its first document, and the feed readers clone.
     pub fn new(first: StatusDocument) -> (Publisher, StatusFeed) {
         let (tx, rx) = watch::channel(Arc::new(Published::new(first)));
-        (Publisher { tx }, StatusFeed(rx))
+        let assessed = Arc::new(AtomicI64::new(Timestamp::now().as_millisecond()));
+        (
+            Publisher {
+                tx,
+                assessed: assessed.clone(),
+            },
+            StatusFeed(rx, assessed),
+        )
     }
 
     /// The document last published.
@@ -64,6 +74,8 @@ impl Publisher {
 
     /// Publishes `doc` unless only its timestamp changed; returns whether readers were notified.
     pub fn publish(&self, doc: StatusDocument) -> bool {
+        self.assessed
+            .store(Timestamp::now().as_millisecond(), Ordering::Relaxed);
         self.tx.send_if_modified(|current| {
             let mut same = doc.clone();
             same.timestamp = current.document.timestamp;

@@ -126,6 +126,15 @@ fn tokens(args: &ServeArgs) -> Result<Arc<TokenSource>> {
     })
 }
 
+/// The catalog `serve` assesses with: `--catalog` or the embedded one, under `--site-id`.
+fn catalog(args: &ServeArgs) -> Result<crate::catalog::Catalog> {
+    let mut catalog = cli::load_catalog(args.catalog.as_deref())?;
+    if let Some(site) = &args.site_id {
+        catalog.site.site_id.clone_from(site);
+    }
+    Ok(catalog)
+}
+
 /// A scenario replayed in compressed time (the embedded observed bootstrap without FILE).
 fn demo_source(
     args: &ServeArgs,
@@ -133,7 +142,7 @@ fn demo_source(
     tokens: &Arc<TokenSource>,
     stopped: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<Source> {
-    let catalog = Arc::new(cli::load_catalog(args.catalog.as_deref())?);
+    let catalog = Arc::new(catalog(args)?);
     let scenario = match file {
         None => Scenario::observed_bootstrap(),
         Some(path) => Scenario::from_file(path)?,
@@ -165,7 +174,7 @@ async fn live_source(
     args: &ServeArgs,
     stopped: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<Source> {
-    let catalog = Arc::new(cli::load_catalog(args.catalog.as_deref())?);
+    let catalog = Arc::new(catalog(args)?);
     let client = collect::client(args.kubeconfig.as_deref())
         .await
         .map_err(|e| Error::Connecting(Box::new(e)))?;

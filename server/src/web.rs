@@ -150,6 +150,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 async fn metrics(State(state): State<AppState>) -> Response {
     let text = crate::metrics::render(
         &state.feed.current().document,
+        state.feed.assessed_at(),
         &state.access.limiter,
         jiff::Timestamp::now(),
     );
