@@ -394,21 +394,7 @@ fn serve_demo(token: &str, speed: &str) -> Service {
 }
 
 fn serve_demo_on(port: u16, token: &str, speed: &str) -> Service {
-    let child = bin()
-        .env("APPLIANCE_STATUS_TOKEN", token)
-        .args([
-            "serve",
-            "--no-site",
-            "--demo",
-            "--speed",
-            speed,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = support::serve_demo(token, speed, port).spawn().unwrap();
     Service::listening(child, port)
 }
 

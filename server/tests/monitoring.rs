@@ -12,10 +12,10 @@ use prometheus_parse::{Sample, Scrape};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-use support::bin;
-use testenv::{chart_template, free_port, helm, project_root, TestCluster};
+use support::{bin, serve_demo};
+use testenv::{built, chart_template, free_port, helm, project_root, TestCluster};
 
 /// The job label a ServiceMonitor gives its targets: the Service's name, the release's fullname.
 const JOB: &str = "appliance-status";
@@ -25,13 +25,7 @@ const SITE: &str = "acme-hq-01";
 
 /// promtool, built (or found cached) by `testing/promtool/build.sh`.
 fn promtool() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(project_root().join("testing/promtool/build.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("testing/promtool/build.sh runs");
-    assert!(out.status.success(), "building promtool failed");
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("promtool")
+    built("testing/promtool/build.sh").join("promtool")
 }
 
 fn run_promtool(dir: &Path, args: &[&str]) -> (bool, String) {
@@ -97,21 +91,8 @@ struct Recording {
 
 async fn record_the_demo() -> Recording {
     let port = free_port().unwrap();
-    let mut child = bin()
-        .env("APPLIANCE_STATUS_TOKEN", TOKEN)
-        .args([
-            "serve",
-            "--no-site",
-            "--demo",
-            "--speed",
-            "60",
-            "--site-id",
-            SITE,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    let mut child = serve_demo(TOKEN, "60", port)
+        .args(["--site-id", SITE])
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -668,21 +649,13 @@ fn the_service_monitor_scrapes_the_pod_with_the_token() {
     );
 }
 
-/// The Prometheus Operator's CRDs, made (or found cached) by `testing/crds/monitoring.sh`.
-fn monitoring_crds() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(project_root().join("testing/crds/monitoring.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("testing/crds/monitoring.sh runs");
-    assert!(out.status.success(), "making the monitoring CRDs failed");
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
 #[test]
 fn the_monitoring_objects_pass_the_operators_schemas_on_a_real_api_server() {
     let cluster = TestCluster::start().expect("test API server");
-    cluster.install_crds(&monitoring_crds()).unwrap();
+    // The Prometheus Operator's CRDs, made (or found cached) by `testing/crds/monitoring.sh`.
+    cluster
+        .install_crds(&built("testing/crds/monitoring.sh"))
+        .unwrap();
     cluster
         .kubectl(&["create", "namespace", "appliance-system"], None)
         .unwrap();

@@ -54,6 +54,18 @@ pub fn flux_crds_dir() -> Result<PathBuf> {
     .map_err(anyhow::Error::msg)
 }
 
+/// What a build script of `testing/` made (or found cached): it prints the directory on stdout;
+/// its progress goes to the test's stderr. Panics, naming the script, when it fails.
+pub fn built(script: &str) -> PathBuf {
+    let out = Command::new("bash")
+        .arg(project_root().join(script))
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("running {script}: {e}"));
+    assert!(out.status.success(), "{script} failed ({})", out.status);
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
 /// helm, installed (or found cached) by `testing/tools.sh`.
 pub fn helm() -> PathBuf {
     let out = Command::new("bash")

@@ -18,6 +18,19 @@ pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_appliance-status"))
 }
 
+/// `serve` replaying the embedded demo at `speed` on loopback `port` with `token`, without the
+/// site and with its output dropped; more arguments may follow.
+pub fn serve_demo(token: &str, speed: &str, port: u16) -> std::process::Command {
+    let mut command = bin();
+    command
+        .env("APPLIANCE_STATUS_TOKEN", token)
+        .args(["serve", "--no-site", "--demo", "--speed", speed, "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    command
+}
+
 /// Bytes a command wrote, as text.
 pub fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
