@@ -842,17 +842,10 @@ message: 'Failed to pull image "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5": rpc err
     #[test]
     fn an_inspect_error_on_the_runtime_socket_is_the_runtime_not_answering() {
         let pod = |message: &str| {
-            format!(
-                r#"
-apiVersion: v1
-kind: Pod
-metadata: {{name: alga-core-sebastian-1, namespace: msp, labels: {{app.kubernetes.io/name: sebastian, app.kubernetes.io/instance: alga-core}}}}
-spec: {{containers: [{{name: main, image: "ghcr.io/nine-minds/alga-psa-ee:3c9b1f0a"}}]}}
-status:
-  phase: Pending
-  containerStatuses:
-  - {{name: main, image: "ghcr.io/nine-minds/alga-psa-ee:3c9b1f0a", imageID: "", ready: false, restartCount: 0, state: {{waiting: {{reason: ImageInspectError, message: '{message}'}}}}}}
-"#
+            waiting_core_pod(
+                "ghcr.io/nine-minds/alga-psa-ee:3c9b1f0a",
+                "ImageInspectError",
+                message,
             )
         };
         let t0 = ts("2026-04-30T02:00:00Z");
@@ -1036,17 +1029,10 @@ status:
         let image = "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5";
         // `first`: when the first failed pull happened (the event's firstTimestamp).
         let pod = |cause: &str, count: u32, first: &str| {
-            format!(
-                r#"
-apiVersion: v1
-kind: Pod
-metadata: {{name: alga-core-sebastian-1, namespace: msp, labels: {{app.kubernetes.io/name: sebastian, app.kubernetes.io/instance: alga-core}}}}
-spec: {{containers: [{{name: sebastian, image: "{image}"}}]}}
-status:
-  phase: Pending
-  containerStatuses:
-  - {{name: sebastian, image: "{image}", imageID: "", ready: false, restartCount: 0, state: {{waiting: {{reason: ImagePullBackOff, message: 'Back-off pulling image "{image}"'}}}}}}
----
+            let back_off = format!(r#"Back-off pulling image "{image}""#);
+            waiting_core_pod(image, "ImagePullBackOff", &back_off)
+                + &format!(
+                    r#"---
 apiVersion: v1
 kind: Event
 metadata: {{name: e1, namespace: msp}}
@@ -1058,7 +1044,7 @@ firstTimestamp: "{first}"
 lastTimestamp: "2026-04-30T02:00:00Z"
 message: 'Failed to pull image "{image}": {cause}'
 "#
-            )
+                )
         };
         // kubelet `PullImage` error wrapped by the CRI (containerd `pull.go`: "failed to pull
         // and unpack image"), cancelled.

@@ -86,6 +86,23 @@ pub(crate) fn top(doc: &StatusDocument) -> &Blocker {
         .unwrap_or_else(|| panic!("no blocker; rollup {:?}", doc.rollup))
 }
 
+/// alga-core's web pod, its one container (`main`, running `image`) waiting with `reason` and
+/// `message` (no single quote in it: it is written single-quoted).
+pub(crate) fn waiting_core_pod(image: &str, reason: &str, message: &str) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: alga-core-sebastian-1, namespace: msp, labels: {{app.kubernetes.io/name: sebastian, app.kubernetes.io/instance: alga-core}}}}
+spec: {{containers: [{{name: main, image: "{image}"}}]}}
+status:
+  phase: Pending
+  containerStatuses:
+  - {{name: main, image: "{image}", imageID: "", ready: false, restartCount: 0, state: {{waiting: {{reason: {reason}, message: '{message}'}}}}}}
+"#
+    )
+}
+
 pub(crate) fn crash_pod(name: &str, labels: &str, container: &str, last_reason: &str) -> String {
     let reason = if last_reason.is_empty() {
         "Error"
