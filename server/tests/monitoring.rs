@@ -607,6 +607,33 @@ fn the_service_monitor_scrapes_the_pod_with_the_token() {
         );
     }
 
+    // Without the ServiceMonitor the down alert is left out (`absent(up{job=…})` of a job nobody
+    // scrapes would fire forever), unless the job is named.
+    let alerts = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["--set", "monitoring.prometheusRule.enabled=true"];
+        args.extend_from_slice(extra);
+        let all = objects(&chart_template(&args));
+        object(&all, "PrometheusRule")["spec"]["groups"][0]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["alert"].as_str().unwrap(),
+                    r["expr"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let alone = alerts(&[]);
+    assert_eq!(alone.len(), 4, "{alone:?}");
+    assert!(alone.iter().all(|a| !a.starts_with("ApplianceStatusDown")));
+    let named = alerts(&["--set", "monitoring.prometheusRule.job=kubernetes-pods"]);
+    assert!(named.iter().any(
+        |a| a.starts_with("ApplianceStatusDown") && a.contains(r#"up{job="kubernetes-pods"}"#)
+    ));
+
     // The site id: passed to serve; one the service would refuse is refused by the schema.
     let with_site = objects(&chart_template(&["--set", "siteId=acme-hq-01"]));
     let args = object(&with_site, "Deployment")["spec"]["template"]["spec"]["containers"][0]
