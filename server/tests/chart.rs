@@ -106,6 +106,17 @@ fn chart_lints() {
             "--set-json",
             r#"tolerations=[{"key":"node-role.kubernetes.io/control-plane","operator":"Exists","effect":"NoSchedule"}]"#,
         ],
+        // The opt-in monitoring (server/tests/monitoring.rs tests what it does).
+        vec![
+            "--set",
+            "monitoring.serviceMonitor.enabled=true",
+            "--set",
+            "monitoring.prometheusRule.enabled=true",
+            "--set",
+            "monitoring.grafanaDashboard.enabled=true",
+            "--set",
+            "siteId=acme-hq-01",
+        ],
     ] {
         let out = Command::new(helm())
             .args(["lint", "--strict", &chart()])

@@ -659,21 +659,6 @@ fn the_service_monitor_scrapes_the_pod_with_the_token() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--site-id"));
-
-    // helm lint --strict with everything on.
-    let out = Command::new(helm())
-        .arg("lint")
-        .arg("--strict")
-        .arg(project_root().join("helm/appliance-status"))
-        .args(MONITORING)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
