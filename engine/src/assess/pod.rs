@@ -783,28 +783,23 @@ mod assessed {
     #[test]
     fn unauthorized_and_dns_pulls_are_classified_from_the_failed_event() {
         let mut snap = Snapshot::default();
+        let image = "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5";
+        let unauthorized = format!(
+            r#"Failed to pull image "{image}": rpc error: code = Unknown desc = failed to pull and unpack image "{image}": failed to resolve reference "{image}": failed to authorize: failed to fetch anonymous token: unexpected status: 403 Forbidden"#
+        );
         apply_yaml(
             &mut snap,
-            r#"
-apiVersion: v1
-kind: Pod
-metadata: {name: alga-core-sebastian-1, namespace: msp, labels: {app.kubernetes.io/name: sebastian, app.kubernetes.io/instance: alga-core}}
-spec: {containers: [{name: sebastian, image: "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5"}]}
-status:
-  phase: Pending
-  containerStatuses:
-  - {name: sebastian, image: "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5", imageID: "", ready: false, restartCount: 0, state: {waiting: {reason: ImagePullBackOff, message: 'Back-off pulling image "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5"'}}}
----
-apiVersion: v1
-kind: Event
-metadata: {name: e1, namespace: msp}
-involvedObject: {kind: Pod, namespace: msp, name: alga-core-sebastian-1}
-reason: Failed
-type: Warning
-firstTimestamp: "2026-04-30T02:00:00Z"
-lastTimestamp: "2026-04-30T02:00:00Z"
-message: 'Failed to pull image "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5": rpc error: code = Unknown desc = failed to pull and unpack image "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5": failed to resolve reference "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5": failed to authorize: failed to fetch anonymous token: unexpected status: 403 Forbidden'
-"#,
+            &(waiting_core_pod(
+                image,
+                "ImagePullBackOff",
+                &format!(r#"Back-off pulling image "{image}""#),
+            ) + &core_pod_event(
+                "e1",
+                "Failed",
+                1,
+                ("2026-04-30T02:00:00Z", "2026-04-30T02:00:00Z"),
+                &unauthorized,
+            )),
         );
         let t0 = ts("2026-04-30T02:00:00Z");
         let doc = assess_twice(&mut snap, &Probes::default(), t0, t0 + mins(1));
@@ -1031,19 +1026,12 @@ status:
         let pod = |cause: &str, count: u32, first: &str| {
             let back_off = format!(r#"Back-off pulling image "{image}""#);
             waiting_core_pod(image, "ImagePullBackOff", &back_off)
-                + &format!(
-                    r#"---
-apiVersion: v1
-kind: Event
-metadata: {{name: e1, namespace: msp}}
-involvedObject: {{kind: Pod, namespace: msp, name: alga-core-sebastian-1}}
-reason: Failed
-type: Warning
-count: {count}
-firstTimestamp: "{first}"
-lastTimestamp: "2026-04-30T02:00:00Z"
-message: 'Failed to pull image "{image}": {cause}'
-"#
+                + &core_pod_event(
+                    "e1",
+                    "Failed",
+                    count,
+                    (first, "2026-04-30T02:00:00Z"),
+                    &format!(r#"Failed to pull image "{image}": {cause}"#),
                 )
         };
         // kubelet `PullImage` error wrapped by the CRI (containerd `pull.go`: "failed to pull
@@ -1080,18 +1068,13 @@ message: 'Failed to pull image "{image}": {cause}'
         // Pulling again since the failure: the pull in progress is the operation, not a retry.
         let mut snap = Snapshot::default();
         let pulling_again = pod(&canceled, 2, "2026-04-30T01:58:00Z")
-            + r#"---
-apiVersion: v1
-kind: Event
-metadata: {name: e2, namespace: msp}
-involvedObject: {kind: Pod, namespace: msp, name: alga-core-sebastian-1}
-reason: Pulling
-type: Normal
-count: 3
-firstTimestamp: "2026-04-30T01:58:00Z"
-lastTimestamp: "2026-04-30T02:00:30Z"
-message: 'Pulling image "ghcr.io/nine-minds/alga-psa-ee:1.0-rc5"'
-"#;
+            + &core_pod_event(
+                "e2",
+                "Pulling",
+                3,
+                ("2026-04-30T01:58:00Z", "2026-04-30T02:00:30Z"),
+                &format!(r#"Pulling image "{image}""#),
+            );
         apply_yaml(&mut snap, &pulling_again);
         let now = t0 + SignedDuration::from_secs(40);
         let doc = assess_twice(&mut snap, &Probes::default(), now, now);

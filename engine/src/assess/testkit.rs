@@ -103,6 +103,37 @@ status:
     )
 }
 
+/// An event `name` about alga-core's web pod ([`waiting_core_pod`]), as the kubelet records it:
+/// `reason`, `count` times from `first` to `last` (a `---` document to append; the message
+/// single-quoted, so without a single quote).
+pub(crate) fn core_pod_event(
+    name: &str,
+    reason: &str,
+    count: u32,
+    (first, last): (&str, &str),
+    message: &str,
+) -> String {
+    let kind = if matches!(reason, "Pulling" | "Pulled") {
+        "Normal"
+    } else {
+        "Warning"
+    };
+    format!(
+        r#"---
+apiVersion: v1
+kind: Event
+metadata: {{name: {name}, namespace: msp}}
+involvedObject: {{kind: Pod, namespace: msp, name: alga-core-sebastian-1}}
+reason: {reason}
+type: {kind}
+count: {count}
+firstTimestamp: "{first}"
+lastTimestamp: "{last}"
+message: '{message}'
+"#
+    )
+}
+
 pub(crate) fn crash_pod(name: &str, labels: &str, container: &str, last_reason: &str) -> String {
     let reason = if last_reason.is_empty() {
         "Error"
