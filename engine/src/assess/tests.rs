@@ -333,6 +333,9 @@ mod one_verdict {
         NotObserved,
         InstallFailed,
         UpgradeFailed,
+        /// Failed `n` times, retried by helm-controller every 5 minutes (RetryOnFailure), the last
+        /// failure `m` minutes ago: progress, never a failure.
+        Retrying(i64, i64),
     }
 
     impl FluxFate {
@@ -393,6 +396,7 @@ mod one_verdict {
             (1i64..29).prop_map(FluxFate::Reconciling),
             Just(FluxFate::Depends),
             Just(FluxFate::NotObserved),
+            (1i64..20, 1i64..40).prop_map(|(n, m)| FluxFate::Retrying(n, m)),
         ];
         if !failures {
             return progressing.boxed();
@@ -654,6 +658,20 @@ mod one_verdict {
                 vec![cond("Reconciling", "True", "Progressing", msg, m), cond("Ready", "Unknown", "Progressing", "Reconciliation in progress", m)]
             }
             FluxFate::Depends => vec![cond("Ready", "False", "DependencyNotReady", "dependency 'flux-system/alga-core' is not ready", 5)],
+            // helm-controller atomic_release.go with the RetryOnFailure strategy.
+            FluxFate::Retrying(n, m) if release => {
+                obj["spec"]["install"] = json!({"strategy": {"name": "RetryOnFailure"}});
+                obj["status"]["lastAttemptedReleaseAction"] = json!("install");
+                obj["status"]["installFailures"] = json!(n);
+                vec![
+                    cond("Reconciling", "True", "ProgressingWithRetry", "retrying after 5m0s", m),
+                    cond("Ready", "False", "InstallFailed", &format!("Helm install failed for release msp/{name} with chart {name}@0.1.0: context deadline exceeded"), m),
+                ]
+            }
+            FluxFate::Retrying(_, m) => {
+                let msg = "Running health checks for revision release/1.0-rc5@sha1:979e2079 with a timeout of 30m0s";
+                vec![cond("Reconciling", "True", "Progressing", msg, m), cond("Ready", "Unknown", "Progressing", "Reconciliation in progress", m)]
+            }
             FluxFate::InstallFailed if release => vec![
                 cond("Stalled", "True", "RetriesExceeded", "Failed to install after 1 attempt(s)", 4),
                 cond("Ready", "False", "InstallFailed", &format!("Helm install failed for release msp/{name} with chart {name}@0.1.0: context deadline exceeded"), 4),
