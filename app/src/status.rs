@@ -63,6 +63,10 @@ pub struct StatusDocument {
     /// Where the data came from and whether it is current.
     #[serde(default)]
     pub source: Source,
+    /// The bootstrap's history, from the cluster's own timestamps: tiers' moments, pulls, Jobs,
+    /// Helm actions and problems over time.
+    #[serde(default)]
+    pub timeline: Timeline,
 }
 
 fn schema_version() -> u32 {
@@ -544,6 +548,187 @@ pub struct ProbeResult {
     pub value: String,
 }
 
+/// The bootstrap's history, worked out from the times the cluster wrote (conditions' transitions,
+/// Job start and completion, event times, HelmRelease history), never from when this service
+/// happened to look: a restarted service and a support bundle tell the same story. Offsets are
+/// whole seconds after `started`, so the page draws it without parsing a time.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeline {
+    /// When the install began: the first Flux object's creation (else the node's). `None`: the
+    /// cluster says nothing of it yet, and the rest is empty.
+    pub started: Option<Timestamp>,
+    /// From `started` to the document's timestamp.
+    #[serde(default)]
+    pub elapsed_seconds: u64,
+    /// Each tier's moment, for tiers ready or failed now: when it last became so.
+    #[serde(default)]
+    pub tiers: Vec<TierMoment>,
+    /// Long operations and problems, by start.
+    #[serde(default)]
+    pub spans: Vec<Span>,
+}
+
+/// When a tier became ready (or failed), as the objects it rests on say.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TierMoment {
+    pub tier: Tier,
+    /// Ready since `at` (else failed since `at`).
+    pub ready: bool,
+    pub at: Timestamp,
+    pub after_seconds: u64,
+}
+
+/// What a span of the timeline is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanKind {
+    /// An image pull, from the kubelet's `Pulling`/`Pulled` events.
+    ImagePull,
+    /// A Job run, from its start and completion times.
+    Job,
+    /// A Helm install or upgrade by helm-controller.
+    Helm,
+    /// A problem: a blocker standing now, or warnings the cluster recorded.
+    Problem,
+}
+
+/// How a span stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanState {
+    Running,
+    Succeeded,
+    Failed,
+    /// A problem still standing.
+    Open,
+    /// A problem over: warnings that stopped.
+    Resolved,
+}
+
+/// One operation or problem over time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Span {
+    pub kind: SpanKind,
+    pub component: Option<String>,
+    pub tier: Option<Tier>,
+    /// What it is, e.g. `ghcr.io/nine-minds/alga-psa-ee:1.0-rc5` or `db-0: Failed`.
+    pub label: String,
+    pub state: SpanState,
+    pub start: Timestamp,
+    /// `None` while it goes on.
+    pub end: Option<Timestamp>,
+    pub start_seconds: u64,
+    /// `None` while it goes on (it reaches `elapsedSeconds`).
+    pub end_seconds: Option<u64>,
+    /// Words beside it: a pull's size, a Job's outcome, a problem's message.
+    #[serde(default)]
+    pub detail: String,
+    /// An image pull's size, as the kubelet reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+}
+
+impl Span {
+    /// Its end in seconds after the start, running spans reaching `elapsed`.
+    pub fn end_or(&self, elapsed: u64) -> u64 {
+        self.end_seconds.unwrap_or(elapsed).max(self.start_seconds)
+    }
+}
+
+impl Timeline {
+    /// When the tier became ready, in seconds after the start (if it is ready now).
+    pub fn ready_after(&self, tier: Tier) -> Option<u64> {
+        self.tiers
+            .iter()
+            .find(|m| m.tier == tier && m.ready)
+            .map(|m| m.after_seconds)
+    }
+
+    /// The way to login in phases, once login is ready: "login ready 39 min after the start:
+    /// image pulls 16 min 3 s, Helm 36 min, database bootstrap 2 min 42 s; longest problem:
+    /// postgres, 29 min (db-0: Failed)". Pulls, Helm and Jobs overlap each other and the problems,
+    /// so each is its own measure (the time any of them was going on), not a share of the total.
+    pub fn login_story(&self) -> Option<String> {
+        let login = self.ready_after(Tier::Login)?;
+        let on_the_way = |s: &&Span| s.tier.is_some_and(|t| t <= Tier::Login);
+        let busy = |kind: SpanKind, tier: Option<Tier>| {
+            union_within(
+                self.spans
+                    .iter()
+                    .filter(on_the_way)
+                    .filter(|s| s.kind == kind && (tier.is_none() || s.tier == tier))
+                    .map(|s| (s.start_seconds, s.end_or(self.elapsed_seconds))),
+                login,
+            )
+        };
+        let mut phases = Vec::new();
+        for (name, seconds) in [
+            ("image pulls", busy(SpanKind::ImagePull, None)),
+            ("Helm", busy(SpanKind::Helm, None)),
+            (
+                "database bootstrap",
+                busy(SpanKind::Job, Some(Tier::Bootstrap)),
+            ),
+        ] {
+            if seconds > 0 {
+                phases.push(format!("{name} {}", crate::format::duration(seconds)));
+            }
+        }
+        let longest = self
+            .spans
+            .iter()
+            .filter(on_the_way)
+            .filter(|s| s.kind == SpanKind::Problem)
+            .map(|s| {
+                let seconds =
+                    union_within([(s.start_seconds, s.end_or(self.elapsed_seconds))], login);
+                (seconds, s)
+            })
+            .filter(|(seconds, _)| *seconds > 0)
+            .max_by_key(|(seconds, s)| (*seconds, std::cmp::Reverse(s.start_seconds)));
+        let mut story = format!(
+            "login ready {} after the start",
+            crate::format::duration(login)
+        );
+        if !phases.is_empty() {
+            story.push_str(": ");
+            story.push_str(&phases.join(", "));
+        }
+        if let Some((seconds, s)) = longest {
+            story.push_str(&format!(
+                "; longest problem: {}, {} ({})",
+                s.component.as_deref().unwrap_or("the cluster"),
+                crate::format::duration(seconds),
+                s.label
+            ));
+        }
+        Some(story)
+    }
+}
+
+/// How long any of the intervals covered, within `[0, limit]`.
+fn union_within(intervals: impl IntoIterator<Item = (u64, u64)>, limit: u64) -> u64 {
+    let mut clipped: Vec<(u64, u64)> = intervals
+        .into_iter()
+        .map(|(a, b)| (a.min(limit), b.min(limit)))
+        .filter(|(a, b)| a < b)
+        .collect();
+    clipped.sort_unstable();
+    let mut total = 0;
+    let mut reach = 0;
+    for (a, b) in clipped {
+        let a = a.max(reach);
+        if b > a {
+            total += b - a;
+            reach = b;
+        }
+    }
+    total
+}
+
 impl StatusDocument {
     /// Components outside the login path that need attention.
     pub fn background_issue_count(&self) -> usize {
@@ -601,6 +786,8 @@ wire_names! {
     OperationKind { ImagePull => "image_pull", Reconciliation => "reconciliation", Job => "job", Waiting => "waiting" }
     SourceMode { Live => "live", Scenario => "scenario" }
     WatchState { Listing => "listing", Listed => "listed", NotServed => "not_served", Forbidden => "forbidden" }
+    SpanKind { ImagePull => "image_pull", Job => "job", Helm => "helm", Problem => "problem" }
+    SpanState { Running => "running", Succeeded => "succeeded", Failed => "failed", Open => "open", Resolved => "resolved" }
 }
 
 #[cfg(test)]
@@ -626,6 +813,8 @@ mod tests {
         check(OperationKind::VARIANTS, OperationKind::as_str);
         check(SourceMode::VARIANTS, SourceMode::as_str);
         check(WatchState::VARIANTS, WatchState::as_str);
+        check(SpanKind::VARIANTS, SpanKind::as_str);
+        check(SpanState::VARIANTS, SpanState::as_str);
     }
 
     /// The PRD's representative document still parses (extra fields aside) and keeps its names.
@@ -674,6 +863,7 @@ mod tests {
                 message: None,
                 ..Source::default()
             },
+            timeline: Timeline::default(),
         };
         let json = serde_json::to_value(&doc).unwrap();
         assert_eq!(json["siteId"], "appliance-single-node");
@@ -738,6 +928,59 @@ mod tests {
             Some("http://192.168.64.8:3000")
         );
         assert_eq!(doc.schema_version, SCHEMA_VERSION);
+    }
+
+    fn span(kind: SpanKind, tier: Tier, (start, end): (u64, Option<u64>), label: &str) -> Span {
+        Span {
+            kind,
+            component: Some("c".into()),
+            tier: Some(tier),
+            label: label.into(),
+            state: if end.is_some() {
+                SpanState::Succeeded
+            } else {
+                SpanState::Running
+            },
+            start: Timestamp::default(),
+            end: end.map(|_| Timestamp::default()),
+            start_seconds: start,
+            end_seconds: end,
+            detail: String::new(),
+            size_bytes: None,
+        }
+    }
+
+    /// Phases are each measured as the time any of their spans ran before login, overlaps
+    /// counted once; background work and problems after login do not count.
+    #[test]
+    fn the_login_story_measures_each_phase_up_to_login() {
+        let login_at = |after_seconds| TierMoment {
+            tier: Tier::Login,
+            ready: true,
+            at: Default::default(),
+            after_seconds,
+        };
+        let mut t = Timeline {
+            started: Some(Default::default()),
+            elapsed_seconds: 3000,
+            tiers: vec![],
+            spans: vec![
+                span(SpanKind::ImagePull, Tier::Login, (100, Some(700)), "a"),
+                span(SpanKind::ImagePull, Tier::Core, (600, Some(900)), "b"),
+                span(SpanKind::ImagePull, Tier::Background, (0, Some(2000)), "bg"),
+                span(SpanKind::Job, Tier::Bootstrap, (900, Some(1000)), "job"),
+                span(SpanKind::Problem, Tier::Core, (50, Some(400)), "short"),
+                span(SpanKind::Problem, Tier::Core, (1100, None), "after login"),
+                span(SpanKind::Problem, Tier::Login, (200, Some(800)), "long"),
+            ],
+        };
+        assert_eq!(t.login_story(), None, "login not ready: no story");
+        t.tiers.push(login_at(1000));
+        assert_eq!(
+            t.login_story().as_deref(),
+            Some("login ready 16 min 40 s after the start: image pulls 13 min 20 s, database bootstrap 1 min 40 s; longest problem: c, 10 min (long)")
+        );
+        assert_eq!(union_within([(5, 3), (0, 10), (2, 4), (20, 30)], 25), 15);
     }
 
     fn tier(ready: bool) -> TierStatus {

@@ -536,7 +536,26 @@ pub fn flux_from_value(kind: FluxKind, value: &Value) -> Result<FluxObject> {
         helm_retry: (kind == FluxKind::HelmRelease)
             .then(|| helm_retry(spec, status))
             .flatten(),
+        created: str_at(meta, &["creationTimestamp"]).and_then(|t| t.parse().ok()),
+        last_deployed: status.and_then(newest_release_start),
     })
+}
+
+/// `lastDeployed` of the newest snapshot in a HelmRelease's `status.history` (the highest
+/// `version`; helm-controller keeps them newest first, `api/v2/snapshot_types.go`).
+fn newest_release_start(status: &Value) -> Option<jiff::Timestamp> {
+    status
+        .get("history")?
+        .as_array()?
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, h)| {
+            (
+                h.get("version").and_then(Value::as_i64).unwrap_or(0),
+                std::cmp::Reverse(*i),
+            )
+        })
+        .and_then(|(_, h)| str_at(h, &["lastDeployed"])?.parse().ok())
 }
 
 /// The retry budget of a HelmRelease's last attempted action (see [`HelmRetry`]).

@@ -48,6 +48,8 @@ pub struct Memory {
     /// Jobs seen complete, by (namespace, name), with when: a Job deleted by its
     /// `ttlSecondsAfterFinished` still counts as done.
     pub completed_jobs: BTreeMap<(String, String), Timestamp>,
+    /// When those Jobs started (`status.startTime`), for the timeline once the Job is gone.
+    pub job_starts: BTreeMap<(String, String), Timestamp>,
     /// When each blocker candidate was first seen, by blocker id (for hysteresis and `since`).
     pub first_seen: BTreeMap<String, Timestamp>,
     /// The last specific diagnosis of a blocker whose revealing event may expire, by blocker id.
@@ -177,6 +179,11 @@ pub struct FluxObject {
     pub revision: Option<String>,
     /// HelmRelease: what helm-controller does after a failed install or upgrade.
     pub helm_retry: Option<HelmRetry>,
+    /// `metadata.creationTimestamp`.
+    pub created: Option<Timestamp>,
+    /// HelmRelease: when Helm began the newest release in `status.history` (its `lastDeployed`:
+    /// Helm stamps it as the install or upgrade starts).
+    pub last_deployed: Option<Timestamp>,
 }
 
 /// A HelmRelease's retry budget for its last attempted action, as its spec and status say
@@ -260,6 +267,9 @@ impl Snapshot {
                         .unwrap_or_default()
                 });
                 self.memory.completed_jobs.entry(key.clone()).or_insert(at);
+                if let Some(start) = job.status.as_ref().and_then(|s| s.start_time.as_ref()) {
+                    self.memory.job_starts.entry(key.clone()).or_insert(start.0);
+                }
             }
         }
     }

@@ -186,6 +186,9 @@ pub struct CompletedJob {
     pub namespace: String,
     pub name: String,
     pub at: Timestamp,
+    /// When it started (bundles before the timeline do not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<Timestamp>,
 }
 
 /// One file of the bundle, as the manifest lists it.
@@ -304,10 +307,11 @@ fn state(snapshot: &Snapshot, probes: &Probes, redactor: &Redactor) -> State {
         completed_jobs: memory
             .completed_jobs
             .iter()
-            .map(|((namespace, name), at)| CompletedJob {
-                namespace: namespace.clone(),
-                name: name.clone(),
+            .map(|(key, at)| CompletedJob {
+                namespace: key.0.clone(),
+                name: key.1.clone(),
                 at: *at,
+                started: memory.job_starts.get(key).copied(),
             })
             .collect(),
         first_seen: memory.first_seen.clone(),
@@ -437,9 +441,14 @@ fn flux_value(f: &FluxObject) -> Value {
         }
         spec[r.action.as_str()] = action;
     }
+    // When the newest Helm release began (objects::newest_release_start reads it).
+    if let Some(at) = f.last_deployed {
+        status["history"] = json!([{"lastDeployed": at}]);
+    }
     json!({
         "apiVersion": f.kind.api_version(), "kind": f.kind.as_str(),
-        "metadata": {"name": f.name, "namespace": f.namespace, "generation": f.generation, "labels": f.labels},
+        "metadata": {"name": f.name, "namespace": f.namespace, "generation": f.generation,
+            "labels": f.labels, "creationTimestamp": f.created},
         "spec": spec,
         "status": status,
     })
@@ -626,6 +635,12 @@ impl Replay {
                 .memory
                 .completed_jobs
                 .insert((job.namespace.clone(), job.name.clone()), job.at);
+            if let Some(started) = job.started {
+                snapshot
+                    .memory
+                    .job_starts
+                    .insert((job.namespace.clone(), job.name.clone()), started);
+            }
         }
         snapshot.memory.first_seen = s.first_seen.clone();
         snapshot.memory.causes = s.causes.clone();

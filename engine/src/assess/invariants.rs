@@ -127,7 +127,62 @@ pub fn contradictions(doc: &StatusDocument) -> Vec<String> {
     {
         out.push("ready with background issues, but no background blocker".into());
     }
+    timeline(doc, &mut out);
     out
+}
+
+/// The timeline tells the same story as the verdict: a tier it calls ready is ready, one it
+/// calls failed has failed; no moment lies after the document's own; a problem standing is a
+/// shown blocker; nothing ends before it starts.
+fn timeline(doc: &StatusDocument, out: &mut Vec<String>) {
+    let t = &doc.timeline;
+    if t.started.is_none() && (!t.tiers.is_empty() || !t.spans.is_empty()) {
+        out.push("the timeline has moments but no start".into());
+    }
+    for m in &t.tiers {
+        let status = doc.tiers.get(m.tier);
+        if m.ready != status.ready || (!m.ready && status.status != TierHealth::Failed) {
+            out.push(format!(
+                "the timeline says {} {} since {}, the tier is {:?}",
+                m.tier.readiness_name(),
+                if m.ready { "ready" } else { "failed" },
+                m.at,
+                status.status
+            ));
+        }
+        if m.after_seconds > t.elapsed_seconds {
+            out.push(format!(
+                "{} moment after the document",
+                m.tier.readiness_name()
+            ));
+        }
+    }
+    let shown: BTreeSet<(&str, &str)> = doc
+        .top_blockers
+        .iter()
+        .map(|b| (b.component.as_str(), b.reason.as_str()))
+        .collect();
+    for s in &t.spans {
+        if s.end_seconds.is_some_and(|e| e < s.start_seconds) {
+            out.push(format!("span {} ends before it starts", s.label));
+        }
+        if s.end_or(s.start_seconds) > t.elapsed_seconds {
+            out.push(format!("span {} reaches past the document", s.label));
+        }
+        if s.end.is_none() != s.end_seconds.is_none() {
+            out.push(format!("span {} has an end in one form only", s.label));
+        }
+        let open = s.state == SpanState::Open;
+        if open != (s.kind == SpanKind::Problem && s.end.is_none()) {
+            out.push(format!(
+                "span {} is {:?} with end {:?}",
+                s.label, s.state, s.end
+            ));
+        }
+        if open && !shown.contains(&(s.component.as_deref().unwrap_or(""), s.detail.as_str())) {
+            out.push(format!("open problem {} is no shown blocker", s.label));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -191,6 +246,7 @@ mod tests {
             flux: vec![],
             bootstrap: None,
             source: Source::default(),
+            timeline: Timeline::default(),
         }
     }
 

@@ -6,7 +6,7 @@
 //! (`platform`, `pod`, `workload`, `flux`, `release`), producing [`Finding`]s → `link` (root
 //! cause over symptom along the Flux graph) → `rank::escalate` (hysteresis, escalation on
 //! evidence) → `tiers` (the PRD's checks, each failed only by a shown blocker) → `rank` (login
-//! blocking, severity, order, rollup).
+//! blocking, severity, order, rollup) → `timeline` (the history, from the objects' own times).
 
 mod dns;
 mod facts;
@@ -22,6 +22,7 @@ mod pod;
 mod rank;
 mod release;
 mod tiers;
+mod timeline;
 mod workload;
 
 #[cfg(test)]
@@ -30,6 +31,7 @@ mod testkit;
 pub use dns::{dns_failure, DnsFailure};
 pub use image::{classify_pull, PullClass};
 pub use rank::describe as describe_operation;
+pub use timeline::measured_pull;
 
 use crate::catalog::Catalog;
 use crate::probes::Probes;
@@ -283,6 +285,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
     let bootstrap_volume = index.bootstrap_volume();
     operations.sort_by_key(|op| std::cmp::Reverse(op.elapsed_seconds));
     let rollup = rank::rollup(&tiers, &blockers, &operations, &index);
+    let timeline = timeline::timeline(&index, &tiers, &blockers, &operations, now);
 
     let document = StatusDocument {
         schema_version: SCHEMA_VERSION,
@@ -319,6 +322,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
         flux: flux::statuses(&index),
         bootstrap,
         source: source(inputs, now),
+        timeline,
     };
     Assessment {
         document,

@@ -87,7 +87,52 @@ fn every_corpus_verdict_replays_from_its_bundle() {
             replayed.timestamp, doc.timestamp,
             "{name}: the bundle's moment"
         );
+        assert_eq!(replayed.timeline, doc.timeline, "{name}: the timeline");
     }
+}
+
+/// The observed bootstrap's history survives a bundle at every step: pulls measured, tiers'
+/// moments, problems resolved, and the bootstrap Job's run after its TTL deleted it (its start
+/// and end kept in the bundle's state).
+#[test]
+fn the_observed_bootstraps_timeline_replays_from_its_bundle() {
+    use crate::scenario::{Replay, Scenario};
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::observed_bootstrap();
+    let mut replay = Replay::new(scenario.clone());
+    let engine = engine();
+    let mut drawn = 0;
+    for step in &scenario.steps {
+        replay.advance_to(step.at);
+        let now = scenario.start + step.at + jiff::SignedDuration::from_secs(60);
+        engine.assess(
+            &mut replay.snapshot,
+            &replay.probes,
+            now - jiff::SignedDuration::from_secs(30),
+        );
+        let doc = engine.assess(&mut replay.snapshot, &replay.probes, now);
+        let bundle = write(
+            &doc,
+            (&replay.snapshot, &replay.probes, &engine.thresholds),
+            &ServiceFacts::default(),
+            &Redactor::default(),
+        )
+        .unwrap();
+        let path = dir.path().join("step.tar.gz");
+        std::fs::write(&path, &bundle).unwrap();
+        let replayed = assess_file(&path);
+        assert_eq!(replayed.timeline, doc.timeline, "step {:?}", step.name);
+        drawn += usize::from(
+            doc.timeline
+                .spans
+                .iter()
+                .any(|s| s.label.contains("bootstrap")),
+        );
+    }
+    assert!(
+        drawn >= 5,
+        "the bootstrap Job is drawn from its start to the end: {drawn}"
+    );
 }
 
 #[test]
