@@ -5,6 +5,7 @@
 //! - [`ui`]: the Leptos components, the overview for the admin and diagnostics for support.
 
 pub mod api;
+pub mod chart;
 pub mod format;
 pub mod status;
 pub mod ui;

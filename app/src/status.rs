@@ -647,6 +647,21 @@ impl Timeline {
             .map(|m| m.after_seconds)
     }
 
+    /// How the way to `tier` went, once it is ready: the login story for login and later tiers
+    /// (full health prefixed with its own moment), else the tier's moment alone.
+    pub fn story(&self, tier: Tier) -> Option<String> {
+        let at = self.ready_after(tier)?;
+        let moment = |name: &str| format!("{name} {} after the start", crate::format::duration(at));
+        match tier {
+            Tier::Login => self.login_story(),
+            Tier::Background | Tier::FullHealth => Some(match self.login_story() {
+                Some(login) => format!("{}; {login}", moment(&tier.label().to_lowercase())),
+                None => moment(&tier.label().to_lowercase()),
+            }),
+            _ => Some(moment(tier.readiness_name())),
+        }
+    }
+
     /// The way to login in phases, once login is ready: "login ready 39 min after the start:
     /// image pulls 16 min 3 s, Helm 36 min, database bootstrap 2 min 42 s; longest problem:
     /// postgres, 29 min (db-0: Failed)". Pulls, Helm and Jobs overlap each other and the problems,

@@ -403,6 +403,7 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
     let bootstrap = doc.bootstrap.clone();
     let probes = doc.source.probes.clone();
     let watches = doc.source.watches.clone();
+    let timeline = doc.timeline.clone();
     let source = format!(
         "{} {}",
         match doc.source.mode {
@@ -443,6 +444,7 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
             <p class="muted">"The support bundle holds the objects the service sees, events, log excerpts and node facts, with credentials removed; "
                 <code>"appliance-status assess FILE"</code>" replays it."</p>
         </section>
+        <TimelineCard timeline/>
         <section class="card" data-testid="tiers">
             <h2>"Readiness tiers"</h2>
             {tiers.into_iter().map(|(tier, status)| {
@@ -570,6 +572,68 @@ fn Diagnostics(doc: StatusDocument, event_filter: RwSignal<String>) -> impl Into
                     }
                 }).collect_view()}</tbody>
             </table></div>
+        </section>
+    }
+}
+
+/// The bootstrap over time: tiers' moments on the first row, then one row per pull, Job, Helm
+/// action and problem; each says its times on hover and in the list under the drawing.
+#[component]
+fn TimelineCard(timeline: Timeline) -> impl IntoView {
+    let story = timeline.login_story();
+    let started = timeline.started.as_ref().map(|t| t.to_string());
+    let chart = crate::chart::chart(&timeline);
+    let spans = timeline.spans.clone();
+    view! {
+        <section class="card" data-testid="timeline">
+            <h2>"Timeline"</h2>
+            {match (started, chart) {
+                (Some(started), Some(c)) => Either::Left(view! {
+                    <p class="muted">"From " <code>{started}</code> " (the first Flux object's creation), "
+                        {crate::format::duration(timeline.elapsed_seconds)} " ago, in the cluster's own times."</p>
+                    {story.map(|s| view! { <p data-testid="login-story"><strong>"How it went: "</strong>{s}</p> })}
+                    <div class="timeline-wrap">
+                    <svg class="timeline" role="img" aria-label="Timeline of the bootstrap: tiers, pulls, Jobs, Helm actions and problems"
+                        viewBox=format!("0 0 {} {}", crate::chart::WIDTH, c.height)
+                        width=crate::chart::WIDTH height=c.height>
+                        {c.ticks.into_iter().map(|t| view! {
+                            <line class="tick" x1=t.x x2=t.x y1=crate::chart::TOP - 6 y2=c.height/>
+                            <text class="tick" x=t.x y=12>{t.label}</text>
+                        }).collect_view()}
+                        <text class="row-label" x=4 y=crate::chart::TOP + 14>"tiers"</text>
+                        {c.markers.into_iter().map(|m| view! {
+                            <g class=format!("marker {}", m.class)>
+                                <title>{m.title}</title>
+                                <rect x=m.x.saturating_sub(4) y=crate::chart::TOP + 2 width=8 height=14/>
+                            </g>
+                        }).collect_view()}
+                        {c.bars.into_iter().map(|b| view! {
+                            <g class=format!("bar {}", b.class)>
+                                <title>{b.title}</title>
+                                <text class="row-label" x=4 y=b.y + 14>{b.label}</text>
+                                <rect x=b.x y=b.y + 4 width=b.width height=12 rx=2/>
+                            </g>
+                        }).collect_view()}
+                    </svg>
+                    </div>
+                    <details><summary>"As a list (" {spans.len()} ")"</summary>
+                        <ul class="spans" data-testid="timeline-spans">
+                            {spans.into_iter().map(|s| {
+                                let end = s.end_or(timeline.elapsed_seconds);
+                                view! {
+                                    <li data-kind=s.kind.as_str() data-state=s.state.as_str()>
+                                        <code>{s.label}</code> " — " {s.state.as_str()} ", from "
+                                        {crate::format::duration(s.start_seconds)} " after the start, "
+                                        {crate::format::duration(end - s.start_seconds)}
+                                        {(!s.detail.is_empty()).then(|| view! { <span class="muted">" — " {s.detail}</span> })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    </details>
+                }),
+                _ => Either::Right(view! { <p>"Nothing to draw yet: the cluster has not said when the install began."</p> }),
+            }}
         </section>
     }
 }

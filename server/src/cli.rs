@@ -801,6 +801,9 @@ pub fn render_text(doc: &StatusDocument) -> String {
             line(&mut out, format!("Login URL: {url}"));
         }
     }
+    if let Some(story) = doc.timeline.login_story() {
+        line(&mut out, format!("How it went: {story}"));
+    }
     line(&mut out, String::new());
     for tier in Tier::ALL {
         let t = doc.tiers.get(tier);

@@ -619,9 +619,37 @@ pub async fn wait(
                 want.target.tier().readiness_name(),
                 app::format::duration(elapsed)
             );
-            // the lines and JSON streams said it with the tier's change
-            if display == Display::Terminal {
-                print(&screen.permanent(&[line]));
+            // How it went, from the cluster's own times (a wait begun late still hears the whole
+            // story): "login ready 21 min after the start: image pulls 16 min, …".
+            let story = doc.timeline.story(want.target.tier());
+            match display {
+                // the lines and JSON streams said the tier with its change
+                Display::Terminal => {
+                    let mut lines = vec![line];
+                    lines.extend(story.map(|s| format!("  {s}")));
+                    print(&screen.permanent(&lines));
+                }
+                Display::Lines => {
+                    if let Some(s) = story {
+                        print(&format!(
+                            "[{} +{}] {}\n",
+                            doc.timestamp,
+                            app::format::duration(elapsed),
+                            crate::term::field(&s)
+                        ));
+                    }
+                }
+                Display::Json => {
+                    if let Some(s) = story {
+                        print(&format!(
+                            "{}\n",
+                            crate::term::json(
+                                &serde_json::json!({"event": "story", "message": s, "tier": want.target.tier(), "at": doc.timestamp}),
+                                false
+                            )
+                        ));
+                    }
+                }
             }
             return Ok(exit::REACHED);
         }

@@ -436,6 +436,10 @@ fn wait_follows_the_bootstrap_and_prints_the_login_url() {
         "Login URL: http://192.168.64.8:3000",
         "Top issue: ",
         "In progress: ",
+        // how it went, from the scenario's own times (its pull, Helm's retry, the Job, the
+        // Postgres warnings)
+        "login ready 39 min after the start: image pulls 16 min 4 s, Helm 2 min 55 s, \
+         database bootstrap 35 min 42 s; longest problem: db, 29 min (db-0: Failed)",
     ] {
         assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");
     }
@@ -464,16 +468,34 @@ fn wait_follows_the_bootstrap_and_prints_the_login_url() {
         ],
     );
     assert_eq!(out.status.code(), Some(0));
+    let mut stories = 0;
     for line in text(&out.stdout).lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
         assert!(v["event"].is_string() && v["at"].is_string(), "{line}");
+        if v["event"] == "story" {
+            assert_eq!(v["tier"], "login", "{line}");
+            assert!(
+                v["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("login ready 39 min after the start: "),
+                "{line}"
+            );
+            stories += 1;
+        }
     }
+    assert_eq!(stories, 1, "the story ends the stream once");
 
     // `status` once: the overview.
     let out = follow(&service.1, token, &["status"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
         text(&out.stdout).starts_with("Status: "),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("How it went: login ready 39 min after the start"),
         "{}",
         text(&out.stdout)
     );
@@ -735,6 +757,7 @@ fn wait_draws_a_live_display_in_a_terminal() {
             "LOGIN_READY ready",
             "Login URL:",
             "✔ LOGIN_READY after",
+            "login ready 39 min",
         ] {
             assert!(
                 all.contains(line),
