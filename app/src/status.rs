@@ -67,6 +67,25 @@ pub struct StatusDocument {
     /// Helm actions and problems over time.
     #[serde(default)]
     pub timeline: Timeline,
+    /// While installing: when login is expected, with what that rests on. Absent without a
+    /// basis, and while something needs action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Estimate>,
+}
+
+/// An estimate of the time left, as a range, with its basis in words.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Estimate {
+    /// What it estimates: `login`.
+    pub target: Tier,
+    pub low_seconds: u64,
+    pub high_seconds: u64,
+    /// "login expected in about 12–18 min".
+    pub message: String,
+    /// What it rests on, one fact a line: the measured pull throughput, what is left to pull
+    /// (and where its size comes from), the steps left with their typical durations.
+    pub basis: Vec<String>,
 }
 
 fn schema_version() -> u32 {
@@ -879,6 +898,7 @@ mod tests {
                 ..Source::default()
             },
             timeline: Timeline::default(),
+            estimate: None,
         };
         let json = serde_json::to_value(&doc).unwrap();
         assert_eq!(json["siteId"], "appliance-single-node");

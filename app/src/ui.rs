@@ -222,6 +222,15 @@ fn Document(
     }
 }
 
+/// "login expected …" → "Login expected …" (ASCII: the messages are ours).
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_ascii_uppercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
 fn rollup_icon(state: RollupState) -> &'static str {
     match state {
         RollupState::Installing => "⏳",
@@ -273,6 +282,7 @@ fn Overview(doc: StatusDocument) -> impl IntoView {
         .cloned()
         .collect();
     let copied = RwSignal::new(false);
+    let estimate = doc.estimate.clone();
 
     view! {
         <section class=rollup_class(state) aria-live="polite" data-testid="rollup">
@@ -282,6 +292,14 @@ fn Overview(doc: StatusDocument) -> impl IntoView {
             </p>
             <p class="rollup-message">{doc.rollup.message.clone()}</p>
             <p class="rollup-next"><strong>"Next: "</strong>{doc.rollup.next_action.clone()}</p>
+            {estimate.map(|e| view! {
+                <div class="estimate" data-testid="estimate">
+                    <p><strong>{capitalized(&e.message)}</strong></p>
+                    <details><summary>"Based on"</summary>
+                        <ul data-testid="estimate-basis">{e.basis.into_iter().map(|b| view! { <li>{b}</li> }).collect_view()}</ul>
+                    </details>
+                </div>
+            })}
         </section>
         {login_url.map(|url| {
             let copy_url = url.clone();

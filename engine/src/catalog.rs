@@ -145,6 +145,9 @@ pub struct Component {
     pub container: Option<String>,
     /// Expected image size, to scale how long a pull may take before it counts as slow.
     pub image_size_bytes: Option<u64>,
+    /// How long it typically takes once its images are on the node (a Job's run, a workload's
+    /// start until ready), in seconds: what the login estimate adds for it.
+    pub typical_seconds: Option<u64>,
     /// Counted in its tier only once installed (PgBouncer).
     #[serde(default)]
     pub required_when_present: bool,

@@ -103,11 +103,22 @@ impl std::fmt::Display for Unreachable {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum Outcome {
-    Present { digest: String, media_type: String },
+    Present {
+        digest: String,
+        media_type: String,
+        /// The image's compressed size for the node's platform: the config and layers its
+        /// manifest lists (what the kubelet reports as `Image size` once pulled).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size_bytes: Option<u64>,
+    },
     TagMissing,
     RepositoryNotFound,
-    Unauthorized { detail: String },
-    Unreachable { why: Unreachable },
+    Unauthorized {
+        detail: String,
+    },
+    Unreachable {
+        why: Unreachable,
+    },
 }
 
 impl Outcome {
@@ -125,6 +136,11 @@ impl Outcome {
     /// In words, for people.
     pub fn describe(&self) -> String {
         match self {
+            Outcome::Present {
+                digest,
+                size_bytes: Some(size),
+                ..
+            } => format!("present ({digest}, {})", app::format::bytes(*size)),
             Outcome::Present { digest, .. } => format!("present ({digest})"),
             Outcome::TagMissing => "tag not found in the registry".into(),
             Outcome::RepositoryNotFound => "repository not found".into(),

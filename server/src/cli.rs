@@ -804,6 +804,12 @@ pub fn render_text(doc: &StatusDocument) -> String {
     if let Some(story) = doc.timeline.login_story() {
         line(&mut out, format!("How it went: {story}"));
     }
+    if let Some(e) = &doc.estimate {
+        line(&mut out, format!("Estimate: {}, based on:", e.message));
+        for b in &e.basis {
+            line(&mut out, format!("  - {b}"));
+        }
+    }
     line(&mut out, String::new());
     for tier in Tier::ALL {
         let t = doc.tiers.get(tier);

@@ -383,6 +383,17 @@ pub fn changes(
             ));
         }
     }
+    let estimate = now.estimate.as_ref();
+    if before
+        .is_none_or(|b| b.estimate.as_ref().map(|e| &e.message) != estimate.map(|e| &e.message))
+    {
+        if let Some(e) = estimate {
+            out.push((
+                format!("Estimate: {}", e.message),
+                serde_json::json!({"event": "estimate", "estimate": e}),
+            ));
+        }
+    }
     let op = now.active_operations.first();
     if before
         .is_none_or(|b| b.active_operations.first().map(|o| &o.target) != op.map(|o| &o.target))
@@ -487,6 +498,9 @@ pub fn area_lines(doc: &StatusDocument, elapsed: u64, symbols: &Symbols) -> Vec<
             "  In progress: {}",
             crate::assess::describe_operation(o)
         ));
+    }
+    if let Some(e) = &doc.estimate {
+        lines.push(format!("  Estimate: {}", e.message));
     }
     lines
 }
@@ -603,6 +617,7 @@ pub async fn wait(
                     .filter(|l| {
                         !l.starts_with("Top issue")
                             && !l.starts_with("In progress")
+                            && !l.starts_with("Estimate")
                             && !l.starts_with("Just seen")
                     })
                     .collect();

@@ -88,7 +88,15 @@ pub struct Registry {
     mirrors: BTreeMap<String, String>,
     /// Token service hosts besides the registry's own that may receive its credentials.
     token_hosts: Vec<String>,
+    /// Image sizes by manifest digest: a digest's content never changes, so each is read once
+    /// (a manifest GET counts as a pull on some registries; the HEAD each check makes does not).
+    sizes: std::sync::Arc<std::sync::Mutex<BTreeMap<String, u64>>>,
 }
+
+/// The most manifest sizes kept (a release has a dozen images).
+const MAX_SIZES: usize = 512;
+/// The largest manifest or index read (real ones are a few KiB).
+const MAX_MANIFEST_BYTES: usize = 1 << 20;
 
 /// How a `Registry` connects.
 #[derive(Clone, Debug, Default)]
@@ -181,6 +189,7 @@ impl Registry {
             credentials: options.credentials,
             mirrors: options.mirrors,
             token_hosts: options.token_hosts,
+            sizes: Default::default(),
         })
     }
 
@@ -214,9 +223,12 @@ impl Registry {
                             .unwrap_or("")
                             .to_string()
                     };
+                    let digest = header("docker-content-digest");
+                    let size_bytes = self.size(host, image, &digest, auth.as_deref()).await;
                     return Outcome::Present {
-                        digest: header("docker-content-digest"),
+                        digest,
                         media_type: header("content-type"),
+                        size_bytes,
                     };
                 }
                 404 => return self.why_not_found(&url, auth.as_deref()).await,
@@ -260,6 +272,59 @@ impl Registry {
         Outcome::Unauthorized {
             detail: "the registry asked for authorization again".into(),
         }
+    }
+
+    /// The image's compressed size for this machine's platform (the service runs on the node it
+    /// watches): its manifest's config and layers, through the index when the tag is
+    /// multi-platform. Unknown (`None`) when the registry does not say; remembered by digest.
+    async fn size(
+        &self,
+        host: &str,
+        image: &ImageRef,
+        digest: &str,
+        auth: Option<&str>,
+    ) -> Option<u64> {
+        if !digest.starts_with("sha256:") {
+            return None;
+        }
+        if let Some(size) = self.sizes.lock().ok()?.get(digest) {
+            return Some(*size);
+        }
+        let base = format!("https://{host}/v2/{}/manifests", image.name);
+        let mut manifest = self.manifest(&format!("{base}/{digest}"), auth).await?;
+        if let Some(entry) = platform_entry(&manifest) {
+            manifest = self.manifest(&format!("{base}/{entry}"), auth).await?;
+        }
+        let size = manifest_size(&manifest)?;
+        let mut sizes = self.sizes.lock().ok()?;
+        if sizes.len() >= MAX_SIZES {
+            sizes.clear();
+        }
+        sizes.insert(digest.to_string(), size);
+        Some(size)
+    }
+
+    /// One manifest or index, read within [`MAX_MANIFEST_BYTES`].
+    async fn manifest(&self, url: &str, auth: Option<&str>) -> Option<serde_json::Value> {
+        let mut request = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, MANIFEST_TYPES);
+        if let Some(a) = auth {
+            request = request.header(reqwest::header::AUTHORIZATION, a);
+        }
+        let mut response = request.send().await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.ok()? {
+            if body.len() + chunk.len() > MAX_MANIFEST_BYTES {
+                return None;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body).ok()
     }
 
     /// A 404 to HEAD has no body, and a registry may say `MANIFEST_UNKNOWN` for a repository it
@@ -441,9 +506,76 @@ fn classify(e: &reqwest::Error) -> Unreachable {
     }
 }
 
+/// This machine's platform as OCI names it (`GOARCH`): the service runs on the appliance's node.
+fn platform_architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "arm" => "arm",
+        "powerpc64" => "ppc64le",
+        "s390x" => "s390x",
+        other => other,
+    }
+}
+
+/// In an image index, the digest of the Linux manifest for this machine's architecture.
+fn platform_entry(index: &serde_json::Value) -> Option<String> {
+    let arch = platform_architecture();
+    index
+        .get("manifests")?
+        .as_array()?
+        .iter()
+        .find(|m| {
+            let p = &m["platform"];
+            p["os"] == "linux" && p["architecture"] == arch
+        })?
+        .get("digest")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// An image manifest's size: its config and layers, as the registry stores them (compressed).
+fn manifest_size(manifest: &serde_json::Value) -> Option<u64> {
+    let config = manifest.get("config")?.get("size")?.as_u64()?;
+    manifest
+        .get("layers")?
+        .as_array()?
+        .iter()
+        .try_fold(config, |sum, l| sum.checked_add(l.get("size")?.as_u64()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sizes as the OCI image spec lays them out: an index names a manifest per platform; a
+    /// manifest its config and layers, each with its size.
+    #[test]
+    fn an_images_size_is_its_config_and_layers_for_this_platform() {
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "config": {"digest": "sha256:c", "size": 1469},
+            "layers": [{"digest": "sha256:a", "size": 29_126_484u64}, {"digest": "sha256:b", "size": 1_814_073_281u64}],
+        });
+        assert_eq!(manifest_size(&manifest), Some(1_843_201_234));
+        assert_eq!(
+            manifest_size(&serde_json::json!({"layers": []})),
+            None,
+            "no config: no size"
+        );
+        let overflow = serde_json::json!({"config": {"size": u64::MAX}, "layers": [{"size": 1}]});
+        assert_eq!(manifest_size(&overflow), None);
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [
+                {"digest": "sha256:win", "platform": {"os": "windows", "architecture": platform_architecture()}},
+                {"digest": "sha256:other", "platform": {"os": "linux", "architecture": "riscv64"}},
+                {"digest": "sha256:ours", "platform": {"os": "linux", "architecture": platform_architecture()}},
+            ],
+        });
+        assert_eq!(platform_entry(&index).as_deref(), Some("sha256:ours"));
+        assert_eq!(platform_entry(&manifest), None, "a manifest is no index");
+    }
 
     #[test]
     fn credentials_go_only_over_https_to_the_registrys_own_host() {

@@ -173,10 +173,21 @@ async fn validate_release_against_a_real_registry() {
         .expect("test registry");
     let dir = tempfile::tempdir().unwrap();
     registry.push_all(&PUBLISHED).await.unwrap();
-    let core = registry
-        .push("nine-minds/alga-psa-ee", "61e4a00e")
+    // alga-core multi-platform, as published: an index of an amd64 and an arm64 manifest,
+    // each with a layer of its own size.
+    let (core, sizes) = registry
+        .push_image(
+            "nine-minds/alga-psa-ee",
+            "61e4a00e",
+            &[("amd64", 300_000), ("arm64", 200_000)],
+        )
         .await
         .unwrap();
+    let arch = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        _ => "amd64",
+    };
+    let our_size = sizes.iter().find(|(a, _)| a == arch).unwrap().1;
     // Credentials belong to the host asked: the mirror standing in for ghcr.io.
     let creds = docker_config(dir.path(), &registry.addr);
     let with_creds = ["--registry-config", creds.to_str().unwrap()];
@@ -195,6 +206,9 @@ async fn validate_release_against_a_real_registry() {
     let core_result = outcome(&report, "algaCore");
     assert_eq!(core_result["result"]["outcome"], "present");
     assert_eq!(core_result["result"]["digest"], core.as_str());
+    // its size for this machine's platform, through the index: what the kubelet will pull
+    assert_eq!(core_result["result"]["size_bytes"], our_size, "{report}");
+    assert!(our_size > 200_000 && sizes.len() == 2);
     assert_eq!(core_result["loginCritical"], true);
 
     // The text report names it too.

@@ -296,6 +296,19 @@ impl TestRegistry {
 
     /// Pushes a minimal image `name:tag` (a config blob and an OCI manifest); returns its digest.
     pub async fn push(&self, name: &str, tag: &str) -> Result<String> {
+        Ok(self.push_image(name, tag, &[]).await?.0)
+    }
+
+    /// Pushes `name:tag` for the given `(architecture, layer bytes)` platforms: none, a manifest
+    /// with no layer; one, a manifest with that layer; several, an OCI index of one manifest
+    /// each. Returns the tag's digest and, per architecture, the image's size as its manifest
+    /// says (config and layers).
+    pub async fn push_image(
+        &self,
+        name: &str,
+        tag: &str,
+        platforms: &[(&str, usize)],
+    ) -> Result<(String, Vec<(String, u64)>)> {
         let token: Value = self
             .http
             .get(&self.token_url)
@@ -310,15 +323,96 @@ impl TestRegistry {
             .json()
             .await?;
         let bearer = format!("Bearer {}", token["token"].as_str().unwrap_or_default());
-        let config = json!({"architecture": "amd64", "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": []}, "config": {"Labels": {"tag": tag}}})
+        let one = |arch: &str, layer: usize| {
+            let config = json!({"architecture": arch, "os": "linux",
+                "rootfs": {"type": "layers", "diff_ids": []}, "config": {"Labels": {"tag": tag}}})
+            .to_string()
+            .into_bytes();
+            // deterministic, incompressible enough to be a layer
+            let layer: Vec<u8> = (0..layer).map(|i| (i * 7919 % 251) as u8).collect();
+            (config, layer)
+        };
+        let plan: Vec<(&str, usize)> = if platforms.is_empty() {
+            vec![("amd64", 0)]
+        } else {
+            platforms.to_vec()
+        };
+        let mut manifests = Vec::new();
+        for (arch, layer_bytes) in &plan {
+            let (config, layer) = one(arch, *layer_bytes);
+            let config_digest = self.put_blob(name, &bearer, &config).await?;
+            let mut layers = Vec::new();
+            if !layer.is_empty() {
+                let d = self.put_blob(name, &bearer, &layer).await?;
+                layers.push(
+                    json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": d, "size": layer.len()}),
+                );
+            }
+            let manifest = json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+                "layers": layers,
+            })
+            .to_string();
+            let size = (config.len() + layer.len()) as u64;
+            manifests.push((arch.to_string(), manifest, size));
+        }
+        let sizes: Vec<(String, u64)> = manifests.iter().map(|(a, _, s)| (a.clone(), *s)).collect();
+        if manifests.len() == 1 {
+            let (_, manifest, _) = &manifests[0];
+            let digest = self
+                .put_manifest(
+                    name,
+                    tag,
+                    &bearer,
+                    "application/vnd.oci.image.manifest.v1+json",
+                    manifest,
+                )
+                .await?;
+            return Ok((digest, sizes));
+        }
+        let mut entries = Vec::new();
+        for (arch, manifest, _) in &manifests {
+            let digest = format!("sha256:{:x}", sha2::Sha256::digest(manifest.as_bytes()));
+            self.put_manifest(
+                name,
+                &digest,
+                &bearer,
+                "application/vnd.oci.image.manifest.v1+json",
+                manifest,
+            )
+            .await?;
+            entries.push(
+                json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": digest, "size": manifest.len(),
+                "platform": {"architecture": arch, "os": "linux"}}),
+            );
+        }
+        let index = json!({"schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries})
         .to_string();
-        let digest = format!("sha256:{:x}", sha2::Sha256::digest(config.as_bytes()));
+        let digest = self
+            .put_manifest(
+                name,
+                tag,
+                &bearer,
+                "application/vnd.oci.image.index.v1+json",
+                &index,
+            )
+            .await?;
+        Ok((digest, sizes))
+    }
+
+    /// Uploads one blob (monolithic: POST, then PUT with its digest); returns the digest.
+    async fn put_blob(&self, name: &str, bearer: &str, blob: &[u8]) -> Result<String> {
+        let digest = format!("sha256:{:x}", sha2::Sha256::digest(blob));
         let base = format!("https://{}/v2/{name}", self.addr);
         let upload = self
             .http
             .post(format!("{base}/blobs/uploads/"))
-            .header("authorization", &bearer)
+            .header("authorization", bearer)
             .send()
             .await?;
         if upload.status().as_u16() != 202 {
@@ -343,27 +437,35 @@ impl TestRegistry {
         let put = self
             .http
             .put(format!("{location}{separator}digest={digest}"))
-            .header("authorization", &bearer)
+            .header("authorization", bearer)
             .header("content-type", "application/octet-stream")
-            .body(config.clone())
+            .body(blob.to_vec())
             .send()
             .await?;
         if put.status().as_u16() != 201 {
             bail!("blob put: HTTP {}: {}", put.status(), put.text().await?);
         }
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest, "size": config.len()},
-            "layers": [],
-        })
-        .to_string();
+        Ok(digest)
+    }
+
+    /// Puts a manifest or index under `reference` (a tag or a digest); returns its digest.
+    async fn put_manifest(
+        &self,
+        name: &str,
+        reference: &str,
+        bearer: &str,
+        media_type: &str,
+        body: &str,
+    ) -> Result<String> {
         let put = self
             .http
-            .put(format!("{base}/manifests/{tag}"))
-            .header("authorization", &bearer)
-            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
-            .body(manifest.clone())
+            .put(format!(
+                "https://{}/v2/{name}/manifests/{reference}",
+                self.addr
+            ))
+            .header("authorization", bearer)
+            .header("content-type", media_type)
+            .body(body.to_string())
             .send()
             .await?;
         if put.status().as_u16() != 201 {
@@ -371,7 +473,7 @@ impl TestRegistry {
         }
         Ok(format!(
             "sha256:{:x}",
-            sha2::Sha256::digest(manifest.as_bytes())
+            sha2::Sha256::digest(body.as_bytes())
         ))
     }
 }

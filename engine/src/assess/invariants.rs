@@ -128,6 +128,14 @@ pub fn contradictions(doc: &StatusDocument) -> Vec<String> {
         out.push("ready with background issues, but no background blocker".into());
     }
     timeline(doc, &mut out);
+    if let Some(e) = &doc.estimate {
+        if state != RollupState::Installing || doc.tiers.login.ready {
+            out.push(format!("an estimate ({}) while {state:?}", e.message));
+        }
+        if e.low_seconds > e.high_seconds || e.basis.is_empty() {
+            out.push(format!("an estimate without order or basis: {}", e.message));
+        }
+    }
     out
 }
 
@@ -247,6 +255,7 @@ mod tests {
             bootstrap: None,
             source: Source::default(),
             timeline: Timeline::default(),
+            estimate: None,
         }
     }
 

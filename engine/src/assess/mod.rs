@@ -6,9 +6,11 @@
 //! (`platform`, `pod`, `workload`, `flux`, `release`), producing [`Finding`]s → `link` (root
 //! cause over symptom along the Flux graph) → `rank::escalate` (hysteresis, escalation on
 //! evidence) → `tiers` (the PRD's checks, each failed only by a shown blocker) → `rank` (login
-//! blocking, severity, order, rollup) → `timeline` (the history, from the objects' own times).
+//! blocking, severity, order, rollup) → `timeline` (the history, from the objects' own times) → `estimate` (when login is expected,
+//! from measured pulls and typical durations, or nothing).
 
 mod dns;
+mod estimate;
 mod facts;
 mod flux;
 mod graph;
@@ -286,6 +288,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
     operations.sort_by_key(|op| std::cmp::Reverse(op.elapsed_seconds));
     let rollup = rank::rollup(&tiers, &blockers, &operations, &index);
     let timeline = timeline::timeline(&index, &tiers, &blockers, &operations, now);
+    let estimate = estimate::estimate(&index, &tiers, rollup.state, &timeline, &operations, now);
 
     let document = StatusDocument {
         schema_version: SCHEMA_VERSION,
@@ -323,6 +326,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
         bootstrap,
         source: source(inputs, now),
         timeline,
+        estimate,
     };
     Assessment {
         document,

@@ -364,6 +364,7 @@ mod assessed {
                         Outcome::Present {
                             digest: "sha256:1".into(),
                             media_type: String::new(),
+                            size_bytes: None,
                         },
                     ),
                     check(
