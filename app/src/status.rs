@@ -574,8 +574,9 @@ pub struct ProbeResult {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Timeline {
-    /// When the install began: the first Flux object's creation (else the node's). `None`: the
-    /// cluster says nothing of it yet, and the rest is empty.
+    /// When the install began: the first Flux object's creation (else the node's), or what the
+    /// timeline shows first if that is earlier. `None`: the cluster says nothing of it yet, and
+    /// the rest is empty.
     pub started: Option<Timestamp>,
     /// From `started` to the document's timestamp.
     #[serde(default)]

@@ -607,8 +607,8 @@ fn TimelineCard(timeline: Timeline) -> impl IntoView {
             <h2>"Timeline"</h2>
             {match (started, chart) {
                 (Some(started), Some(c)) => Either::Left(view! {
-                    <p class="muted">"From " <code>{started}</code> " (the first Flux object's creation), "
-                        {crate::format::duration(timeline.elapsed_seconds)} " ago, in the cluster's own times."</p>
+                    <p class="muted">"From " <code>{started}</code> ", when the install began as the cluster tells it, to this document: "
+                        {crate::format::duration(timeline.elapsed_seconds)} ". Every time is one the cluster wrote."</p>
                     {story.map(|s| view! { <p data-testid="login-story"><strong>"How it went: "</strong>{s}</p> })}
                     <div class="timeline-wrap">
                     <svg class="timeline" role="img" aria-label="Timeline of the bootstrap: tiers, pulls, Jobs, Helm actions and problems"

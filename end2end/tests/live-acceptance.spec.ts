@@ -46,6 +46,10 @@ test('AC 6 and live: a step applied to the API server appears in the open page w
   console.log(`step to page: ${Date.now() - applied} ms`);
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
   await expect(page.getByTestId('tier-progress').locator('[data-tier="CORE_READY"]')).toContainText('(ready)');
+  // Installing with nothing needing action: when login is expected, and on what basis.
+  await expect(page.getByTestId('estimate')).toContainText(/Login expected (within about|in about) \d+/);
+  await page.getByTestId('estimate').locator('summary').click();
+  await expect(page.getByTestId('estimate-basis')).toContainText('bootstrap-job: working for');
   expect(problems).toEqual([]);
 });
 
@@ -76,6 +80,14 @@ test('AC 2: the diagnostics tab shows tiers, checks, blockers, components and ev
   await expect(page.getByTestId('release')).toContainText('release/1.0-rc5@sha1:979e2079');
   await expect(page.getByTestId('flux')).toContainText('HelmRelease/alga-system/workflow-worker');
   await expect(page.getByTestId('bootstrap')).toContainText('completed');
+  // The timeline from the API server's objects: the measured pull, the bootstrap Job, tiers.
+  // (testenv moves each step's times to the moment it applies it, seconds apart, so here the
+  // phases' lengths are not the scenario's: the demo checks those.)
+  const timeline = page.getByTestId('timeline');
+  await expect(page.getByTestId('login-story')).toContainText(/login ready .* after the start: image pulls \d+/);
+  await expect(timeline.locator('svg.timeline g.bar.image_pull title')).toContainText('alga-psa-ee:1.0-rc5');
+  await expect(timeline.locator('svg.timeline g.bar.job')).not.toHaveCount(0);
+  await expect(timeline.locator('svg.timeline g.marker.ready')).not.toHaveCount(0);
   const events = page.getByTestId('events');
   await expect(events).toContainText('not found');
   await page.getByTestId('event-filter').fill('temporal-worker');

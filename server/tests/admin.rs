@@ -438,7 +438,7 @@ fn wait_follows_the_bootstrap_and_prints_the_login_url() {
         "In progress: ",
         // how it went, from the scenario's own times (its pull, Helm's retry, the Job, the
         // Postgres warnings)
-        "login ready 39 min after the start: image pulls 16 min 4 s, Helm 2 min 55 s, \
+        "login ready 39 min after the start: image pulls 16 min 3 s, Helm 2 min 55 s, \
          database bootstrap 35 min 42 s; longest problem: db, 29 min (db-0: Failed)",
     ] {
         assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");

@@ -55,7 +55,13 @@ pub fn estimate(
         if component_ready(index, v) {
             continue;
         }
-        for image in images_of(index, v) {
+        let images = images_of(index, v);
+        if images.is_empty() && !v.present() {
+            // Not installed, and the release check names none of its images: what it will
+            // pull is not known yet.
+            return None;
+        }
+        for image in images {
             if on_node.contains(&image) || !to_pull.insert(image.clone()) {
                 continue;
             }
@@ -429,9 +435,21 @@ mod observed {
         );
     }
 
-    /// Without a size for an image still to pull, or without a measured pull, nothing is said.
+    /// Without a size for an image still to pull, or without a measured pull, or before what
+    /// login needs is even known, nothing is said.
     #[test]
     fn without_a_basis_no_estimate() {
+        // The first seconds: nothing of alga-core is installed, no release check has run, the
+        // resolver's failure is not confirmed yet (installing).
+        let mut r = replay_to(mins(0));
+        let now = r.scenario.start + SignedDuration::from_secs(5);
+        let doc = assess_twice(&mut r.snapshot, &r.probes.clone(), now, now);
+        assert_eq!(doc.rollup.state, RollupState::Installing);
+        assert_eq!(
+            doc.estimate, None,
+            "nothing known of what login needs to pull"
+        );
+
         let mut r = replay_to(mins(36));
         for (pod, image) in [
             ("1", "registry.example/unknown:1"),

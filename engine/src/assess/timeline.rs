@@ -31,15 +31,22 @@ pub fn timeline(
     operations: &[Operation],
     now: Timestamp,
 ) -> Timeline {
-    let Some(started) = start(index) else {
-        return Timeline::default();
-    };
-    let after = |at: Timestamp| -> u64 { at.duration_since(started).as_secs().max(0) as u64 };
     let mut raw = Vec::new();
     pulls(index, operations, &mut raw);
     jobs(index, &mut raw);
     helm(index, &mut raw);
     problems(index, blockers, &mut raw);
+    // What the timeline shows begins with it: an image pulled before Flux's first object existed
+    // belongs to the install too.
+    let earliest = raw.iter().map(|r| r.start.min(now)).min();
+    let Some(started) = start(index).into_iter().chain(earliest).min() else {
+        return Timeline::default();
+    };
+    // Whole seconds, rounded: a pull of 16m3.2s that began at .8 of a second spans 963 of them.
+    let after = |at: Timestamp| -> u64 {
+        let ms = at.duration_since(started).as_millis().max(0) as u64;
+        ms / 1000 + u64::from(ms % 1000 >= 500)
+    };
     let mut spans: Vec<Span> = raw
         .into_iter()
         .map(|r| {
@@ -82,8 +89,9 @@ pub fn timeline(
     }
 }
 
-/// When the install began: the first Flux object's creation (Flux is what installs the
-/// appliance), else the node's registration.
+/// When the install began, as the objects say: the first Flux object's creation (Flux is what
+/// installs the appliance), else the node's registration (the timeline then begins with what it
+/// shows, if earlier).
 fn start(index: &Index<'_>) -> Option<Timestamp> {
     let flux = index.snapshot.flux.values().filter_map(|f| f.created).min();
     flux.or_else(|| {
@@ -629,7 +637,7 @@ mod observed {
         assert_eq!(
             t.login_story().as_deref(),
             Some(
-                "login ready 39 min after the start: image pulls 16 min 4 s, Helm 2 min 55 s, \
+                "login ready 39 min after the start: image pulls 16 min 3 s, Helm 2 min 55 s, \
                  database bootstrap 35 min 42 s; longest problem: db, 29 min (db-0: Failed)"
             )
         );
