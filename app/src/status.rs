@@ -107,6 +107,40 @@ pub struct Release {
     pub image_check: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<ReleaseImageStatus>,
+    /// An update under way: the release Flux applies differs from the one it last applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<ReleaseUpdate>,
+}
+
+/// From which release to which, how it stands, and what is moving.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseUpdate {
+    /// The release last applied whole, e.g. `1.0-rc5`.
+    pub from: String,
+    /// The release being applied, e.g. `1.0-rc6`.
+    pub to: String,
+    pub state: UpdateState,
+    /// "Updating 1.0-rc5 → 1.0-rc6: …", in words for the admin.
+    pub message: String,
+    /// What is changing now: components rolling out, images pulling, releases upgrading.
+    #[serde(default)]
+    pub moving: Vec<String>,
+}
+
+/// How an update stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateState {
+    /// Moving, nothing in its way.
+    InProgress,
+    /// A blocker stands in its way; it may still finish once that is fixed.
+    Blocked,
+    /// An attempt failed and the controller tries again by itself (a Helm upgrade retried).
+    Interrupted,
+    /// Flux gave up on it (a failed health check, an upgrade that failed): it will not finish
+    /// by itself.
+    Stopped,
 }
 
 /// One image of the selected release, as the registry answered.
@@ -821,6 +855,7 @@ wire_names! {
     OperationKind { ImagePull => "image_pull", Reconciliation => "reconciliation", Job => "job", Waiting => "waiting" }
     SourceMode { Live => "live", Scenario => "scenario" }
     WatchState { Listing => "listing", Listed => "listed", NotServed => "not_served", Forbidden => "forbidden" }
+    UpdateState { InProgress => "in_progress", Blocked => "blocked", Interrupted => "interrupted", Stopped => "stopped" }
     SpanKind { ImagePull => "image_pull", Job => "job", Helm => "helm", Problem => "problem" }
     SpanState { Running => "running", Succeeded => "succeeded", Failed => "failed", Open => "open", Resolved => "resolved" }
 }
@@ -849,6 +884,7 @@ mod tests {
         check(SourceMode::VARIANTS, SourceMode::as_str);
         check(WatchState::VARIANTS, WatchState::as_str);
         check(SpanKind::VARIANTS, SpanKind::as_str);
+        check(UpdateState::VARIANTS, UpdateState::as_str);
         check(SpanState::VARIANTS, SpanState::as_str);
     }
 

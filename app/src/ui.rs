@@ -283,6 +283,7 @@ fn Overview(doc: StatusDocument) -> impl IntoView {
         .collect();
     let copied = RwSignal::new(false);
     let estimate = doc.estimate.clone();
+    let update = doc.release.update.clone();
 
     view! {
         <section class=rollup_class(state) aria-live="polite" data-testid="rollup">
@@ -292,6 +293,9 @@ fn Overview(doc: StatusDocument) -> impl IntoView {
             </p>
             <p class="rollup-message">{doc.rollup.message.clone()}</p>
             <p class="rollup-next"><strong>"Next: "</strong>{doc.rollup.next_action.clone()}</p>
+            {update.map(|u| view! {
+                <p class="update" data-testid="update" data-state=u.state.as_str()>{u.message}</p>
+            })}
             {estimate.map(|e| view! {
                 <div class="estimate" data-testid="estimate">
                     <p><strong>{capitalized(&e.message)}</strong></p>

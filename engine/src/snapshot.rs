@@ -177,6 +177,9 @@ pub struct FluxObject {
     pub observed_generation: Option<i64>,
     /// Sources: `status.artifact.revision`; others: `status.lastAppliedRevision`.
     pub revision: Option<String>,
+    /// Kustomizations and HelmReleases: `status.lastAttemptedRevision`, the revision being
+    /// applied (ahead of `revision` while an update is under way or stuck).
+    pub attempted_revision: Option<String>,
     /// HelmRelease: what helm-controller does after a failed install or upgrade.
     pub helm_retry: Option<HelmRetry>,
     /// `metadata.creationTimestamp`.

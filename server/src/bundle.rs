@@ -441,6 +441,9 @@ fn flux_value(f: &FluxObject) -> Value {
         }
         spec[r.action.as_str()] = action;
     }
+    if let Some(attempted) = &f.attempted_revision {
+        status["lastAttemptedRevision"] = json!(attempted);
+    }
     // When the newest Helm release began (objects::newest_release_start reads it).
     if let Some(at) = f.last_deployed {
         status["history"] = json!([{"lastDeployed": at}]);

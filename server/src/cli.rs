@@ -115,7 +115,8 @@ const WAIT_CODES: &[u8] = &[
 ];
 const WAIT_EXAMPLES: &str =
     "  appliance-status wait --for login --url http://192.168.64.8:8080 --timeout 45m
-  appliance-status wait --for full --url http://192.168.64.8:8080 -o json | jq -c .";
+  appliance-status wait --for full --url http://192.168.64.8:8080 -o json | jq -c .
+  appliance-status wait --for update --url http://192.168.64.8:8080 --timeout 30m";
 const BUNDLE_CODES: &[u8] = &[
     exit::REACHED,
     exit::INTERNAL,
@@ -800,6 +801,9 @@ pub fn render_text(doc: &StatusDocument) -> String {
         if doc.tiers.login.ready {
             line(&mut out, format!("Login URL: {url}"));
         }
+    }
+    if let Some(u) = &doc.release.update {
+        line(&mut out, format!("Update: {}", u.message));
     }
     if let Some(story) = doc.timeline.login_story() {
         line(&mut out, format!("How it went: {story}"));

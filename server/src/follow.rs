@@ -309,6 +309,9 @@ pub enum Target {
     Bootstrap,
     Login,
     Full,
+    /// No update under way (the release Flux applies is the one it applied whole) and login
+    /// ready; an update Flux gave up on ends it like a failure.
+    Update,
 }
 
 impl Target {
@@ -319,6 +322,15 @@ impl Target {
             Target::Bootstrap => Tier::Bootstrap,
             Target::Login => Tier::Login,
             Target::Full => Tier::FullHealth,
+            Target::Update => Tier::Login,
+        }
+    }
+
+    /// What the final line calls it: the tier's name, or the update.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Update => "UPDATE_DONE",
+            other => other.tier().readiness_name(),
         }
     }
 }
@@ -383,6 +395,17 @@ pub fn changes(
             ));
         }
     }
+    let update = now.release.update.as_ref();
+    if before.is_none_or(|b| {
+        b.release.update.as_ref().map(|u| (u.state, &u.to)) != update.map(|u| (u.state, &u.to))
+    }) {
+        if let Some(u) = update {
+            out.push((
+                u.message.clone(),
+                serde_json::json!({"event": "update", "update": u}),
+            ));
+        }
+    }
     let estimate = now.estimate.as_ref();
     if before
         .is_none_or(|b| b.estimate.as_ref().map(|e| &e.message) != estimate.map(|e| &e.message))
@@ -410,7 +433,19 @@ pub fn changes(
 
 /// Whether `target` is reached.
 pub fn reached(doc: &StatusDocument, target: Target) -> bool {
-    doc.tiers.get(target.tier()).ready
+    doc.tiers.get(target.tier()).ready && (target != Target::Update || doc.release.update.is_none())
+}
+
+/// Why waiting for `target` has failed, if it has: "Failed / action required" (any target), or
+/// the update stopped (waiting for the update).
+fn failing(doc: &StatusDocument, target: Target) -> bool {
+    doc.rollup.state == RollupState::FailedActionRequired
+        || (target == Target::Update
+            && doc
+                .release
+                .update
+                .as_ref()
+                .is_some_and(|u| u.state == app::status::UpdateState::Stopped))
 }
 
 /// Asks `source` until it answers, or until `deadline` while it does not answer yet
@@ -501,6 +536,9 @@ pub fn area_lines(doc: &StatusDocument, elapsed: u64, symbols: &Symbols) -> Vec<
     }
     if let Some(e) = &doc.estimate {
         lines.push(format!("  Estimate: {}", e.message));
+    }
+    if let Some(u) = &doc.release.update {
+        lines.push(format!("  {}", u.message));
     }
     lines
 }
@@ -631,12 +669,20 @@ pub async fn wait(
             let line = format!(
                 "{} {} after {}",
                 symbols.done,
-                want.target.tier().readiness_name(),
+                want.target.name(),
                 app::format::duration(elapsed)
             );
             // How it went, from the cluster's own times (a wait begun late still hears the whole
             // story): "login ready 21 min after the start: image pulls 16 min, …".
-            let story = doc.timeline.story(want.target.tier());
+            let story = match want.target {
+                Target::Update => Some(
+                    match last.as_ref().and_then(|l| l.release.update.as_ref()) {
+                        Some(u) => format!("updated from {} to {}; login ready", u.from, u.to),
+                        None => "no update under way; login ready".to_string(),
+                    },
+                ),
+                target => doc.timeline.story(target.tier()),
+            };
             match display {
                 // the lines and JSON streams said the tier with its change
                 Display::Terminal => {
@@ -668,10 +714,31 @@ pub async fn wait(
             }
             return Ok(exit::REACHED);
         }
-        if doc.rollup.state == RollupState::FailedActionRequired {
+        if failing(&doc, want.target) {
             let since = *failed_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= want.fail_after {
+                let stopped = doc
+                    .release
+                    .update
+                    .as_ref()
+                    .filter(|_| doc.rollup.state != RollupState::FailedActionRequired);
                 match (display, doc.top_blockers.first()) {
+                    (Display::Json, _) if stopped.is_some() => print(&format!(
+                        "{}\n",
+                        crate::term::json(
+                            &serde_json::json!({"event": "failed", "update": stopped, "at": doc.timestamp}),
+                            false
+                        )
+                    )),
+                    (_, _) if stopped.is_some() => finish(
+                        &mut screen,
+                        &mut print,
+                        &[format!(
+                            "{} {}",
+                            symbols.failed,
+                            stopped.map(|u| u.message.as_str()).unwrap_or_default()
+                        )],
+                    ),
                     (Display::Json, Some(b)) => print(&format!(
                         "{}\n",
                         crate::term::json(
@@ -705,7 +772,7 @@ pub async fn wait(
             let line = format!(
                 "Timed out after {} waiting for {}: {}",
                 app::format::duration(want.timeout.as_secs()),
-                want.target.tier().readiness_name(),
+                want.target.name(),
                 doc.rollup.message
             );
             match display {

@@ -1070,3 +1070,114 @@ async fn the_admins_path_on_an_empty_cluster() {
     }
     drop(service);
 }
+
+/// `wait --for update` on a real API server holding an update as the controllers write it (the
+/// corpus's rolling upgrade 1.0-rc5 → 1.0-rc6): it waits while the update moves, ends when Flux
+/// has applied the new release whole (`lastAppliedRevision` caught up), and ends with exit 4 once
+/// Flux gave up on the next one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_for_an_update_follows_it_to_its_end() {
+    let cluster = TestCluster::start().expect("test API server");
+    cluster.install_flux_crds().unwrap();
+    let mut loader = ScenarioLoader::new(
+        cluster.client().await.unwrap(),
+        "start: '2026-04-30T00:00:00Z'\nsteps: []\n",
+    )
+    .await
+    .unwrap();
+    let name = "35-upgrade-old-pod-serving";
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let dump: serde_json::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(corpus.join(name).join("dump.yaml")).unwrap(),
+    )
+    .unwrap();
+    let (_, _, at) = appliance_engine::fixtures::corpus_inputs(name);
+    let shift = jiff::Timestamp::now().duration_since(at);
+    loader.apply_dump(&dump, shift).await.unwrap();
+    let wait = |args: &[&str]| {
+        bin()
+            .args(["wait", "--for", "update", "--kubeconfig"])
+            .arg(&cluster.kubeconfig)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Still moving: it times out (3) after saying what moves.
+    let out = wait(&["--timeout", "5s"]).wait_with_output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("Updating 1.0-rc5 → 1.0-rc6: alga-core rolling out"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Timed out after 5 s waiting for UPDATE_DONE"),
+        "{stdout}"
+    );
+
+    // Flux finishes: every tier Kustomization has applied 1.0-rc6 whole.
+    let child = wait(&["--timeout", "2m"]);
+    std::thread::sleep(Duration::from_secs(3));
+    let finished = |applied: &str, attempted: &str, ready: serde_json::Value| {
+        dump["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["kind"] == "Kustomization")
+            .filter(|i| {
+                let s = &i["status"];
+                s["lastAppliedRevision"].is_string()
+                    && s["lastAppliedRevision"] != s["lastAttemptedRevision"]
+            })
+            .map(|k| {
+                let mut k = k.clone();
+                // the API server's own bookkeeping, as apply_dump leaves it
+                for field in ["uid", "resourceVersion", "managedFields"] {
+                    k["metadata"].as_object_mut().unwrap().remove(field);
+                }
+                k["status"]["lastAppliedRevision"] = applied.into();
+                k["status"]["lastAttemptedRevision"] = attempted.into();
+                k["status"]["conditions"] = ready.clone();
+                k
+            })
+            .collect::<Vec<_>>()
+    };
+    let rc6 = "release/1.0-rc6@sha1:7e2d4c1b8a9f0e1d2c3b4a5f6e7d8c9b0a1f2e3d";
+    let now = jiff::Timestamp::now().to_string();
+    let ready = serde_json::json!([{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded",
+        "message": format!("Applied revision: {rc6}"), "lastTransitionTime": now}]);
+    let caught_up = finished(rc6, rc6, ready);
+    assert!(!caught_up.is_empty(), "the dump has Kustomizations behind");
+    for k in caught_up {
+        loader.apply_object(k).await.unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("updated from 1.0-rc5 to 1.0-rc6; login ready"),
+        "{stdout}"
+    );
+
+    // The next update, 1.0-rc6 → 1.0-rc7, fails its health check: Flux gave up, exit 4.
+    let rc7 = "release/1.0-rc7@sha1:0123456789abcdef0123456789abcdef01234567";
+    let failed = serde_json::json!([
+        {"type": "Ready", "status": "False", "reason": "HealthCheckFailed",
+         "message": "timeout waiting for: [HelmRelease/alga-system/alga-core status: 'Failed']", "lastTransitionTime": now},
+        {"type": "Healthy", "status": "False", "reason": "HealthCheckFailed",
+         "message": "timeout waiting for: [HelmRelease/alga-system/alga-core status: 'Failed']", "lastTransitionTime": now}]);
+    for k in finished(rc6, rc7, failed) {
+        loader.apply_object(k).await.unwrap();
+    }
+    let out = wait(&["--timeout", "1m", "--fail-after", "0s"])
+        .wait_with_output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("The update 1.0-rc6 → 1.0-rc7 stopped (Kustomization "),
+        "{stdout}"
+    );
+}

@@ -40,6 +40,19 @@ struct Expect {
     /// Words one of the active operations' messages must contain.
     #[serde(default)]
     operation: Option<String>,
+    /// The update under way (every other case: none).
+    #[serde(default)]
+    update: Option<ExpectUpdate>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExpectUpdate {
+    state: String,
+    from_release: String,
+    to: String,
+    /// Words its message must contain.
+    message: String,
 }
 
 #[derive(Deserialize)]
@@ -185,6 +198,29 @@ fn every_corpus_dump_gets_its_expected_verdict() {
                     .collect();
                 wrong.push(format!("no operation says {words:?}: {ops:?}"));
             }
+        }
+        match (&case.expect.update, &doc.release.update) {
+            (None, None) => {}
+            (Some(want), Some(got)) => {
+                let said = (got.state.as_str(), got.from.as_str(), got.to.as_str());
+                if said
+                    != (
+                        want.state.as_str(),
+                        want.from_release.as_str(),
+                        want.to.as_str(),
+                    )
+                    || !got.message.contains(want.message.as_str())
+                {
+                    wrong.push(format!(
+                        "update {got:?}, expected {} {} → {} saying {:?}",
+                        want.state, want.from_release, want.to, want.message
+                    ));
+                }
+            }
+            (want, got) => wrong.push(format!(
+                "update {got:?}, expected {}",
+                if want.is_some() { "one" } else { "none" }
+            )),
         }
         for c in contradictions(&doc) {
             wrong.push(format!("contradiction: {c}"));

@@ -745,12 +745,17 @@ def kustomization(w, name, path, created, state, depends_on=None, parent=True, t
     elif st == "noartifact":
         k["status"]["conditions"] = [cond("Ready", "False", "ArtifactFailed", "Source artifact not found, retrying in 30s", t)]
     elif st == "healthfailed":
-        k["status"]["lastAppliedRevision"] = w.revision
+        # lastAppliedRevision moves only once the health checks pass (kustomize-controller
+        # internal/controller/kustomization_controller.go, reconcile: "Set last applied
+        # revisions" after checkHealth): a failed one keeps the previous release, if any.
+        if w.applied_revision:
+            k["status"]["lastAppliedRevision"] = w.applied_revision
         msg = "timeout waiting for: [%s]" % ", ".join("%s status: '%s'" % (o, s) for o, s in state[2])
         k["status"]["conditions"] = [cond("Ready", "False", "HealthCheckFailed", msg, t),
                                      cond("Healthy", "False", "HealthCheckFailed", msg, t)]
     elif st == "pathmissing":
-        k["status"]["lastAppliedRevision"] = w.revision
+        # the build fails before anything is applied: the last applied release stays
+        k["status"]["lastAppliedRevision"] = w.applied_revision or w.revision
         msg = "kustomization path not found: stat /tmp/kustomization-1464362706/%s: no such file or directory" % path.lstrip("./")
         k["status"]["conditions"] = [cond("Reconciling", "True", "ProgressingWithRetry", "Fetching manifests for revision %s with a timeout of 4m30s" % w.revision, t),
                                      cond("Ready", "False", "ArtifactFailed", msg, t),
@@ -1314,7 +1319,7 @@ CASES = [
                          "web": "rollout", "rollout-age": 7, "web-pull": 6, "web-image": "ghcr.io/nine-minds/alga-psa-ee:7e2d4c1b", "values-tag": "7e2d4c1b",
                          "hr-alga-core": ("upgrading", 7), "k-core": ("health", 7), "k-root": ("health", 8), "k-background": ("depends", 7)},
          probes=["login-url=307 /msp/dashboard", "seed-users=12"],
-         expect=dict(rollup="ready_to_log_in", ready=LOGIN + ["background"], top=None,
+         expect=dict(update=dict(state="in_progress", fromRelease="1.0-rc5", to="1.0-rc6", message="Updating 1.0-rc5 → 1.0-rc6: alga-core rolling out"), rollup="ready_to_log_in", ready=LOGIN + ["background"], top=None,
                      checks={"full.image-drift": "ok", "login.url-responds": "ok"})),
     dict(name="36-bootstrap-second-attempt-running", cls="5: Job retry",
          description="The bootstrap Job's first pod exited 1 (within backoffLimit 2) and its second attempt runs: an operation on its second attempt, not a failure.",
@@ -1337,7 +1342,7 @@ CASES = [
                          "web-image": "ghcr.io/nine-minds/alga-psa-ee:7e2d4c1c", "values-tag": "7e2d4c1c",
                          "hr-alga-core": ("upgrading", 12), "k-core": ("health", 12), "k-root": ("health", 13), "k-background": ("depends", 12)},
          probes=["login-url=307 /msp/dashboard", "seed-users=12"],
-         expect=dict(rollup="ready_with_background_issues", ready=LOGIN + ["background"],
+         expect=dict(update=dict(state="blocked", fromRelease="1.0-rc5", to="1.0-rc6", message="is blocked: alga-core: Image tag not found"), rollup="ready_with_background_issues", ready=LOGIN + ["background"],
                      top=dict(component="alga-core", layer="image", loginBlocking=False, severity="background", reason="Image tag not found: ghcr.io/nine-minds/alga-psa-ee:7e2d4c1c"),
                      checks={"login.url-responds": "ok", "full.image-tags": "failed"})),
     dict(name="39-upgrade-gave-up-old-pod-serving", cls="5: rolling upgrade",
@@ -1348,7 +1353,7 @@ CASES = [
                          "hr-alga-core": ("upgradefailed", 15, "context deadline exceeded"),
                          "k-core": ("healthfailed", 14, [("HelmRelease/alga-system/alga-core", "Failed")]), "k-root": ("health", 8), "k-background": ("depends", 44)},
          probes=["login-url=307 /msp/dashboard", "seed-users=12"],
-         expect=dict(rollup="ready_with_background_issues", ready=LOGIN + ["background"],
+         expect=dict(update=dict(state="stopped", fromRelease="1.0-rc5", to="1.0-rc6", message="stopped (Kustomization alga-core: timeout waiting for"), rollup="ready_with_background_issues", ready=LOGIN + ["background"],
                      top=dict(component="alga-core", layer="image", loginBlocking=False, severity="background", reason="the previous version keeps serving", evidence="HelmRelease"),
                      checks={"login.url-responds": "ok", "core.no-failing-pods": "ok"})),
     dict(name="40-helm-install-retrying", cls="2: HelmRelease retry",

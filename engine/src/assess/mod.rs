@@ -7,7 +7,7 @@
 //! cause over symptom along the Flux graph) → `rank::escalate` (hysteresis, escalation on
 //! evidence) → `tiers` (the PRD's checks, each failed only by a shown blocker) → `rank` (login
 //! blocking, severity, order, rollup) → `timeline` (the history, from the objects' own times) → `estimate` (when login is expected,
-//! from measured pulls and typical durations, or nothing).
+//! from measured pulls and typical durations, or nothing) → `update` (an update under way, named).
 
 mod dns;
 mod estimate;
@@ -25,6 +25,7 @@ mod rank;
 mod release;
 mod tiers;
 mod timeline;
+mod update;
 mod workload;
 
 #[cfg(test)]
@@ -289,6 +290,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
     let rollup = rank::rollup(&tiers, &blockers, &operations, &index);
     let timeline = timeline::timeline(&index, &tiers, &blockers, &operations, now);
     let estimate = estimate::estimate(&index, &tiers, rollup.state, &timeline, &operations, now);
+    let release_update = update::update(&index, &tiers, &blockers, &operations);
 
     let document = StatusDocument {
         schema_version: SCHEMA_VERSION,
@@ -309,6 +311,7 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
                     checked_at: i.checked_at,
                 })
                 .collect(),
+            update: release_update,
             ..index.release()
         },
         urls: Urls {
