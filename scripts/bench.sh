@@ -19,6 +19,8 @@ cargo bench -p server --bench live --locked 2>/dev/null
 echo "== how soon a step of the observed bootstrap reaches the document (real API server, the service's own timings)"
 [ -x "$CARGO_TARGET_DIR/release/appliance-status" ] || bash scripts/build.sh >/dev/null
 cargo bench -p server --bench first_sight --locked 2>/dev/null
+echo "== the login estimate against the observed bootstrap (every 30 s, estimate vs the time login took)"
+cargo bench -p server --bench estimate --locked 2>/dev/null
 echo "== release wasm"
 [ -f target/site/pkg/appliance-status.wasm ] || bash scripts/build.sh >/dev/null
 bash scripts/wasm-size.sh
