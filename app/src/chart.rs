@@ -161,21 +161,13 @@ fn cut(label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::{Span, Tier, TierMoment, Timestamp};
+    use crate::status::{span, Span, Tier, TierMoment, Timestamp};
 
     fn timeline() -> Timeline {
         let span = |kind, state, start, end: Option<u64>, label: &str| Span {
-            kind,
-            component: Some("alga-core".into()),
-            tier: Some(Tier::Login),
-            label: label.into(),
             state,
-            start: Timestamp::default(),
-            end: end.map(|_| Timestamp::default()),
-            start_seconds: start,
-            end_seconds: end,
-            detail: String::new(),
-            size_bytes: None,
+            component: Some("alga-core".into()),
+            ..span(kind, Tier::Login, (start, end), label)
         };
         Timeline {
             started: Some(Timestamp::default()),

@@ -685,6 +685,33 @@ pub struct Span {
     pub size_bytes: Option<u64>,
 }
 
+/// A span for tests: `kind` of `tier`, from `start` to `end` seconds (running without an end).
+#[cfg(test)]
+pub(crate) fn span(
+    kind: SpanKind,
+    tier: Tier,
+    (start, end): (u64, Option<u64>),
+    label: &str,
+) -> Span {
+    Span {
+        kind,
+        component: Some("c".into()),
+        tier: Some(tier),
+        label: label.into(),
+        state: if end.is_some() {
+            SpanState::Succeeded
+        } else {
+            SpanState::Running
+        },
+        start: Timestamp::default(),
+        end: end.map(|_| Timestamp::default()),
+        start_seconds: start,
+        end_seconds: end,
+        detail: String::new(),
+        size_bytes: None,
+    }
+}
+
 impl Span {
     /// Its end in seconds after the start, running spans reaching `elapsed`.
     pub fn end_or(&self, elapsed: u64) -> u64 {
@@ -1000,26 +1027,6 @@ mod tests {
             Some("http://192.168.64.8:3000")
         );
         assert_eq!(doc.schema_version, SCHEMA_VERSION);
-    }
-
-    fn span(kind: SpanKind, tier: Tier, (start, end): (u64, Option<u64>), label: &str) -> Span {
-        Span {
-            kind,
-            component: Some("c".into()),
-            tier: Some(tier),
-            label: label.into(),
-            state: if end.is_some() {
-                SpanState::Succeeded
-            } else {
-                SpanState::Running
-            },
-            start: Timestamp::default(),
-            end: end.map(|_| Timestamp::default()),
-            start_seconds: start,
-            end_seconds: end,
-            detail: String::new(),
-            size_bytes: None,
-        }
     }
 
     /// Phases are each measured as the time any of their spans ran before login, overlaps

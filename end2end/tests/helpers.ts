@@ -45,3 +45,21 @@ export async function nextStep(request: APIRequestContext, control: number): Pro
   expect(res.ok(), await res.text()).toBe(true);
   return (await res.json()).step;
 }
+
+// Keeps, in the page, the text of every estimate it shows (`[data-testid="estimate"] strong`),
+// however briefly: an estimate may be on screen for a second only. Read with `estimatesShown`.
+export async function recordEstimates(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as any;
+    w.__estimates = [];
+    new MutationObserver(() => {
+      const e = document.querySelector('[data-testid="estimate"] strong');
+      if (e && !w.__estimates.includes(e.textContent)) w.__estimates.push(e.textContent);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+}
+
+export async function estimatesShown(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as any).__estimates ?? []);
+}
+

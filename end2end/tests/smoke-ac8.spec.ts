@@ -2,7 +2,7 @@ import { test, expect, APIRequestContext } from '@playwright/test';
 import { spawn, spawnSync, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { logIn, watchForErrors } from './helpers';
+import { estimatesShown, logIn, recordEstimates, watchForErrors } from './helpers';
 import { ports, root, smokeDir } from './env';
 
 // PRD AC8 on a real control plane (testenv --smoke): kube-apiserver, controller-manager and
@@ -91,14 +91,7 @@ test('AC8: the page before alga-core installs, login-ready core, then background
   // Moment 2: the core comes up: pods from controllers, scheduled, the bootstrap Job completes.
   // Every estimate the service publishes meanwhile is kept with its moment (docs/BENCHMARKS.md
   // sets them against when login came), and every one the open page shows.
-  await page.evaluate(() => {
-    const w = window as any;
-    w.__estimates = [];
-    new MutationObserver(() => {
-      const e = document.querySelector('[data-testid="estimate"] strong');
-      if (e && !w.__estimates.includes(e.textContent)) w.__estimates.push(e.textContent);
-    }).observe(document.body, { subtree: true, childList: true, characterData: true });
-  });
+  await recordEstimates(page);
   const estimatesSeen: { at: number; low: number; high: number; message: string }[] = [];
   const watching = setInterval(async () => {
     const doc = await status(request, token).catch(() => null);
@@ -115,7 +108,7 @@ test('AC8: the page before alga-core installs, login-ready core, then background
   // While the bootstrap Job runs (kwok completes it 13 s after it starts), the typical durations
   // are a basis: the page said when login was expected.
   expect(estimatesSeen.length, 'the service estimated while it installed').toBeGreaterThan(0);
-  const shown: string[] = await page.evaluate(() => (window as any).__estimates);
+  const shown = await estimatesShown(page);
   expect(shown.some((e) => /^Login expected (within about|in about) \d/.test(e)), JSON.stringify(shown)).toBe(true);
   const ready = await status(request, token);
   expect(ready.tiers.login.ready).toBe(true);

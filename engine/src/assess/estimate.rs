@@ -359,6 +359,16 @@ mod tests {
 mod observed {
     use super::super::testkit::*;
 
+    /// A web pod waiting to pull alga-psa-ee 1.0-rc6, which no pod has pulled yet.
+    fn a_new_tag_to_pull(r: &mut Replay) {
+        let pod = waiting_core_pod(
+            "ghcr.io/nine-minds/alga-psa-ee:1.0-rc6",
+            "ContainerCreating",
+            "",
+        );
+        apply_yaml(&mut r.snapshot, &pod);
+    }
+
     fn at(r: &mut Replay, minutes: i64) -> StatusDocument {
         let now = r.scenario.start + mins(minutes) + SignedDuration::from_secs(30);
         assess_twice(
@@ -409,14 +419,7 @@ mod observed {
     #[test]
     fn an_image_to_pull_is_priced_at_the_measured_throughput() {
         let mut r = replay_to(mins(36));
-        apply_yaml(
-            &mut r.snapshot,
-            &waiting_core_pod(
-                "ghcr.io/nine-minds/alga-psa-ee:1.0-rc6",
-                "ContainerCreating",
-                "",
-            ),
-        );
+        a_new_tag_to_pull(&mut r);
         let doc = at(&mut r, 36);
         let e = doc.estimate.expect("an estimate");
         let size = 1_843_201_234f64;
@@ -476,14 +479,7 @@ mod observed {
         for k in measured {
             r.snapshot.events.remove(&k);
         }
-        apply_yaml(
-            &mut r.snapshot,
-            &waiting_core_pod(
-                "ghcr.io/nine-minds/alga-psa-ee:1.0-rc6",
-                "ContainerCreating",
-                "",
-            ),
-        );
+        a_new_tag_to_pull(&mut r);
         assert_eq!(
             at(&mut r, 36).estimate,
             None,
