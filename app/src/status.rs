@@ -749,6 +749,11 @@ impl Timeline {
     /// so each is its own measure (the time any of them was going on), not a share of the total.
     pub fn login_story(&self) -> Option<String> {
         let login = self.ready_after(Tier::Login)?;
+        // Login last became ready long after the install began (a restart weeks later): that
+        // is no story of the install.
+        if login > STORY_HORIZON_SECONDS {
+            return None;
+        }
         let on_the_way = |s: &&Span| s.tier.is_some_and(|t| t <= Tier::Login);
         let busy = |kind: SpanKind, tier: Option<Tier>| {
             union_within(
@@ -804,6 +809,10 @@ impl Timeline {
         Some(story)
     }
 }
+
+/// The story of the way to login is told only when login became ready within this long of the
+/// start (installs take tens of minutes; a day is generous).
+pub const STORY_HORIZON_SECONDS: u64 = 24 * 3600;
 
 /// How long any of the intervals covered, within `[0, limit]`.
 fn union_within(intervals: impl IntoIterator<Item = (u64, u64)>, limit: u64) -> u64 {
@@ -1060,6 +1069,9 @@ mod tests {
             Some("login ready 16 min 40 s after the start: image pulls 13 min 20 s, database bootstrap 1 min 40 s; longest problem: c, 10 min (long)")
         );
         assert_eq!(union_within([(5, 3), (0, 10), (2, 4), (20, 30)], 25), 15);
+        // 90 days in, login became ready again after a restart: no install story
+        t.tiers = vec![login_at(90 * 86_400)];
+        assert_eq!(t.login_story(), None);
     }
 
     fn tier(ready: bool) -> TierStatus {

@@ -612,7 +612,7 @@ fn TimelineCard(timeline: Timeline) -> impl IntoView {
             {match (started, chart) {
                 (Some(started), Some(c)) => Either::Left(view! {
                     <p class="muted">"From " <code>{started}</code> ", when the install began as the cluster tells it, to this document: "
-                        {crate::format::duration(timeline.elapsed_seconds)} ". Every time is one the cluster wrote."</p>
+                        {crate::format::duration(timeline.elapsed_seconds)} ". Times are the ones the cluster wrote (a problem it gives no time for: when this service first saw it)."</p>
                     {story.map(|s| view! { <p data-testid="login-story"><strong>"How it went: "</strong>{s}</p> })}
                     <div class="timeline-wrap">
                     <svg class="timeline" role="img" aria-label="Timeline of the bootstrap: tiers, pulls, Jobs, Helm actions and problems"

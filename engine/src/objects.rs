@@ -536,6 +536,9 @@ pub fn flux_from_value(kind: FluxKind, value: &Value) -> Result<FluxObject> {
         helm_retry: (kind == FluxKind::HelmRelease)
             .then(|| helm_retry(spec, status))
             .flatten(),
+        applied_revision: status
+            .and_then(|s| str_at(s, &["lastAppliedRevision"]))
+            .map(str::to_string),
         attempted_revision: status
             .and_then(|s| str_at(s, &["lastAttemptedRevision"]))
             .map(str::to_string),

@@ -180,6 +180,9 @@ pub struct FluxObject {
     /// Kustomizations and HelmReleases: `status.lastAttemptedRevision`, the revision being
     /// applied (ahead of `revision` while an update is under way or stuck).
     pub attempted_revision: Option<String>,
+    /// Kustomizations and HelmReleases: `status.lastAppliedRevision` alone (`revision` falls
+    /// back to the attempted one): set once a revision was applied whole.
+    pub applied_revision: Option<String>,
     /// HelmRelease: what helm-controller does after a failed install or upgrade.
     pub helm_retry: Option<HelmRetry>,
     /// `metadata.creationTimestamp`.

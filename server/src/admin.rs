@@ -289,6 +289,7 @@ pub async fn wait(args: WaitArgs) -> u8 {
         target: args.target,
         timeout: to_std(args.timeout),
         fail_after: to_std(args.fail_after),
+        to: args.to.clone(),
     };
     let display = follow::Display::for_stdout(args.output);
     let symbols = follow::Symbols::for_terminal(args.ascii);

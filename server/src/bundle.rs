@@ -412,7 +412,8 @@ fn event_value(e: &EventRecord) -> Value {
 fn flux_value(f: &FluxObject) -> Value {
     let revision = match f.kind {
         crate::snapshot::FluxKind::Kustomization | crate::snapshot::FluxKind::HelmRelease => {
-            json!({"lastAppliedRevision": f.revision})
+            // `revision` is read back from these two (applied, else attempted)
+            json!({"lastAppliedRevision": f.applied_revision})
         }
         _ => json!({"artifact": f.revision.as_ref().map(|r| json!({"revision": r}))}),
     };

@@ -300,6 +300,11 @@ pub struct WaitArgs {
     /// Exit 4 once the appliance has been "Failed / action required" this long (0s: at once).
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
     pub fail_after: jiff::SignedDuration,
+    /// With `--for update`: the release the update brings (e.g. `1.0-rc6`). Without it the wait
+    /// ends only after it has seen an update under way; with it, also once Flux has applied
+    /// that release whole (an update that finished before the wait began).
+    #[arg(long, value_name = "RELEASE", requires = "target")]
+    pub to: Option<String>,
     /// Output: for people (on a terminal, a display redrawn in place; otherwise timestamped
     /// lines), or JSON lines.
     #[arg(short = 'o', long, value_enum, default_value_t = Stream::Text)]

@@ -431,9 +431,23 @@ pub fn changes(
     out
 }
 
-/// Whether `target` is reached.
-pub fn reached(doc: &StatusDocument, target: Target) -> bool {
-    doc.tiers.get(target.tier()).ready && (target != Target::Update || doc.release.update.is_none())
+/// Whether `target` is reached. An update is done when none is under way and login is ready,
+/// once one was seen during this wait (`seen_update`) or the source holds the release `to` names
+/// (applied whole, since nothing lags): a wait begun before source-controller fetched the new
+/// release does not end at once.
+pub fn reached(doc: &StatusDocument, target: Target, seen_update: bool, to: Option<&str>) -> bool {
+    let ready = doc.tiers.get(target.tier()).ready;
+    if target != Target::Update {
+        return ready;
+    }
+    let source = doc
+        .release
+        .git_revision
+        .as_deref()
+        .map(crate::assess::release_name);
+    ready
+        && doc.release.update.is_none()
+        && (seen_update || to.is_some_and(|to| source == Some(to)))
 }
 
 /// Why waiting for `target` has failed, if it has: "Failed / action required" (any target), or
@@ -497,12 +511,14 @@ impl Display {
 }
 
 /// What `wait` asks for.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct WaitFor {
     pub target: Target,
     pub timeout: Duration,
     /// Exit 4 once the appliance has been "Failed / action required" this long.
     pub fail_after: Duration,
+    /// `--for update`: the release it brings, if the admin named it.
+    pub to: Option<String>,
 }
 
 /// The redraw area of the terminal display: the state line, the top issue and its next action,
@@ -559,6 +575,7 @@ pub async fn wait(
     let mut screen = terminal::Screen::default();
     let mut last: Option<StatusDocument> = None;
     let mut failed_since: Option<Instant> = None;
+    let mut seen_update = false;
     let mut last_wait: Option<String> = None;
     let finish = |screen: &mut terminal::Screen, print: &mut dyn FnMut(&str), lines: &[String]| {
         match display {
@@ -665,7 +682,8 @@ pub async fn wait(
                 print(&screen.draw(&area_lines(&doc, elapsed, &symbols)));
             }
         }
-        if reached(&doc, want.target) {
+        seen_update |= doc.release.update.is_some();
+        if reached(&doc, want.target, seen_update, want.to.as_deref()) {
             let line = format!(
                 "{} {} after {}",
                 symbols.done,
@@ -678,7 +696,10 @@ pub async fn wait(
                 Target::Update => Some(
                     match last.as_ref().and_then(|l| l.release.update.as_ref()) {
                         Some(u) => format!("updated from {} to {}; login ready", u.from, u.to),
-                        None => "no update under way; login ready".to_string(),
+                        None => format!(
+                            "{} applied; login ready",
+                            want.to.as_deref().unwrap_or("the release")
+                        ),
                     },
                 ),
                 target => doc.timeline.story(target.tier()),
@@ -705,7 +726,7 @@ pub async fn wait(
                         print(&format!(
                             "{}\n",
                             crate::term::json(
-                                &serde_json::json!({"event": "story", "message": s, "tier": want.target.tier(), "at": doc.timestamp}),
+                                &serde_json::json!({"event": "story", "message": s, "for": want.target.name(), "at": doc.timestamp}),
                                 false
                             )
                         ));

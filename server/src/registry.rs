@@ -79,7 +79,8 @@ impl Credentials {
     }
 }
 
-/// A registry client: one per check run; tokens are not kept between runs.
+/// A registry client: tokens are not kept between checks; image sizes are, by digest (a
+/// digest's content never changes).
 #[derive(Clone)]
 pub struct Registry {
     client: reqwest::Client,
@@ -193,8 +194,10 @@ impl Registry {
         })
     }
 
-    /// Asks the registry whether `image` exists.
-    pub async fn check(&self, image: &ImageRef) -> Outcome {
+    /// Asks the registry whether `image` exists (a manifest HEAD), and with `sized` also its size
+    /// for this platform (a manifest GET once per digest; the login estimate reads it, so the
+    /// release checker asks it for login-critical images only).
+    pub async fn check(&self, image: &ImageRef, sized: bool) -> Outcome {
         let host = self.mirrors.get(&image.host).unwrap_or(&image.host);
         let url = format!("https://{host}/v2/{}/manifests/{}", image.name, image.tag);
         // Credentials belong to the host they were configured for: a mirror gets its own, never
@@ -224,7 +227,10 @@ impl Registry {
                             .to_string()
                     };
                     let digest = header("docker-content-digest");
-                    let size_bytes = self.size(host, image, &digest, auth.as_deref()).await;
+                    let size_bytes = match sized {
+                        true => self.size(host, image, &digest, auth.as_deref()).await,
+                        false => None,
+                    };
                     return Outcome::Present {
                         digest,
                         media_type: header("content-type"),

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 pub async fn check(registry: &Registry, planned: Vec<Planned>) -> Vec<Checked> {
     let mut out = Vec::new();
     for p in planned {
-        let result = registry.check(&p.image).await;
+        let result = registry.check(&p.image, p.login_critical).await;
         out.push(Checked {
             reference: p.image.to_string(),
             planned: p,

@@ -473,7 +473,7 @@ fn wait_follows_the_bootstrap_and_prints_the_login_url() {
         let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
         assert!(v["event"].is_string() && v["at"].is_string(), "{line}");
         if v["event"] == "story" {
-            assert_eq!(v["tier"], "login", "{line}");
+            assert_eq!(v["for"], "LOGIN_READY", "{line}");
             assert!(
                 v["message"]
                     .as_str()
@@ -1161,9 +1161,27 @@ async fn wait_for_an_update_follows_it_to_its_end() {
         "{stdout}"
     );
 
-    // The next update, 1.0-rc6 → 1.0-rc7, fails its health check: Flux gave up, exit 4.
+    // Nothing under way now: without `--to` the wait has no update to see end (it times out);
+    // naming the release it brings, it is done at once.
+    let out = wait(&["--timeout", "3s"]).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    let out = wait(&["--timeout", "1m", "--to", "1.0-rc6"])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("1.0-rc6 applied; login ready"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The next update, 1.0-rc6 → 1.0-rc7: its health check fails and kustomize-controller
+    // retries (`Reconciling=True ProgressingWithRetry`, as its finalizeStatus writes), while
+    // helm-controller gave up on alga-core's upgrade (`Stalled`): Flux will not finish it, exit 4.
     let rc7 = "release/1.0-rc7@sha1:0123456789abcdef0123456789abcdef01234567";
     let failed = serde_json::json!([
+        {"type": "Reconciling", "status": "True", "reason": "ProgressingWithRetry",
+         "message": format!("Running health checks for revision {rc7} with a timeout of 30m0s"), "lastTransitionTime": now},
         {"type": "Ready", "status": "False", "reason": "HealthCheckFailed",
          "message": "timeout waiting for: [HelmRelease/alga-system/alga-core status: 'Failed']", "lastTransitionTime": now},
         {"type": "Healthy", "status": "False", "reason": "HealthCheckFailed",
@@ -1171,13 +1189,32 @@ async fn wait_for_an_update_follows_it_to_its_end() {
     for k in finished(rc6, rc7, failed) {
         loader.apply_object(k).await.unwrap();
     }
+    let mut release = dump["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "HelmRelease" && i["metadata"]["name"] == "alga-core")
+        .unwrap()
+        .clone();
+    for field in ["uid", "resourceVersion", "managedFields"] {
+        release["metadata"].as_object_mut().unwrap().remove(field);
+    }
+    let gave_up = "Helm upgrade failed for release msp/alga-core with chart sebastian@0.1.1: context deadline exceeded";
+    release["status"]["conditions"] = serde_json::json!([
+        {"type": "Stalled", "status": "True", "reason": "RetriesExceeded",
+         "message": "Failed to upgrade after 1 attempt(s)", "lastTransitionTime": now},
+        {"type": "Ready", "status": "False", "reason": "UpgradeFailed", "message": gave_up, "lastTransitionTime": now},
+        {"type": "Released", "status": "False", "reason": "UpgradeFailed", "message": gave_up, "lastTransitionTime": now}]);
+    loader.apply_object(release).await.unwrap();
     let out = wait(&["--timeout", "1m", "--fail-after", "0s"])
         .wait_with_output()
         .unwrap();
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(4), "{stdout}{}", text(&out.stderr));
     assert!(
-        stdout.contains("The update 1.0-rc6 → 1.0-rc7 stopped (Kustomization "),
+        stdout.contains(
+            "The update 1.0-rc6 → 1.0-rc7 stopped (HelmRelease alga-core: Failed to upgrade"
+        ),
         "{stdout}"
     );
 }

@@ -751,7 +751,11 @@ def kustomization(w, name, path, created, state, depends_on=None, parent=True, t
         if w.applied_revision:
             k["status"]["lastAppliedRevision"] = w.applied_revision
         msg = "timeout waiting for: [%s]" % ", ".join("%s status: '%s'" % (o, s) for o, s in state[2])
-        k["status"]["conditions"] = [cond("Ready", "False", "HealthCheckFailed", msg, t),
+        # and it tries again at its retryInterval: finalizeStatus keeps Reconciling=True with
+        # ProgressingWithRetry after a failed reconciliation
+        k["status"]["conditions"] = [cond("Reconciling", "True", "ProgressingWithRetry",
+                                          "Running health checks for revision %s with a timeout of %s" % (w.revision, go(timeout)), t),
+                                     cond("Ready", "False", "HealthCheckFailed", msg, t),
                                      cond("Healthy", "False", "HealthCheckFailed", msg, t)]
     elif st == "pathmissing":
         # the build fails before anything is applied: the last applied release stays
@@ -1353,7 +1357,7 @@ CASES = [
                          "hr-alga-core": ("upgradefailed", 15, "context deadline exceeded"),
                          "k-core": ("healthfailed", 14, [("HelmRelease/alga-system/alga-core", "Failed")]), "k-root": ("health", 8), "k-background": ("depends", 44)},
          probes=["login-url=307 /msp/dashboard", "seed-users=12"],
-         expect=dict(update=dict(state="stopped", fromRelease="1.0-rc5", to="1.0-rc6", message="stopped (Kustomization alga-core: timeout waiting for"), rollup="ready_with_background_issues", ready=LOGIN + ["background"],
+         expect=dict(update=dict(state="stopped", fromRelease="1.0-rc5", to="1.0-rc6", message="stopped (HelmRelease alga-core: "), rollup="ready_with_background_issues", ready=LOGIN + ["background"],
                      top=dict(component="alga-core", layer="image", loginBlocking=False, severity="background", reason="the previous version keeps serving", evidence="HelmRelease"),
                      checks={"login.url-responds": "ok", "core.no-failing-pods": "ok"})),
     dict(name="40-helm-install-retrying", cls="2: HelmRelease retry",

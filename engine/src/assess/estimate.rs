@@ -27,9 +27,14 @@ pub fn estimate(
     rollup: RollupState,
     timeline: &Timeline,
     operations: &[Operation],
+    unconfirmed: &[Blocker],
     now: Timestamp,
 ) -> Option<Estimate> {
     if tiers.login.ready || rollup != RollupState::Installing {
+        return None;
+    }
+    // A failure on the login path just seen, not yet confirmed: the time left is unknown.
+    if unconfirmed.iter().any(|b| b.tier <= Tier::Login) {
         return None;
     }
     let mut basis = Vec::new();
@@ -107,6 +112,10 @@ pub fn estimate(
             let left = match running_since(v).map(|s| below_ready.map_or(s, |b| s.max(b))) {
                 Some(start) => {
                     let ran = now.duration_since(start).as_secs().max(0) as u64;
+                    if ran > typical {
+                        // Longer than it typically takes: the basis has run out.
+                        return None;
+                    }
                     basis.push(format!(
                         "{}: working for {}, typically {} (catalog)",
                         v.component.name,
@@ -136,8 +145,10 @@ pub fn estimate(
     if pull_bytes == 0 && steps.is_empty() {
         return None;
     }
-    let low = (pull_bytes as f64 / fast.max(1.0)) as u64 + steps.iter().copied().max().unwrap_or(0);
-    let high = (pull_bytes as f64 / slow.max(1.0)) as u64 + steps.iter().sum::<u64>();
+    let low = ((pull_bytes as f64 / fast.max(1.0)) as u64)
+        .saturating_add(steps.iter().copied().max().unwrap_or(0));
+    let high = ((pull_bytes as f64 / slow.max(1.0)) as u64)
+        .saturating_add(steps.iter().fold(0u64, |a, b| a.saturating_add(*b)));
     let high = high.max(low);
     Some(Estimate {
         target: Tier::Login,
@@ -328,11 +339,9 @@ fn throughput_basis(timeline: &Timeline, rates: &[f64]) -> String {
     )
 }
 
-/// When a component's Job (or its only pod) started running, if it is running now.
+/// When a component's containers last started running, if one runs now: a Job's work, or a
+/// workload starting up (not ready yet).
 fn running_since(v: &ComponentView<'_>) -> Option<Timestamp> {
-    if v.component.kind != ComponentKind::Job {
-        return None;
-    }
     v.pods
         .iter()
         .filter_map(|p| p.status.as_ref()?.container_statuses.as_ref())
@@ -452,6 +461,11 @@ mod observed {
             doc.estimate, None,
             "nothing known of what login needs to pull"
         );
+        // The bootstrap working past its typical three minutes (the 36-minute state seen at 41
+        // minutes): the basis has run out.
+        let doc = at(&mut replay_to(mins(36)), 41);
+        assert_eq!(doc.rollup.state, RollupState::Installing);
+        assert_eq!(doc.estimate, None, "longer than it typically takes");
 
         let mut r = replay_to(mins(36));
         for (pod, image) in [

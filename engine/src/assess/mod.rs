@@ -35,6 +35,7 @@ pub use dns::{dns_failure, DnsFailure};
 pub use image::{classify_pull, PullClass};
 pub use rank::describe as describe_operation;
 pub use timeline::measured_pull;
+pub use update::release_name;
 
 use crate::catalog::Catalog;
 use crate::probes::Probes;
@@ -289,7 +290,15 @@ pub fn assess(inputs: &Inputs<'_>, now: Timestamp) -> Assessment {
     operations.sort_by_key(|op| std::cmp::Reverse(op.elapsed_seconds));
     let rollup = rank::rollup(&tiers, &blockers, &operations, &index);
     let timeline = timeline::timeline(&index, &tiers, &blockers, &operations, now);
-    let estimate = estimate::estimate(&index, &tiers, rollup.state, &timeline, &operations, now);
+    let estimate = estimate::estimate(
+        &index,
+        &tiers,
+        rollup.state,
+        &timeline,
+        &operations,
+        &unconfirmed,
+        now,
+    );
     let release_update = update::update(&index, &tiers, &blockers, &operations);
 
     let document = StatusDocument {

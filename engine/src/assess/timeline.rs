@@ -306,10 +306,8 @@ fn helm(index: &Index<'_>, out: &mut Vec<Raw>) {
             .map(|c| c.reason.clone())
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| "waiting".into());
-        if r.end.is_none() && r.state != SpanState::Running {
-            // A transition older than the action: the moment is unknown, not "now".
-            r.state = SpanState::Running;
-        }
+        // A `Ready` transition older than the action (a rollback after it): the outcome stands,
+        // its moment is unknown, and the span is drawn as the action's start.
         out.push(r);
     }
 }

@@ -9,11 +9,13 @@
 //! applied revision, so it is no update. The verdict itself (old pods serving keep login ready,
 //! a stuck rollout is a full-health blocker) is the rules' and tiers'; this only names it.
 
-use super::facts::flux_state;
+use super::facts::{flux_state, FluxState};
+use super::graph::flux_key;
 use super::index::{component_current, Index};
 use crate::catalog::ComponentKind;
 use crate::snapshot::{FluxKind, FluxObject};
 use app::status::*;
+use std::collections::BTreeSet;
 
 /// The update under way, if any.
 pub fn update(
@@ -22,75 +24,93 @@ pub fn update(
     blockers: &[Blocker],
     operations: &[Operation],
 ) -> Option<ReleaseUpdate> {
+    // The release the source holds now: a tier Kustomization that has not applied it whole
+    // (attempted or not: one waiting on a dependency has not even tried yet) lags behind.
+    let source = index.release().git_revision;
     let lagging: Vec<(&FluxObject, &str, &str)> = index
         .components
         .iter()
         .filter(|v| v.component.kind == ComponentKind::Kustomization)
         .flat_map(|v| v.flux.iter().filter_map(|(_, f)| *f))
         .filter_map(|f| {
-            let applied = f.revision.as_deref()?;
-            let attempted = f.attempted_revision.as_deref()?;
-            (release_name(applied) != release_name(attempted)).then_some((f, applied, attempted))
+            let applied = f.applied_revision.as_deref()?;
+            let target = f.attempted_revision.as_deref().filter(|a| *a != applied);
+            let target = target.or(source.as_deref())?;
+            (target != applied).then_some((f, applied, target))
         })
         .collect();
-    let &(_, applied, attempted) = lagging.first()?;
-    let (from, to) = (release_name(applied), release_name(attempted));
-    let stopped = lagging.iter().find_map(|(f, _, _)| match flux_state(f) {
-        super::facts::FluxState::Failed {
+    let &(_, applied, target) = lagging.first()?;
+    let (from, to) = names(applied, target);
+    // What the lagging Kustomizations install: their HelmReleases and components.
+    let mut releases: Vec<&FluxObject> = Vec::new();
+    let mut components: BTreeSet<&str> = BTreeSet::new();
+    for (k, _, _) in &lagging {
+        let key = flux_key(k.kind, &k.namespace, &k.name);
+        components.extend(index.graph.components_below(&key));
+        releases.extend(
+            index
+                .graph
+                .below(&key)
+                .into_iter()
+                .filter_map(|n| index.graph.node(n))
+                .map(|n| n.object)
+                .filter(|f| f.kind == FluxKind::HelmRelease),
+        );
+    }
+    // Flux gave up: a HelmRelease it installs stalled (helm-controller's retries used up), or
+    // the Kustomization itself stalled. A failed health check alone is retried by
+    // kustomize-controller (`Reconciling=True ProgressingWithRetry`): not over yet.
+    let failed = |f: &FluxObject, retrying: bool| match flux_state(f) {
+        FluxState::Failed {
             condition,
-            retrying: false,
+            retrying: r,
             ..
-        } => Some(format!(
-            "Kustomization {}: {}",
+        } if r == retrying => Some(format!(
+            "{} {}: {}",
+            f.kind.as_str(),
             f.name,
             first_line(&condition.message)
         )),
         _ => None,
+    };
+    let stopped = releases
+        .iter()
+        .copied()
+        .chain(lagging.iter().map(|(k, _, _)| *k))
+        .find_map(|f| failed(f, false));
+    // An upgrade that failed and is tried again: interrupted, not over.
+    let interrupted = releases.iter().find_map(|f| failed(f, true));
+    let moving = moving(index, operations, &releases);
+    let in_the_way = blockers.iter().find(|b| {
+        components.contains(b.component.as_str())
+            || moving
+                .iter()
+                .any(|m| m.starts_with(&format!("{} ", b.component)))
     });
-    // An upgrade that failed and is tried again (helm-controller's retries, `Reconciling=True
-    // ProgressingWithRetry`): interrupted, not over.
-    let interrupted = index
-        .snapshot
-        .flux
-        .values()
-        .find_map(|f| match flux_state(f) {
-            super::facts::FluxState::Failed {
-                condition,
-                retrying: true,
-                ..
-            } if f.kind == FluxKind::HelmRelease => Some(format!(
-                "HelmRelease {}: {}",
-                f.name,
-                first_line(&condition.message)
-            )),
-            _ => None,
-        });
-    let moving = moving(index, operations);
     let serving = if tiers.login.ready {
         format!("Alga keeps serving {from} meanwhile; login stays ready")
     } else {
         "login waits for it".to_string()
     };
-    let (state, message) = match (stopped, blockers.first()) {
-        (Some(why), _) => (
+    let (state, message) = match (stopped, interrupted, in_the_way) {
+        (Some(why), _, _) => (
             UpdateState::Stopped,
             format!("The update {from} → {to} stopped ({why}); {serving}"),
         ),
-        (None, _) if interrupted.is_some() => (
+        (None, Some(why), _) => (
             UpdateState::Interrupted,
             format!(
-                "The update {from} → {to} was interrupted ({}) and is being retried; {serving}",
-                interrupted.unwrap_or_default()
+                "The update {from} → {to} was interrupted ({why}) and is being retried; {serving}"
             ),
         ),
-        (None, Some(b)) => (
+        (None, None, Some(b)) => (
             UpdateState::Blocked,
             format!(
                 "The update {from} → {to} is blocked: {}: {}; {serving}",
                 b.component, b.reason
             ),
         ),
-        (None, None) => (
+        (None, None, None) => (
             UpdateState::InProgress,
             match moving.is_empty() {
                 true => format!("Updating {from} → {to}; {serving}"),
@@ -99,12 +119,25 @@ pub fn update(
         ),
     };
     Some(ReleaseUpdate {
-        from: from.to_string(),
-        to: to.to_string(),
+        from,
+        to,
         state,
         message,
         moving,
     })
+}
+
+/// The two releases' names; a new commit of the same ref is named by its commit.
+fn names(from: &str, to: &str) -> (String, String) {
+    let (a, b) = (release_name(from), release_name(to));
+    if a != b {
+        return (a.to_string(), b.to_string());
+    }
+    let commit = |r: &str| {
+        let sha = r.rsplit_once(':').map_or(r, |(_, s)| s);
+        format!("{a}@{}", sha.get(..7).unwrap_or(sha))
+    };
+    (commit(from), commit(to))
 }
 
 /// `release/1.0-rc6@sha1:7e2d…` → `1.0-rc6`: the ref's last segment, without the commit.
@@ -117,8 +150,8 @@ fn first_line(message: &str) -> &str {
     message.lines().next().unwrap_or(message)
 }
 
-/// What is changing: workloads rolling out, HelmReleases upgrading, images pulling.
-fn moving(index: &Index<'_>, operations: &[Operation]) -> Vec<String> {
+/// What is changing: workloads rolling out, the update's HelmReleases upgrading, images pulling.
+fn moving(index: &Index<'_>, operations: &[Operation], releases: &[&FluxObject]) -> Vec<String> {
     let mut out = Vec::new();
     for v in &index.components {
         let workload = matches!(
@@ -129,13 +162,11 @@ fn moving(index: &Index<'_>, operations: &[Operation]) -> Vec<String> {
             out.push(format!("{} rolling out", v.component.name));
         }
     }
-    for f in index.snapshot.flux.values() {
-        let upgrading = f.kind == FluxKind::HelmRelease
-            && matches!(
-                flux_state(f),
-                super::facts::FluxState::Reconciling { .. }
-                    | super::facts::FluxState::NotReconciledYet
-            );
+    for f in releases {
+        let upgrading = matches!(
+            flux_state(f),
+            FluxState::Reconciling { .. } | FluxState::NotReconciledYet
+        );
         if upgrading {
             out.push(format!("HelmRelease {} upgrading", f.name));
         }
