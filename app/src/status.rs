@@ -659,6 +659,9 @@ pub enum SpanState {
     Open,
     /// A problem over: warnings that stopped.
     Resolved,
+    /// Warnings seen within the last five minutes that are no blocker: they may still be coming
+    /// (a crash loop's back-off repeats every five minutes at most) or have just stopped.
+    Recent,
 }
 
 /// One operation or problem over time.
@@ -893,7 +896,7 @@ wire_names! {
     WatchState { Listing => "listing", Listed => "listed", NotServed => "not_served", Forbidden => "forbidden" }
     UpdateState { InProgress => "in_progress", Blocked => "blocked", Interrupted => "interrupted", Stopped => "stopped" }
     SpanKind { ImagePull => "image_pull", Job => "job", Helm => "helm", Problem => "problem" }
-    SpanState { Running => "running", Succeeded => "succeeded", Failed => "failed", Open => "open", Resolved => "resolved" }
+    SpanState { Running => "running", Succeeded => "succeeded", Failed => "failed", Open => "open", Resolved => "resolved", Recent => "recent" }
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ pub fn timeline(
     pulls(index, operations, &mut raw);
     jobs(index, &mut raw);
     helm(index, &mut raw);
-    problems(index, blockers, &mut raw);
+    problems(index, blockers, now, &mut raw);
     // What the timeline shows begins with it: an image pulled before Flux's first object existed
     // belongs to the install too.
     let earliest = raw.iter().map(|r| r.start.min(now)).min();
@@ -313,9 +313,10 @@ fn helm(index: &Index<'_>, out: &mut Vec<Raw>) {
 }
 
 /// Problems: each blocker standing now, from its `since`; and the warnings the cluster still
-/// holds, one span per component and reason from the first to the last time, unless a blocker of
+/// holds, one span per component and reason from the first to the last time (recent if the
+/// last is within five minutes, else resolved), unless a blocker of
 /// that component stands over them.
-fn problems(index: &Index<'_>, blockers: &[Blocker], out: &mut Vec<Raw>) {
+fn problems(index: &Index<'_>, blockers: &[Blocker], now: Timestamp, out: &mut Vec<Raw>) {
     for b in blockers {
         let v = index.view(&b.component);
         let mut r = Raw::new(SpanKind::Problem, v, short(&b.reason), b.since);
@@ -367,6 +368,13 @@ fn problems(index: &Index<'_>, blockers: &[Blocker], out: &mut Vec<Raw>) {
             })
         })
         .collect();
+    for w in &mut warnings {
+        if w.end
+            .is_some_and(|end| now.duration_since(end) < jiff::SignedDuration::from_mins(5))
+        {
+            w.state = SpanState::Recent;
+        }
+    }
     warnings.sort_by_key(|w| std::cmp::Reverse(w.end.map(|e| e.duration_since(w.start))));
     warnings.truncate(MAX_WARNING_SPANS);
     out.extend(warnings);
@@ -571,6 +579,33 @@ mod observed {
             .iter()
             .find(|s| s.kind == kind && s.label.contains(label))
             .unwrap_or_else(|| panic!("no {kind:?} span {label}: {:#?}", doc.timeline.spans))
+    }
+
+    /// Warnings the cluster still holds: resolved once they stopped for five minutes, recent
+    /// before (Postgres's last subPath warning at 01:32:30, the repair at 36 minutes).
+    #[test]
+    fn warnings_that_stopped_are_resolved_after_five_minutes() {
+        let mut r = replay_to(mins(36));
+        let repaired = r.scenario.start + mins(36);
+        let soon = assess_twice(
+            &mut r.snapshot,
+            &r.probes,
+            repaired,
+            repaired + SignedDuration::from_secs(30),
+        );
+        let db = span(&soon, SpanKind::Problem, "db-0: Failed");
+        assert_eq!(db.state, SpanState::Recent);
+        let later = at(39);
+        assert_eq!(
+            span(&later, SpanKind::Problem, "db-0: Failed").state,
+            SpanState::Resolved
+        );
+        // while the subPath blocker stands, its warnings are the blocker's span, not one of theirs
+        assert!(at(33)
+            .timeline
+            .spans
+            .iter()
+            .all(|s| s.label != "db-0: Failed"));
     }
 
     /// Mid-install: the pull measured by the kubelet, the Job still running, Postgres's subPath
