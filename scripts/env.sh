@@ -16,3 +16,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 export LEPTOS_OUTPUT_NAME=appliance-status
 export PATH="$AS_CACHE/tools/cargo-leptos-$CARGO_LEPTOS_VERSION/bin:$AS_CACHE/tools/wasm-bindgen-cli-$WASM_BINDGEN_VERSION/bin:$AS_ROOT/end2end/node_modules/.bin:$PATH"
 mkdir -p "$AS_CACHE"
+# For the testing/ build scripts, whose output is cached by version: `cached FILE PRINT` prints
+# PRINT and ends the script when FILE exists (built before); `log` writes "[$LOG_TAG] …" to stderr.
+cached() { if [ -e "$1" ]; then echo "$2"; exit 0; fi; }
+log() { printf '[%s] %s\n' "${LOG_TAG:-appliance-status}" "$*" >&2; }

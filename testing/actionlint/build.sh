@@ -8,11 +8,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
 out="$AS_CACHE/tools/actionlint-$ACTIONLINT_VERSION"
-if [ -x "$out/bin/actionlint" ]; then
-  echo "$out/bin"
-  exit 0
-fi
-log() { printf '[actionlint] %s\n' "$*" >&2; }
+cached "$out/bin/actionlint" "$out/bin"
+LOG_TAG=actionlint
 log "go install github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION (cold: about 15 s)"
 # Into a directory of this run's own, then moved in place: a concurrent run never sees half a
 # binary, and the first to finish wins.

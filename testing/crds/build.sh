@@ -18,11 +18,8 @@ source "$here/../../scripts/env.sh"
 source "$here/../flux-versions.sh"
 key="sc-$SOURCE_CONTROLLER_VERSION-kc-$KUSTOMIZE_CONTROLLER_VERSION-hc-$HELM_CONTROLLER_API_VERSION-cg-$CONTROLLER_TOOLS_VERSION"
 out="$AS_CACHE/flux-crds-$key"
-if [ -f "$out/helm.toolkit.fluxcd.io_helmreleases.yaml" ]; then
-  echo "$out"
-  exit 0
-fi
-log() { printf '[flux-crds] %s\n' "$*" >&2; }
+cached "$out/helm.toolkit.fluxcd.io_helmreleases.yaml" "$out"
+LOG_TAG=flux-crds
 controller_gen="$AS_CACHE/tools/controller-gen-$CONTROLLER_TOOLS_VERSION/bin/controller-gen"
 if [ ! -x "$controller_gen" ]; then
   log "building controller-gen $CONTROLLER_TOOLS_VERSION (cold: about a minute)"

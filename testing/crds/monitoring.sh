@@ -11,11 +11,8 @@ source "$here/../../scripts/env.sh"
 source "$here/../flux-versions.sh"
 MONITORING_API_VERSION="${MONITORING_API_VERSION:-v0.95.2}"
 out="$AS_CACHE/monitoring-crds-$MONITORING_API_VERSION-cg-$CONTROLLER_TOOLS_VERSION"
-if [ -f "$out/monitoring.coreos.com_servicemonitors.yaml" ]; then
-  echo "$out"
-  exit 0
-fi
-log() { printf '[monitoring-crds] %s\n' "$*" >&2; }
+cached "$out/monitoring.coreos.com_servicemonitors.yaml" "$out"
+LOG_TAG=monitoring-crds
 controller_gen="$AS_CACHE/tools/controller-gen-$CONTROLLER_TOOLS_VERSION/bin/controller-gen"
 # testing/crds/build.sh builds controller-gen (and the Flux CRDs beside it).
 [ -x "$controller_gen" ] || bash "$here/build.sh" >/dev/null

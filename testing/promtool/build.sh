@@ -13,20 +13,14 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
 PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v0.316.0}"
 out="$AS_CACHE/tools/promtool-$PROMETHEUS_VERSION"
-if [ -x "$out/bin/promtool" ]; then
-  echo "$out/bin"
-  exit 0
-fi
-log() { printf '[promtool] %s\n' "$*" >&2; }
+cached "$out/bin/promtool" "$out/bin"
+LOG_TAG=promtool
 # One build at a time: scripts/test.sh starts it in the background while the tests run, and the
 # test that needs it waits here for that build instead of starting its own.
 mkdir -p "$(dirname "$out")"
 exec 9>"$out.lock"
 flock 9
-if [ -x "$out/bin/promtool" ]; then
-  echo "$out/bin"
-  exit 0
-fi
+cached "$out/bin/promtool" "$out/bin"
 log "building promtool from github.com/prometheus/prometheus@$PROMETHEUS_VERSION (cold: minutes)"
 # Into a directory of its own, then moved in place: a reader never sees half a binary.
 tmp=$(mktemp -d "$out.tmp.XXXXXX")
